@@ -1,0 +1,224 @@
+"""The seams the engine is built on: Clock, StateStore, AuditSink and Transport, plus their values.
+
+Everything that does I/O or reads time comes in through one of these Protocols, so tests pass
+fakes (``openclaw_failover.testing``) and the core stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+from ._model import Candidate, Profile, Provider
+
+
+class Clock(Protocol):
+    """Time as the engine sees it. ``now`` is epoch seconds (persisted, shared);
+    ``monotonic`` is for deadlines (never persisted); ``sleep`` is the only way to wait."""
+
+    def now(self) -> float: ...
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The stored health of one state key (a key, a key+model, or a model).
+
+    ``*_until`` / ``*_at`` are epoch seconds. ``cooldown_until`` only moves forward.
+    ``failure_counts`` maps a reason to consecutive failures within the failure window.
+    ``probe_owner`` / ``probe_until`` hold the half-open probe claim (a lease).
+    """
+
+    cooldown_until: float = 0.0
+    cooldown_reason: str | None = None
+    disabled: bool = False
+    failure_counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    last_failure_at: float = 0.0
+    last_used_at: float = 0.0
+    last_good_at: float = 0.0
+    probe_owner: str | None = None
+    probe_until: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the store's persisted shape)."""
+        return {
+            "cooldown_until": self.cooldown_until,
+            "cooldown_reason": self.cooldown_reason,
+            "disabled": self.disabled,
+            "failure_counts": dict(self.failure_counts),
+            "last_failure_at": self.last_failure_at,
+            "last_used_at": self.last_used_at,
+            "last_good_at": self.last_good_at,
+            "probe_owner": self.probe_owner,
+            "probe_until": self.probe_until,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Health:
+        """Rebuild from :meth:`to_json` output; unknown fields are ignored."""
+        return cls(
+            cooldown_until=float(data.get("cooldown_until", 0.0)),
+            cooldown_reason=data.get("cooldown_reason"),
+            disabled=bool(data.get("disabled", False)),
+            failure_counts=MappingProxyType(dict(data.get("failure_counts", {}))),
+            last_failure_at=float(data.get("last_failure_at", 0.0)),
+            last_used_at=float(data.get("last_used_at", 0.0)),
+            last_good_at=float(data.get("last_good_at", 0.0)),
+            probe_owner=data.get("probe_owner"),
+            probe_until=float(data.get("probe_until", 0.0)),
+        )
+
+
+EMPTY_HEALTH = Health()
+
+#: An atomic update: old health (None when absent) -> new health (None deletes the key).
+HealthUpdate = Callable[[Health | None], Health | None]
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Shared, crash-safe health state. Implementations: memory, file, redis.
+
+    ``update`` is the only write: it applies ``fn`` atomically (no lost update across
+    processes) and returns the stored result. Callers pass pure functions; the store may call
+    ``fn`` more than once (optimistic retries), so ``fn`` must not have side effects.
+    """
+
+    async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]: ...
+
+    async def update(self, key: str, fn: HealthUpdate) -> Health | None: ...
+
+    async def items(self) -> Mapping[str, Health]: ...
+
+    async def aclose(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit line (``schemas/audit-record.schema.json``). Never a secret or prompt text."""
+
+    event: str
+    ts: float
+    request_id: str = ""
+    trace_id: str | None = None
+    session_id: str | None = None
+    instance: str = ""
+    route: str | None = None
+    route_version: str = ""
+    provider: str | None = None
+    model: str | None = None
+    profile: str | None = None
+    tier: str | None = None
+    attempt: int | None = None
+    status: int | None = None
+    reason: str | None = None
+    outcome: str | None = None
+    latency_ms: float | None = None
+    ttfb_ms: float | None = None
+    downgraded: bool | None = None
+    tools_blocked: tuple[str, ...] = ()
+    failure_kind: str | None = None
+    config_path: str | None = None
+    detail: str | None = None
+    cooldown_until: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The line's JSON object (``v`` is the line-schema version); None fields are kept."""
+        data: dict[str, Any] = {"v": 1}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            data[name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+
+class AuditSink(Protocol):
+    """Where audit records go. ``emit`` never blocks the request path."""
+
+    def emit(self, record: AuditRecord) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- transport
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """One attempt's request, in OpenAI chat-completions shape, for one candidate and key.
+
+    ``body`` has no ``model``: the adapter sets the provider-local model id. The engine always
+    asks for a stream; the adapter turns whatever the wire gives into OpenAI chunks.
+    """
+
+    provider: Provider
+    candidate: Candidate
+    profile: Profile | None
+    body: Mapping[str, Any]
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """A stream event that could not be parsed; skipped and audited, never fatal."""
+
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransportFailure(Exception):
+    """Raised by a transport for a failure below HTTP (connect, reset, protocol, read timeout).
+
+    ``kind`` is the httpx exception class name (``ConnectError``, ``ReadError``,
+    ``RemoteProtocolError``, ...), which ``classify`` maps to a reason.
+    """
+
+    kind: str
+    detail: str = ""
+
+
+class UpstreamReply(Protocol):
+    """An upstream response whose status and headers have arrived."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def error_excerpt(self, limit: int = 4096) -> str:
+        """For a non-2xx reply: up to ``limit`` characters of the body (may hold no secret)."""
+        ...
+
+    def chunks(self) -> AsyncIterator[dict[str, Any] | MalformedEvent]:
+        """For a 2xx reply: ``chat.completion.chunk``-shaped dicts until the stream ends.
+
+        Raises :class:`TransportFailure` if the connection breaks mid-stream. A clean end
+        without ``[DONE]`` simply ends the iteration.
+        """
+        ...
+
+
+class Transport(Protocol):
+    """One wire format (OpenAI-compatible, Anthropic Messages, Ollama native).
+
+    ``send`` opens the request; entering the context returns once headers arrived, or raises
+    :class:`TransportFailure`. Leaving it releases the connection.
+    """
+
+    def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]: ...
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        """The model ids the provider says it serves (``/v1/models``, ``/api/tags``)."""
+        ...

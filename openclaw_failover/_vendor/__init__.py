@@ -1,0 +1,1 @@
+"""Vendored code that mirrors other projects' contracts."""

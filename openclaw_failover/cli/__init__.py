@@ -1,0 +1,41 @@
+"""The ``openclaw-failover`` command line: one Typer app, each command group in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import _install, _ops, _serve, _sidecar, _validate
+
+__all__ = ["app", "main"]
+
+
+def build_app() -> typer.Typer:
+    """Build the Typer app with every command group registered."""
+    cli = typer.Typer(
+        name="openclaw-failover",
+        help="Keep OpenClaw agents answering when model providers fail.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for module in (_validate, _serve, _ops, _install, _sidecar):
+        module.register(cli)
+    return cli
+
+
+app = build_app()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app and turn unexpected errors into one clear line."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last seam: never a stack trace to the operator
+        typer.echo(f"openclaw-failover: error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""State store implementations: memory, file and redis, behind ``StateStore``."""
