@@ -1,0 +1,164 @@
+"""What every HTTP adapter shares: the httpx seam, SSE and NDJSON framing, the reply object.
+
+Foreign exceptions are translated here, once, into :class:`TransportFailure` (its ``kind`` is the
+httpx class name, which the classifier maps to a reason). The adapters only translate payloads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .._model import Profile
+from .._ports import MalformedEvent, TransportFailure
+
+Chunk = dict[str, Any]
+ChunkOrMalformed = Chunk | MalformedEvent
+
+
+def transport_failure(exc: httpx.HTTPError) -> TransportFailure:
+    """The one translation of an httpx error: ``kind`` is its class name, never a secret."""
+    return TransportFailure(kind=type(exc).__name__, detail=str(exc)[:200])
+
+
+@dataclass(frozen=True, slots=True)
+class SseEvent:
+    """One server-sent event: its ``event:`` name (may be empty) and joined ``data:`` lines."""
+
+    event: str
+    data: str
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
+    """Frame SSE lines into events (WHATWG HTML, "Server-sent events", parsing rules).
+
+    Comments (``:``) are skipped; ``id`` and ``retry`` fields are ignored; an event ends at a
+    blank line, and a final event without its blank line is still delivered.
+    """
+    name, data = "", list[str]()
+    async for raw in lines:
+        line = raw.rstrip("\r")
+        if not line:
+            if data:
+                yield SseEvent(name, "\n".join(data))
+            name, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            name = value
+    if data:
+        yield SseEvent(name, "\n".join(data))
+
+
+def parse_json_object(text: str) -> dict[str, Any] | MalformedEvent:
+    """A JSON object, or a :class:`MalformedEvent` carrying a short excerpt of the text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return MalformedEvent(excerpt=text[:200])
+    if not isinstance(value, dict):
+        return MalformedEvent(excerpt=text[:200])
+    return value
+
+
+def redact(text: str, profile: Profile | None) -> str:
+    """The text with the profile's key replaced, in case an upstream echoes it back."""
+    if profile is None or profile.secret is None:
+        return text
+    secret = profile.secret.reveal()
+    return text.replace(secret, "***") if secret else text
+
+
+class HttpReply:
+    """An :class:`UpstreamReply` over an open httpx response; ``decode`` turns it into chunks."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        decode: Callable[[httpx.Response], AsyncIterator[ChunkOrMalformed]],
+        *,
+        profile: Profile | None = None,
+    ) -> None:
+        self._response = response
+        self._decode = decode
+        self._profile = profile
+
+    @property
+    def status(self) -> int:
+        """The HTTP status."""
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (lower-case names)."""
+        return self._response.headers
+
+    async def error_excerpt(self, limit: int = 4096) -> str:
+        """Up to ``limit`` characters of the body, with the key redacted."""
+        try:
+            body = await self._response.aread()
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from exc
+        return redact(body.decode("utf-8", "replace")[:limit], self._profile)
+
+    async def chunks(self) -> AsyncIterator[ChunkOrMalformed]:
+        """OpenAI ``chat.completion.chunk`` dicts, translated by the adapter's ``decode``."""
+        try:
+            async for item in self._decode(self._response):
+                yield item
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from exc
+
+
+class LocalReply:
+    """A reply made up without a request: a request the adapter cannot translate is a 400."""
+
+    def __init__(self, status: int, body: str) -> None:
+        self._status = status
+        self._body = body
+
+    @property
+    def status(self) -> int:
+        """The made-up status."""
+        return self._status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """No headers."""
+        return {}
+
+    async def error_excerpt(self, limit: int = 4096) -> str:
+        """The made-up body."""
+        return self._body[:limit]
+
+    async def chunks(self) -> AsyncIterator[ChunkOrMalformed]:
+        """Nothing: a local reply is never a success."""
+        empty: tuple[ChunkOrMalformed, ...] = ()
+        for item in empty:
+            yield item
+
+
+@asynccontextmanager
+async def open_stream(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+) -> AsyncIterator[httpx.Response]:
+    """Send ``request`` with a streamed body; errors below HTTP become ``TransportFailure``."""
+    try:
+        response = await client.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise transport_failure(exc) from exc
+    try:
+        yield response
+    finally:
+        await response.aclose()

@@ -1,0 +1,143 @@
+"""The Anthropic Messages transport: ``POST /v1/messages`` with ``x-api-key`` and
+``anthropic-version``, its SSE stream turned into OpenAI chunks.
+
+Source: Anthropic API reference, "Versions" (the ``anthropic-version`` header), "Messages",
+"Streaming Messages", "Models" (``GET /v1/models``) and "Errors".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from .._model import Profile, Provider
+from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from ._translate_anthropic import anthropic_request
+from ._translate_anthropic_stream import (
+    AnthropicStreamError,
+    AnthropicStreamState,
+    anthropic_event_chunks,
+    finish_chunks,
+    message_chunks,
+)
+from ._translate_common import TranslationError
+from ._wire import (
+    ChunkOrMalformed,
+    HttpReply,
+    LocalReply,
+    open_stream,
+    parse_json_object,
+    sse_events,
+)
+
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+#: ``TransportFailure.kind`` for an ``error`` event inside a 200 stream; ``detail`` starts with
+#: Anthropic's error type (``overloaded_error: ...``), which the classifier reads.
+STREAM_ERROR_KIND = "UpstreamStreamError"
+
+
+def messages_url(base_url: str) -> str:
+    """The Messages endpoint for a base URL given with or without its ``/v1``."""
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
+
+
+def request_headers(
+    provider: Provider, profile: Profile | None, extra: Mapping[str, str]
+) -> dict[str, str]:
+    """Provider headers, the caller's pass-through headers, then the auth and version headers."""
+    headers = {**provider.headers, **extra}
+    headers["anthropic-version"] = headers.get("anthropic-version", ANTHROPIC_VERSION)
+    headers["content-type"] = "application/json"
+    headers["accept"] = "text/event-stream"
+    if profile is not None and profile.secret is not None:
+        headers["x-api-key"] = profile.secret.reveal()
+    return headers
+
+
+class AnthropicTransport:
+    """A :class:`Transport` for ``api: "anthropic-messages"`` over a shared httpx client."""
+
+    def __init__(self, client: httpx.AsyncClient, *, default_max_tokens: int = 4096) -> None:
+        self._client = client
+        self._default_max_tokens = default_max_tokens
+
+    @asynccontextmanager
+    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+        """Open the stream; a request that cannot be expressed in Anthropic's shape is a 400."""
+        spec = call.provider.models.get(call.candidate.model)
+        default = spec.max_tokens if spec and spec.max_tokens else self._default_max_tokens
+        try:
+            body = anthropic_request(
+                call.body, model=call.candidate.model, default_max_tokens=default
+            )
+        except TranslationError as exc:
+            yield LocalReply(400, exc.as_error_body())
+            return
+        request = self._client.build_request(
+            "POST",
+            messages_url(call.provider.base_url),
+            json=body,
+            headers=request_headers(call.provider, call.profile, call.headers),
+            timeout=_timeout(call.provider),
+        )
+        async with open_stream(self._client, request) as response:
+            yield HttpReply(response, _decode, profile=call.profile)
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        """Model ids from ``GET /v1/models``."""
+        url = messages_url(provider.base_url).removesuffix("/messages") + "/models"
+        headers = request_headers(provider, profile, {})
+        headers["accept"] = "application/json"
+        try:
+            response = await self._client.get(url, headers=headers, timeout=_timeout(provider))
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TransportFailure(kind=type(exc).__name__, detail=_status_detail(exc)) from exc
+        data = response.json().get("data") or []
+        return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+
+
+def _timeout(provider: Provider) -> httpx.Timeout | None:
+    return httpx.Timeout(provider.timeout_s) if provider.timeout_s else None
+
+
+def _status_detail(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return str(exc)[:200]
+
+
+async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
+    state = AnthropicStreamState()
+    if response.headers.get("content-type", "").startswith("application/json"):
+        message = parse_json_object((await response.aread()).decode("utf-8", "replace"))
+        if isinstance(message, MalformedEvent):
+            yield message
+            return
+        for chunk in message_chunks(state, message):
+            yield chunk
+        return
+    async for event in sse_events(response.aiter_lines()):
+        data = parse_json_object(event.data)
+        if isinstance(data, MalformedEvent):
+            yield data
+            continue
+        for chunk in _event_chunks(state, event.event, data):
+            yield chunk
+    for chunk in finish_chunks(state):
+        yield chunk
+
+
+def _event_chunks(
+    state: AnthropicStreamState, name: str, data: dict[str, Any]
+) -> list[dict[str, Any]]:
+    try:
+        return anthropic_event_chunks(state, name, data)
+    except AnthropicStreamError as exc:
+        raise TransportFailure(kind=STREAM_ERROR_KIND, detail=str(exc)[:200]) from exc

@@ -1,0 +1,122 @@
+"""The Ollama native transport: ``POST /api/chat`` with an NDJSON stream turned into OpenAI
+chunks, and ``GET /api/tags`` as the health check (is the configured model pulled?).
+
+The native API matters because tool calling through Ollama's ``/v1`` breaks (OpenClaw's docs
+warn about it). Source: Ollama ``docs/api.md`` ("Generate a chat completion", "List Local
+Models", "Errors": a non-2xx reply carries ``{"error": "..."}``, for example 404 ``model "x" not
+found, try pulling it first``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+import httpx
+
+from .._model import Profile, Provider
+from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from ._translate_common import TranslationError
+from ._translate_ollama import (
+    OllamaStreamError,
+    OllamaStreamState,
+    ollama_line_chunks,
+    ollama_request,
+    tags_model_names,
+)
+from ._wire import ChunkOrMalformed, HttpReply, LocalReply, open_stream, parse_json_object
+
+DEFAULT_BASE_URL = "http://127.0.0.1:11434"
+
+#: ``TransportFailure.kind`` for an ``{"error": ...}`` line inside a 200 stream.
+STREAM_ERROR_KIND = "UpstreamStreamError"
+
+
+def native_base(base_url: str) -> str:
+    """The server root for a base URL given with or without OpenAI's ``/v1`` suffix."""
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    return base.removesuffix("/v1")
+
+
+def has_model(configured: str, pulled: Iterable[str]) -> bool:
+    """Whether ``configured`` is pulled; a name without a tag means ``:latest``."""
+    wanted = configured if ":" in configured else f"{configured}:latest"
+    return any(name in {configured, wanted} for name in pulled)
+
+
+def _headers(provider: Provider, profile: Profile | None, extra: dict[str, str]) -> dict[str, str]:
+    headers = {**provider.headers, **extra, "content-type": "application/json"}
+    if profile is not None and profile.secret is not None:  # a remote Ollama behind a proxy
+        headers["authorization"] = f"Bearer {profile.secret.reveal()}"
+    return headers
+
+
+class OllamaTransport:
+    """A :class:`Transport` for ``api: "ollama"`` over a shared httpx client.
+
+    ``keep_alive`` is sent with every request unless the body has its own ``keep_alive``.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, *, keep_alive: str | int | None = None) -> None:
+        self._client = client
+        self._keep_alive = keep_alive
+
+    @asynccontextmanager
+    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+        """Open the NDJSON stream; a request Ollama cannot express is answered 400 locally."""
+        try:
+            body = ollama_request(
+                call.body, model=call.candidate.model, keep_alive=self._keep_alive
+            )
+        except TranslationError as exc:
+            yield LocalReply(400, exc.as_error_body())
+            return
+        request = self._client.build_request(
+            "POST",
+            native_base(call.provider.base_url) + "/api/chat",
+            json=body,
+            headers=_headers(call.provider, call.profile, dict(call.headers)),
+            timeout=_timeout(call.provider),
+        )
+        async with open_stream(self._client, request) as response:
+            yield HttpReply(response, _decode, profile=call.profile)
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        """The pulled model names from ``GET /api/tags``."""
+        url = native_base(provider.base_url) + "/api/tags"
+        try:
+            response = await self._client.get(
+                url, headers=_headers(provider, profile, {}), timeout=_timeout(provider)
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TransportFailure(kind=type(exc).__name__, detail=_detail(exc)) from exc
+        tags = parse_json_object(response.text)
+        return [] if isinstance(tags, MalformedEvent) else tags_model_names(tags)
+
+
+def _timeout(provider: Provider) -> httpx.Timeout | None:
+    return httpx.Timeout(provider.timeout_s) if provider.timeout_s else None
+
+
+def _detail(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return str(exc)[:200]
+
+
+async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
+    state = OllamaStreamState()
+    async for raw in response.aiter_lines():
+        if not raw.strip():
+            continue
+        line = parse_json_object(raw)
+        if isinstance(line, MalformedEvent):
+            yield line
+            continue
+        try:
+            chunks = ollama_line_chunks(state, line)
+        except OllamaStreamError as exc:
+            raise TransportFailure(kind=STREAM_ERROR_KIND, detail=str(exc)[:200]) from exc
+        for chunk in chunks:
+            yield chunk
