@@ -8,13 +8,15 @@ tool use" event sequences) and "Errors" (the error object, ``overloaded_error`` 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 
 from openclaw_failover._model import Candidate, ModelSpec, Profile, Provider, Secret
-from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall
+from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
 from openclaw_failover.providers._translate_anthropic import anthropic_request
 from openclaw_failover.providers._translate_anthropic_stream import (
     AnthropicStreamError,
@@ -398,7 +400,7 @@ def test_unknown_and_thinking_events_are_tolerated() -> None:
 
 
 def test_whole_message_becomes_the_same_chunks() -> None:
-    """A non-streamed Messages reply (server ignored ``stream``) yields text, tool call, finish, usage."""
+    """A non-streamed reply (server ignored ``stream``) yields text, tool call, finish, usage."""
     message = {
         "id": "msg_2",
         "type": "message",
@@ -444,12 +446,23 @@ def _call(body: dict[str, Any], *, base_url: str = "https://anthropic.invalid") 
     )
 
 
+@asynccontextmanager
+async def _reply(
+    handler: Callable[[httpx.Request], httpx.Response], call: UpstreamCall
+) -> AsyncIterator[UpstreamReply]:
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        AnthropicTransport(client).send(call) as reply,
+    ):
+        yield reply
+
+
 def _sse(events: list[dict[str, Any]]) -> bytes:
     return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
 
 
 async def test_transport_sends_headers_url_and_body_and_streams_chunks() -> None:
-    """The transport posts to /v1/messages with x-api-key and anthropic-version and yields chunks."""
+    """The transport posts to /v1/messages with x-api-key and anthropic-version; yields chunks."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -458,13 +471,9 @@ async def test_transport_sends_headers_url_and_body_and_streams_chunks() -> None
             200, headers={"content-type": "text/event-stream"}, content=_sse(TOOL_STREAM)
         )
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        transport = AnthropicTransport(client)
-        async with transport.send(
-            _call({"messages": [{"role": "user", "content": "hi"}]})
-        ) as reply:
-            assert reply.status == 200
-            chunks = [c async for c in reply.chunks()]
+    async with _reply(handler, _call({"messages": [{"role": "user", "content": "hi"}]})) as reply:
+        assert reply.status == 200
+        chunks = [c async for c in reply.chunks()]
     request = seen[0]
     assert str(request.url) == "https://anthropic.invalid/v1/messages"
     assert request.headers["x-api-key"] == "sk-ant-test-123"
@@ -487,13 +496,10 @@ async def test_transport_error_reply_exposes_a_redacted_excerpt() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json=error, headers={"request-id": "req_1"})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        async with AnthropicTransport(client).send(
-            _call({"messages": [{"role": "user", "content": "x"}]})
-        ) as reply:
-            excerpt = await reply.error_excerpt()
-            assert reply.status == 401
-            assert reply.headers["request-id"] == "req_1"
+    async with _reply(handler, _call({"messages": [{"role": "user", "content": "x"}]})) as reply:
+        excerpt = await reply.error_excerpt()
+        assert reply.status == 401
+        assert reply.headers["request-id"] == "req_1"
     assert "authentication_error" in excerpt
     assert "sk-ant-test-123" not in excerpt
 
@@ -510,12 +516,9 @@ async def test_transport_mid_stream_error_event_is_a_transport_failure() -> None
             200, headers={"content-type": "text/event-stream"}, content=_sse(events)
         )
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        async with AnthropicTransport(client).send(
-            _call({"messages": [{"role": "user", "content": "x"}]})
-        ) as reply:
-            with pytest.raises(TransportFailure) as info:
-                _ = [c async for c in reply.chunks()]
+    async with _reply(handler, _call({"messages": [{"role": "user", "content": "x"}]})) as reply:
+        with pytest.raises(TransportFailure) as info:
+            _ = [c async for c in reply.chunks()]
     assert info.value.detail.startswith("overloaded_error")
 
 
@@ -526,11 +529,8 @@ async def test_transport_skips_malformed_events_and_finishes_without_message_sto
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        async with AnthropicTransport(client).send(
-            _call({"messages": [{"role": "user", "content": "x"}]})
-        ) as reply:
-            items = [c async for c in reply.chunks()]
+    async with _reply(handler, _call({"messages": [{"role": "user", "content": "x"}]})) as reply:
+        items = [c async for c in reply.chunks()]
     assert any(isinstance(i, MalformedEvent) for i in items)
     dicts = [i for i in items if isinstance(i, dict)]
     assert dicts[-2]["choices"][0]["finish_reason"] == "stop"
@@ -542,12 +542,9 @@ async def test_transport_connect_error_is_a_transport_failure() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(TransportFailure) as info:
-            async with AnthropicTransport(client).send(
-                _call({"messages": [{"role": "user", "content": "x"}]})
-            ):
-                pass
+    with pytest.raises(TransportFailure) as info:
+        async with _reply(handler, _call({"messages": [{"role": "user", "content": "x"}]})):
+            pass
     assert info.value.kind == "ConnectError"
 
 
@@ -557,10 +554,12 @@ async def test_transport_answers_an_untranslatable_request_with_a_local_400() ->
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("no request expected")
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        async with AnthropicTransport(client).send(_call({"messages": "hello"})) as reply:
-            assert reply.status == 400
-            assert "messages" in await reply.error_excerpt()
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        AnthropicTransport(client).send(_call({"messages": "hello"})) as reply,
+    ):
+        assert reply.status == 400
+        assert "messages" in await reply.error_excerpt()
 
 
 async def test_list_models_reads_v1_models() -> None:
