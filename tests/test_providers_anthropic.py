@@ -300,7 +300,7 @@ def test_request_errors_name_the_field(body: dict[str, Any], field: str) -> None
 
 
 def test_stream_text_becomes_role_content_finish_and_usage_chunks() -> None:
-    """ "Basic streaming request": role chunk, text deltas, finish ``stop``, then usage."""
+    """The basic streaming example: role chunk, text deltas, finish ``stop``, then usage."""
     events = [
         {
             "type": "message_start",
