@@ -1,0 +1,159 @@
+"""``create_app``: the Starlette app, its lifespan (pooled client, engine, reloads, probes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from .._model import RouteTable, Secret
+from .._ports import AuditSink, Clock, StateStore
+from ._auth import BearerAuth
+from ._chat import ChatCompletions
+from ._engine_build import EngineParts, build_engine
+from ._limits import ProviderLimits
+from ._metrics import ProxyMetrics
+from ._probes import run_probes
+from ._reload import ConfigReloader, Loader, default_loader
+from ._routes import SmallRoutes
+from ._runtime import ChatEngine, ProxyRuntime
+
+#: Upstream pool: generous keep-alive so a burst reuses connections; read timeouts are the
+#: engine's deadlines, not the client's.
+_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=None)
+
+
+def open_http_client() -> httpx.AsyncClient:
+    """The one pooled upstream client of a proxy process."""
+    return httpx.AsyncClient(limits=_LIMITS, timeout=_TIMEOUT, trust_env=False)
+
+
+def create_app(
+    table_or_engine: RouteTable | ChatEngine,
+    *,
+    clock: Clock | None = None,
+    store: StateStore | None = None,
+    audit: AuditSink | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    config_path: str | None = None,
+    load: Loader | None = None,
+    reload_poll_s: float = 1.0,
+    instance: str = "",
+) -> Starlette:
+    """Build the proxy app around a route table (the engine is built in the lifespan) or a
+    ready engine. ``config_path`` (default: the table's) is watched and reloaded; ``load``
+    replaces the config loader (tests). Nothing is opened until the lifespan starts."""
+    metrics = ProxyMetrics()
+    runtime = ProxyRuntime(metrics=metrics, audit=audit, instance=instance)
+    if clock is not None:
+        runtime.clock = clock
+    limits = ProviderLimits(
+        runtime.clock,
+        emit=runtime.emit,
+        on_limit=lambda p, n: metrics.concurrency_limit.labels(p).set(n or 0),
+        on_wait=lambda p, s: metrics.limiter_wait.labels(p).inc(s),
+    )
+    parts = EngineParts(store=store, audit=audit, clock=clock, limits=limits, instance=instance)
+    routes = SmallRoutes(runtime)
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", ChatCompletions(runtime), methods=["POST"]),
+            Route("/chat/completions", ChatCompletions(runtime), methods=["POST"]),
+            Route("/v1/models", routes.models, methods=["GET"]),
+            Route("/healthz", routes.healthz, methods=["GET"]),
+            Route("/readyz", routes.readyz, methods=["GET"]),
+            Route("/metrics", routes.metrics, methods=["GET"]),
+        ],
+        lifespan=_lifespan(
+            runtime,
+            table_or_engine,
+            parts=parts,
+            http_client=http_client,
+            config_path=config_path,
+            load=load,
+            reload_poll_s=reload_poll_s,
+        ),
+    )
+    app.state.runtime = runtime
+    app.state.limits = limits
+    app.add_middleware(BearerAuth, token=_token_of(runtime))
+    return app
+
+
+def _token_of(runtime: ProxyRuntime) -> Callable[[], Secret | None]:
+    def token() -> Secret | None:
+        engine = runtime.engine
+        return engine.table.settings.proxy.token if engine is not None else None
+
+    return token
+
+
+def _lifespan(
+    runtime: ProxyRuntime,
+    table_or_engine: RouteTable | ChatEngine,
+    *,
+    parts: EngineParts,
+    http_client: httpx.AsyncClient | None,
+    config_path: str | None,
+    load: Loader | None,
+    reload_poll_s: float,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        del app
+        async with AsyncExitStack() as stack:
+            engine = await _start_engine(stack, runtime, table_or_engine, parts, http_client)
+            runtime.engine = engine
+            runtime.reload.loaded_version = runtime.reload.disk_version = engine.table.version
+            runtime.table_listeners.append(lambda t: parts.limits.configure(t.providers))
+            path = config_path or engine.table.config_path
+            tasks: list[asyncio.Task[Any]] = []
+            if path:
+                reloader = ConfigReloader(
+                    runtime,
+                    path,
+                    load=load or default_loader(kind=engine.table.kind),
+                    poll_s=reload_poll_s,
+                )
+                if reloader.install_sighup():
+                    stack.callback(reloader.remove_sighup)
+                tasks.append(asyncio.create_task(reloader.watch()))
+                runtime.reloader = reloader
+            if engine.table.settings.probe_interval_s > 0:
+                tasks.append(asyncio.create_task(run_probes(runtime)))
+            stack.push_async_callback(_cancel_all, tasks)
+            yield
+
+    return lifespan
+
+
+async def _start_engine(
+    stack: AsyncExitStack,
+    runtime: ProxyRuntime,
+    table_or_engine: RouteTable | ChatEngine,
+    parts: EngineParts,
+    http_client: httpx.AsyncClient | None,
+) -> ChatEngine:
+    if not isinstance(table_or_engine, RouteTable):
+        return table_or_engine
+    client = http_client
+    if client is None:
+        client = await stack.enter_async_context(open_http_client())
+    built = await build_engine(stack, table_or_engine, client=client, parts=parts)
+    runtime.audit = built.audit
+    return built.engine
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,95 @@
+"""Building the engine for the proxy from a route table: limited transports, store, audit."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .._model import RouteTable
+from .._ports import AuditRecord, AuditSink, Clock, StateStore
+from ._limits import ProviderLimits, limited_transports
+from ._runtime import ChatEngine
+
+
+@dataclass(frozen=True, slots=True)
+class EngineParts:
+    """What ``create_app`` was given for the engine; None parts come from the table's settings."""
+
+    store: StateStore | None
+    audit: AuditSink | None
+    clock: Clock | None
+    limits: ProviderLimits
+    instance: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltEngine:
+    """The engine and the audit sink it writes to (the proxy writes its own lines there too)."""
+
+    engine: ChatEngine
+    audit: AuditSink
+
+
+async def build_engine(
+    stack: AsyncExitStack, table: RouteTable, *, client: httpx.AsyncClient, parts: EngineParts
+) -> BuiltEngine:
+    """A ``FailoverEngine`` over ``client`` whose transports honour per-provider limits.
+
+    Store and audit sink come from ``parts`` or else from the table's settings; whatever is
+    built here is closed when ``stack`` closes.
+    """
+    from .._engine import FailoverEngine
+    from ..providers import build_transports
+
+    transports = limited_transports(build_transports(client), parts.limits, table)
+    store = parts.store
+    if store is None:
+        store = _default_store(table)
+        stack.push_async_callback(store.aclose)
+    audit = parts.audit
+    if audit is None:
+        audit = _default_audit(table)
+        stack.push_async_callback(audit.aclose)
+    kwargs: dict[str, Any] = {"transports": transports, "store": store, "audit": audit}
+    if parts.clock is not None:
+        kwargs["clock"] = parts.clock
+    engine = FailoverEngine(table, instance=parts.instance, **kwargs)
+    return BuiltEngine(engine, audit)
+
+
+class NullAuditSink:
+    """Drops records: used when the settings name no audit path."""
+
+    def emit(self, record: AuditRecord) -> None:
+        """Drop ``record``."""
+        del record
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
+def _default_store(table: RouteTable) -> StateStore:
+    state = table.settings.state
+    if state.backend == "memory" or not state.directory:
+        from ..stores.memory import MemoryStateStore
+
+        return MemoryStateStore()
+    if state.backend == "redis":
+        from ..stores.redis import redis_store_from_settings
+
+        return redis_store_from_settings(state)
+    from ..stores.file import FileStateStore
+
+    return FileStateStore(state.directory)
+
+
+def _default_audit(table: RouteTable) -> AuditSink:
+    settings = table.settings.audit
+    if not settings.path:
+        return NullAuditSink()
+    from .._audit import JsonlAuditSink
+
+    return JsonlAuditSink(settings.path, max_bytes=settings.max_bytes, keep=settings.keep)

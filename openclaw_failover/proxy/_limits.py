@@ -1,0 +1,229 @@
+"""Load control per provider: an optional concurrency cap, lowered after a 429, raised on success.
+
+The runbook's order is "backoff -> spare key -> lower concurrency -> fallback model". The
+limiter wraps a ``Transport`` (``LimitedTransport``), so the engine needs no hook: a request
+waits for a slot inside ``send``, which the engine already times against the request's
+first-token deadline, so the wait counts against the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .._model import Profile, Provider, RouteTable
+from .._ports import AuditRecord, Clock, Transport, UpstreamCall, UpstreamReply
+
+#: After a 429 the lowered limit holds this long before successes raise it again.
+DEFAULT_HOLD_S = 30.0
+
+
+class ProviderLimiter:
+    """Additive-increase / multiplicative-decrease concurrency for one provider.
+
+    ``limit`` None means unlimited. A 429 halves the limit (from the current in-flight count
+    when unlimited); after ``hold_s`` each success adds one, up to ``max_concurrent`` (or back to
+    unlimited once it passes the level where the 429 happened). Waiters are served FIFO.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        max_concurrent: int | None,
+        clock: Clock,
+        hold_s: float = DEFAULT_HOLD_S,
+    ) -> None:
+        self.provider = provider
+        self.max_concurrent = max_concurrent
+        self.limit = max_concurrent
+        self.in_flight = 0
+        self._clock = clock
+        self._hold_s = hold_s
+        self._held_until = 0.0
+        self._ceiling = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def _has_room(self) -> bool:
+        return self.limit is None or self.in_flight < self.limit
+
+    async def acquire(self) -> float:
+        """Take a slot, waiting FIFO if none is free; return the seconds waited."""
+        if not self._waiters and self._has_room():
+            self.in_flight += 1
+            return 0.0
+        started = self._clock.monotonic()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled
+            else:
+                self._waiters.remove(future)
+            raise
+        return self._clock.monotonic() - started
+
+    def release(self) -> None:
+        """Give a slot back and hand it to the next waiter."""
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self._has_room():
+            future = self._waiters.popleft()
+            if not future.done():
+                self.in_flight += 1
+                future.set_result(None)
+
+    def on_rate_limited(self) -> int:
+        """Halve the limit after a 429 and hold it; return the new limit."""
+        base = self.limit if self.limit is not None else self.in_flight
+        if self.max_concurrent is None:
+            self._ceiling = max(self._ceiling, self.in_flight, 2)
+        self.limit = max(1, min(base, self.in_flight) // 2)
+        self._held_until = self._clock.monotonic() + self._hold_s
+        return self.limit
+
+    def on_success(self) -> bool:
+        """Raise a lowered limit by one once the hold is over; True when it changed."""
+        if self.limit is None or self.limit == self.max_concurrent:
+            return False
+        if self._clock.monotonic() < self._held_until:
+            return False
+        self.limit += 1
+        if self.max_concurrent is None and self.limit >= self._ceiling:
+            self.limit = None
+        self._wake()
+        return True
+
+
+class ProviderLimits:
+    """One limiter per provider of the current table; ``configure`` follows reloads."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        hold_s: float = DEFAULT_HOLD_S,
+        emit: Callable[[AuditRecord], None] | None = None,
+        on_limit: Callable[[str, int | None], None] | None = None,
+        on_wait: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self._clock = clock
+        self._hold_s = hold_s
+        self._emit = emit
+        self._on_limit = on_limit
+        self._on_wait = on_wait
+        self._by_provider: dict[str, ProviderLimiter] = {}
+
+    def configure(self, providers: Mapping[str, Provider]) -> None:
+        """Create or update a limiter per provider (a new cap applies to new slots)."""
+        for pid, provider in providers.items():
+            limiter = self._by_provider.get(pid)
+            if limiter is None:
+                limiter = ProviderLimiter(
+                    pid,
+                    max_concurrent=provider.max_concurrent,
+                    clock=self._clock,
+                    hold_s=self._hold_s,
+                )
+                self._by_provider[pid] = limiter
+            elif limiter.max_concurrent != provider.max_concurrent:
+                limiter.max_concurrent = limiter.limit = provider.max_concurrent
+                limiter._wake()
+            self._report(limiter)
+
+    def get(self, provider: str) -> ProviderLimiter:
+        """The provider's limiter, created unlimited if the table did not list it."""
+        limiter = self._by_provider.get(provider)
+        if limiter is None:
+            limiter = ProviderLimiter(
+                provider, max_concurrent=None, clock=self._clock, hold_s=self._hold_s
+            )
+            self._by_provider[provider] = limiter
+        return limiter
+
+    def snapshot(self) -> dict[str, dict[str, int | None]]:
+        """Each provider's limit, cap and in-flight count (for status and readyz)."""
+        return {
+            pid: {"limit": lim.limit, "max": lim.max_concurrent, "in_flight": lim.in_flight}
+            for pid, lim in sorted(self._by_provider.items())
+        }
+
+    def waited(self, provider: str, seconds: float) -> None:
+        """Record a wait for a slot (metrics and audit)."""
+        if self._on_wait is not None:
+            self._on_wait(provider, seconds)
+        self._audit(
+            "concurrency_wait",
+            provider,
+            f"waited {seconds * 1000:.0f} ms for a slot",
+            latency_ms=seconds * 1000,
+        )
+
+    def observe(self, limiter: ProviderLimiter, status: int) -> None:
+        """Feed a reply's status into the provider's limiter."""
+        if status == 429:
+            new = limiter.on_rate_limited()
+            self._report(limiter)
+            self._audit(
+                "cooldown_set",
+                limiter.provider,
+                f"concurrency limit lowered to {new} after a 429",
+                reason="rate_limit",
+            )
+        elif 200 <= status < 300 and limiter.on_success():
+            self._report(limiter)
+            if limiter.limit == limiter.max_concurrent:
+                self._audit("cooldown_cleared", limiter.provider, "concurrency limit restored")
+
+    def _report(self, limiter: ProviderLimiter) -> None:
+        if self._on_limit is not None:
+            self._on_limit(limiter.provider, limiter.limit)
+
+    def _audit(self, event: str, provider: str, detail: str, **fields: Any) -> None:
+        if self._emit is not None:
+            self._emit(
+                AuditRecord(
+                    event=event, ts=self._clock.now(), provider=provider, detail=detail, **fields
+                )
+            )
+
+
+class LimitedTransport:
+    """A ``Transport`` that holds a provider slot for the whole life of each upstream call."""
+
+    def __init__(self, inner: Transport, limits: ProviderLimits) -> None:
+        self._inner = inner
+        self._limits = limits
+
+    @asynccontextmanager
+    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+        """Wait for a slot, send, and feed the status into the limiter."""
+        limiter = self._limits.get(call.provider.id)
+        waited = await limiter.acquire()
+        try:
+            if waited > 0:
+                self._limits.waited(call.provider.id, waited)
+            async with self._inner.send(call) as reply:
+                self._limits.observe(limiter, reply.status)
+                yield reply
+        finally:
+            limiter.release()
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        """Passed through unlimited (probes and doctor only)."""
+        return await self._inner.list_models(provider, profile)
+
+
+def limited_transports(
+    transports: Mapping[str, Transport], limits: ProviderLimits, table: RouteTable
+) -> dict[str, Transport]:
+    """Wrap every transport of an engine with the table's per-provider limits."""
+    limits.configure(table.providers)
+    return {api: LimitedTransport(t, limits) for api, t in transports.items()}

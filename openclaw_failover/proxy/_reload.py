@@ -1,0 +1,152 @@
+"""Config reloads on SIGHUP and on file change; an invalid new file keeps the old table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from .._model import RouteTable
+from .._ports import AuditRecord
+from ._runtime import ProxyRuntime, log
+
+
+class _LoadResult(Protocol):
+    """The part of ``config.LoadResult`` the reloader reads."""
+
+    @property
+    def table(self) -> RouteTable | None: ...
+
+    @property
+    def problems(self) -> tuple[Any, ...]: ...
+
+
+Loader = Callable[[str], _LoadResult]
+
+
+def default_loader(*, kind: str | None = None, environ: Mapping[str, str] | None = None) -> Loader:
+    """A loader over ``config.load_route_table`` with the proxy's ``--kind`` and environment."""
+
+    def load(path: str) -> _LoadResult:
+        from ..config import load_route_table
+
+        result: _LoadResult = load_route_table(path, kind=kind, environ=environ)
+        return result
+
+    return load
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _summary(problems: tuple[Any, ...]) -> str:
+    errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+    shown = "; ".join(getattr(p, "message", str(p)) for p in errors[:3])
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"{len(errors)} error(s): {shown}{more}"
+
+
+class ConfigReloader:
+    """Loads ``path`` again when asked, on SIGHUP, or when its stamp changes; applies valid tables.
+
+    Loading runs in a worker thread so the event loop keeps serving; the new table is applied
+    on the loop. The result (loaded vs on-disk version, last problem) is in ``runtime.reload``.
+    """
+
+    def __init__(
+        self, runtime: ProxyRuntime, path: str, *, load: Loader, poll_s: float = 1.0
+    ) -> None:
+        self._rt = runtime
+        self._path = path
+        self._load = load
+        self._poll_s = poll_s
+        self._stamp = _stamp(path)
+        self._lock = asyncio.Lock()
+        self._pending: set[asyncio.Task[bool]] = set()
+
+    async def reload(self, reason: str) -> bool:
+        """Load the file now; True when a new table was applied."""
+        async with self._lock:
+            self._stamp = _stamp(self._path)
+            try:
+                result = await asyncio.to_thread(self._load, self._path)
+            except Exception as exc:  # an unreadable file must never take the proxy down
+                return self._refused(reason, f"{type(exc).__name__}: {exc}")
+            if result.table is None:
+                return self._refused(reason, _summary(result.problems))
+            return self._apply(result.table, reason)
+
+    def _refused(self, reason: str, problem: str) -> bool:
+        status = self._rt.reload
+        status.disk_version = None
+        status.last_error = problem
+        status.last_checked_at = self._rt.clock.now()
+        self._rt.metrics.reloads.labels("invalid").inc()
+        log.warning(
+            "config reload (%s) of %s refused; still serving route version %s: %s",
+            reason,
+            self._path,
+            status.loaded_version,
+            problem,
+        )
+        return False
+
+    def _apply(self, table: RouteTable, reason: str) -> bool:
+        status = self._rt.reload
+        status.disk_version = table.version
+        status.last_error = None
+        status.last_checked_at = self._rt.clock.now()
+        if table.version == status.loaded_version:
+            self._rt.metrics.reloads.labels("unchanged").inc()
+            return False
+        self._rt.require_engine().replace_table(table)
+        for listener in self._rt.table_listeners:
+            listener(table)
+        previous, status.loaded_version = status.loaded_version, table.version
+        self._rt.metrics.reloads.labels("applied").inc()
+        log.info("config reloaded (%s): route version %s -> %s", reason, previous, table.version)
+        self._rt.emit(
+            AuditRecord(
+                event="config_loaded",
+                ts=self._rt.clock.now(),
+                instance=self._rt.instance,
+                route_version=table.version,
+                config_path=self._path,
+                detail=reason,
+            )
+        )
+        return True
+
+    async def watch(self) -> None:
+        """Poll the file's stamp until cancelled; a changed stamp triggers a reload."""
+        while True:
+            await asyncio.sleep(self._poll_s)
+            if _stamp(self._path) != self._stamp:
+                await self.reload("file_changed")
+
+    def install_sighup(self) -> bool:
+        """Reload on SIGHUP (main thread only); False where signals cannot be installed."""
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        except (RuntimeError, ValueError, NotImplementedError, AttributeError):
+            return False
+        return True
+
+    def _on_sighup(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload("sighup"))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def remove_sighup(self) -> None:
+        """Undo :meth:`install_sighup`."""
+        with contextlib.suppress(RuntimeError, ValueError, NotImplementedError, AttributeError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)

@@ -1,0 +1,65 @@
+"""The small routes: ``/v1/models``, ``/healthz``, ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._readiness import ReadinessCheck
+from ._request import new_request_id
+from ._runtime import ProxyRuntime
+
+
+def _json(data: Any, *, status: int = 200, request: Request, version: str = "") -> Response:
+    headers = {"x-request-id": request.headers.get("x-request-id") or new_request_id()}
+    if version:
+        headers["x-openclaw-failover-route-version"] = version
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+class SmallRoutes:
+    """Request handlers bound to one app's runtime."""
+
+    def __init__(self, runtime: ProxyRuntime) -> None:
+        self._rt = runtime
+        self._ready = ReadinessCheck(runtime)
+
+    async def models(self, request: Request) -> Response:
+        """The routes, OpenAI ``/v1/models`` shaped, each with its chain of candidates."""
+        table = self._rt.require_engine().table
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "created": 0,
+                "owned_by": "openclaw-failover",
+                "candidates": [
+                    {"provider": c.provider, "model": c.model, "tier": str(c.tier)}
+                    for c in route.candidates
+                ],
+            }
+            for name, route in table.routes.items()
+        ]
+        return _json({"object": "list", "data": data}, request=request, version=table.version)
+
+    async def healthz(self, request: Request) -> Response:
+        """Liveness: the process serves HTTP."""
+        return _json({"status": "ok"}, request=request)
+
+    async def readyz(self, request: Request) -> Response:
+        """Readiness: a candidate of the default route is healthy or answers a probe."""
+        report = await self._ready.report()
+        status = 200 if report["ready"] else 503
+        version = self._rt.reload.loaded_version
+        return _json(report, status=status, request=request, version=version)
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus text exposition of this app's registry."""
+        del request
+        return Response(
+            self._rt.metrics.render(),
+            headers={"content-type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
