@@ -1,0 +1,365 @@
+"""The Redis state store: health shared by several gateways, with a local fallback.
+
+Guarantees (the same as the file store, across processes and machines):
+
+- ``update`` is atomic: a compare-and-set Lua script writes only if the stored value is still
+  the one ``fn`` saw; otherwise ``fn`` runs again on the fresh value. Updates to one key inside
+  one process are also serialised by a lock, so they never retry against each other.
+- A nonzero ``cooldown_until`` / ``probe_until`` never moves backwards, whatever ``fn`` returns
+  (:func:`forward_only`); 0 means cleared (a success, a released probe, an operator clear).
+- Every write sets a TTL of the key's latest ``*_until`` plus ``failure_window_s``.
+- Propagation is read-through: ``snapshot`` always reads Redis (one MGET), so a cooldown set by
+  one gateway is honoured by every other gateway on its next routing decision. There is no
+  local cache to go stale.
+- Redis unreachable: ``on_unavailable="closed"`` raises :class:`StateStoreError`;
+  ``"local"`` serves from a :class:`MemoryStateStore` seeded with the last values seen, sets
+  ``degraded`` and ``degraded_reason``, and retries Redis in the background. When Redis answers
+  again, every key written locally is merged into Redis (:func:`merge_health`: the later
+  ``*_until`` wins, counters and timestamps take the max) before traffic returns to Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .._errors import ConfigError, Problem, StateStoreError
+from .._ports import Clock, Health, HealthUpdate, StateStore
+from .memory import MemoryStateStore
+
+__all__ = ["RedisStateStore", "forward_only", "merge_health"]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_MODES = ("local", "closed")
+_TIMEOUT_S = 0.5
+_MAX_CAS_ROUNDS = 100
+
+# KEYS[1]: the key. ARGV: has_expected ("1"/"0"), expected value, new value ("" deletes),
+# TTL in ms. Returns {1} when written, else {0, current value} so the caller can retry.
+_CAS_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return {0, cur} end
+elseif cur then
+  return {0, cur}
+end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+end
+return {1}
+"""
+
+
+class RedisStateStore:
+    """A :class:`~openclaw_failover.StateStore` on Redis, shared by every gateway."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str,
+        on_unavailable: str = "local",
+        failure_window_s: float = 86_400.0,
+        clock: Clock | None = None,
+        retry_interval_s: float = 0.25,
+    ) -> None:
+        if on_unavailable not in _MODES:
+            found = repr(on_unavailable)
+            raise ConfigError((_problem("onUnavailable", found, '"local" or "closed"'),))
+        self._pool = _connect(url)
+        self._client = Redis(connection_pool=self._pool)
+        self._cas = self._client.register_script(_CAS_LUA)
+        self._prefix = f"{namespace}:h:"
+        self._closed_mode = on_unavailable == "closed"
+        self._failure_window_s = failure_window_s
+        self._now = clock.now if clock is not None else time.time
+        self._retry_interval_s = retry_interval_s
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._seen: dict[str, Health | None] = {}  # last value read or written per key
+        self._local: StateStore = MemoryStateStore()
+        self._dirty: set[str] = set()  # keys written locally while degraded
+        self._local_ops = 0
+        self._reason: str | None = None
+        self._gate: asyncio.Event | None = None  # set while local state merges back
+        self._reconnect: asyncio.Task[None] | None = None
+
+    @property
+    def degraded(self) -> bool:
+        """True while Redis is unreachable and the store serves local state."""
+        return self._reason is not None
+
+    @property
+    def degraded_reason(self) -> str | None:
+        """Why the store is degraded (host and port, never credentials), for ``/readyz``."""
+        return self._reason
+
+    async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
+        """The stored health of ``keys`` that exist, read from Redis (read-through)."""
+        if not keys:
+            return {}
+        return await self._route(
+            lambda: self._snapshot_redis(keys), lambda: self._local.snapshot(keys)
+        )
+
+    async def update(self, key: str, fn: HealthUpdate) -> Health | None:
+        """Apply ``fn`` atomically (compare-and-set, retried) and return the stored value."""
+        return await self._route(
+            lambda: self._update_redis(key, fn), lambda: self._update_local(key, fn)
+        )
+
+    async def items(self) -> Mapping[str, Health]:
+        """Every key in this namespace with its health."""
+        # a lambda, not the bound method: ``_local`` is replaced after a recovery
+        return await self._route(self._items_redis, lambda: self._local.items())  # noqa: PLW0108
+
+    async def aclose(self) -> None:
+        """Stop the reconnect task and close the connections (idempotent)."""
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+            await asyncio.gather(self._reconnect, return_exceptions=True)
+            self._reconnect = None
+        await self._client.aclose()
+        await self._pool.disconnect()
+        await self._local.aclose()
+
+    # ----------------------------------------------------------------------- routing
+
+    async def _route(
+        self, remote: Callable[[], Awaitable[_T]], local: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        if self._gate is not None:
+            await self._gate.wait()
+        if self._reason is None:
+            try:
+                return await remote()
+            except _UNAVAILABLE as exc:
+                await self._fall_back(exc)
+        self._local_ops += 1
+        try:
+            return await local()
+        finally:
+            self._local_ops -= 1
+
+    async def _fall_back(self, exc: BaseException) -> None:
+        reason = f"redis unreachable: {type(exc).__name__}: {_first_line(exc)}"
+        if self._closed_mode:
+            raise StateStoreError(f"{reason} (state.onUnavailable is 'closed')") from exc
+        if self._reason is not None:
+            return
+        self._reason = reason
+        _log.warning("state store degraded to local state: %s", reason)
+        seeds = {k: h for k, h in self._seen.items() if h is not None}
+        self._seen.clear()
+        self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
+        for key, seed in seeds.items():
+            await self._local.update(key, _merging(seed))
+
+    async def _update_local(self, key: str, fn: HealthUpdate) -> Health | None:
+        result = await self._local.update(key, lambda old: forward_only(old, fn(old)))
+        self._dirty.add(key)
+        return result
+
+    # ----------------------------------------------------------------------- redis side
+
+    async def _snapshot_redis(self, keys: Sequence[str]) -> Mapping[str, Health]:
+        raws = await self._client.mget([self._prefix + k for k in keys])
+        found: dict[str, Health] = {}
+        for key, raw in zip(keys, raws, strict=True):
+            health = self._remember(key, raw)
+            if health is not None:
+                found[key] = health
+        return found
+
+    async def _items_redis(self) -> Mapping[str, Health]:
+        names = [n async for n in self._client.scan_iter(match=_glob(self._prefix) + "*")]
+        if not names:
+            return {}
+        keys = [(n.decode() if isinstance(n, bytes) else n)[len(self._prefix) :] for n in names]
+        return await self._snapshot_redis(keys)
+
+    async def _update_redis(self, key: str, fn: HealthUpdate) -> Health | None:
+        name = self._prefix + key
+        raw: bytes | str | None
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if key in self._seen:
+                old = self._seen[key]
+                raw = _encode(old)
+            else:
+                raw = await self._client.get(name)
+                old = self._remember(key, raw)
+            for conflicts in range(_MAX_CAS_ROUNDS):
+                if conflicts:  # jitter: without it the writer that won last keeps winning
+                    await asyncio.sleep(random.random() * 0.0002 * min(conflicts, 10))  # noqa: S311
+                new = forward_only(old, fn(old))
+                args = ["0" if raw is None else "1", raw or b"", _encode(new) or b""]
+                reply = await self._cas(keys=[name], args=[*args, self._ttl_ms(new)])
+                if reply[0] == 1:
+                    self._seen[key] = new
+                    return new
+                raw = reply[1] if len(reply) > 1 else None
+                old = self._remember(key, raw)
+        raise StateStoreError(f"state key {key!r}: gave up after {_MAX_CAS_ROUNDS} conflicts")
+
+    def _remember(self, key: str, raw: bytes | str | None) -> Health | None:
+        health = _decode(key, raw)
+        self._seen[key] = health
+        return health
+
+    def _ttl_ms(self, health: Health | None) -> int:
+        if health is None:
+            return 0
+        now = self._now()
+        until = max(health.cooldown_until, health.probe_until, now)
+        return max(1000, int((until - now + self._failure_window_s) * 1000))
+
+    # ----------------------------------------------------------------------- recovery
+
+    async def _reconnect_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._retry_interval_s)
+            try:
+                await self._client.ping()
+            except _UNAVAILABLE:
+                continue
+            gate = self._gate = asyncio.Event()
+            try:
+                await self._pool.disconnect()  # drop connections that died with the outage
+                await self._merge_back()
+            except _UNAVAILABLE:
+                continue
+            else:
+                self._reason = None
+                await self._local.aclose()
+                self._local = MemoryStateStore()
+                _log.warning("state store back on redis; local state merged")
+                return
+            finally:
+                self._gate = None
+                gate.set()
+
+    async def _merge_back(self) -> None:
+        """Push every locally written key into Redis; new calls wait on the gate meanwhile."""
+        while self._dirty or self._local_ops:
+            if not self._dirty:
+                await asyncio.sleep(0.001)  # a local call that started before the gate
+                continue
+            key = next(iter(self._dirty))
+            local = (await self._local.snapshot([key])).get(key)
+            if local is not None:
+                self._seen.pop(key, None)
+                await self._update_redis(key, _merging(local))
+            self._dirty.discard(key)
+
+
+def forward_only(old: Health | None, new: Health | None) -> Health | None:
+    """``new``, except that a nonzero ``*_until`` never goes below ``old``'s (0 clears it).
+
+    The reason travels with the cooldown and the owner with the probe lease, so a guarded
+    value is always a pair that was stored together.
+    """
+    if old is None or new is None:
+        return new
+    if 0 < new.cooldown_until < old.cooldown_until:
+        new = replace(new, cooldown_until=old.cooldown_until, cooldown_reason=old.cooldown_reason)
+    if 0 < new.probe_until < old.probe_until:
+        new = replace(new, probe_until=old.probe_until, probe_owner=old.probe_owner)
+    return new
+
+
+def merge_health(a: Health, b: Health) -> Health:
+    """Two views of one key after an outage, merged conservatively (commutative).
+
+    The later ``cooldown_until`` wins with its reason, the later ``probe_until`` with its
+    owner; failure counters and timestamps take the max; ``disabled`` if either says so. A
+    success recorded on one side during the outage does not clear the other side's cooldown.
+    """
+    cool = (
+        a
+        if (a.cooldown_until, a.cooldown_reason or "")
+        >= (
+            b.cooldown_until,
+            b.cooldown_reason or "",
+        )
+        else b
+    )
+    probe = a if (a.probe_until, a.probe_owner or "") >= (b.probe_until, b.probe_owner or "") else b
+    reasons = sorted({*a.failure_counts, *b.failure_counts})
+    counts = {r: max(a.failure_counts.get(r, 0), b.failure_counts.get(r, 0)) for r in reasons}
+    return Health(
+        cooldown_until=cool.cooldown_until,
+        cooldown_reason=cool.cooldown_reason,
+        disabled=a.disabled or b.disabled,
+        failure_counts=MappingProxyType(counts),
+        last_failure_at=max(a.last_failure_at, b.last_failure_at),
+        last_used_at=max(a.last_used_at, b.last_used_at),
+        last_good_at=max(a.last_good_at, b.last_good_at),
+        probe_owner=probe.probe_owner,
+        probe_until=probe.probe_until,
+    )
+
+
+def _merging(theirs: Health) -> HealthUpdate:
+    def fn(current: Health | None) -> Health | None:
+        return theirs if current is None else merge_health(current, theirs)
+
+    return fn
+
+
+def _encode(health: Health | None) -> bytes | None:
+    return None if health is None else orjson.dumps(health.to_json())
+
+
+def _decode(key: str, raw: bytes | str | None) -> Health | None:
+    if raw is None:
+        return None
+    try:
+        return Health.from_json(orjson.loads(raw))
+    except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+        raise StateStoreError(f"state key {key!r} holds an unreadable value in redis") from exc
+
+
+def _connect(url: str) -> BlockingConnectionPool:
+    scheme = urlsplit(url).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        found = f"a URL with scheme {scheme!r}" if scheme else "no URL scheme"
+        raise ConfigError((_problem("url", found, "redis://, rediss:// or unix://"),))
+    return BlockingConnectionPool.from_url(
+        url,
+        max_connections=64,
+        timeout=_TIMEOUT_S,
+        socket_timeout=_TIMEOUT_S,
+        socket_connect_timeout=_TIMEOUT_S,
+        # one immediate retry reconnects a pooled connection that a Redis restart left dead;
+        # no backoff: a real outage must reach the local fallback at once
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+def _problem(field: str, found: str, expected: str) -> Problem:
+    return Problem(rule="state-redis", path=f"state.{field}", found=found, expected=expected)
+
+
+def _glob(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0][:200]
