@@ -1,0 +1,180 @@
+"""Streams, hangs, cut connections, the body limit and the token over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import openai
+import pytest
+
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import ProxySettings, Secret
+from openclaw_failover.proxy import create_app
+from tests.fixtures.proxy import (
+    StubAnswer,
+    StubEngine,
+    chunk,
+    interrupted,
+    make_table,
+    meta,
+    running_server,
+)
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def wait_for(predicate, timeout_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def limited_engine(max_body: int = 1024, token: str | None = None) -> StubEngine:
+    proxy = ProxySettings(max_body_bytes=max_body, token=Secret(token) if token else None)
+    return StubEngine(table=make_table(proxy=proxy))
+
+
+@pytest.fixture
+def engine() -> StubEngine:
+    return limited_engine()
+
+
+@pytest.fixture
+def url(engine: StubEngine) -> Iterator[str]:
+    with running_server(create_app(engine)) as base:
+        yield base
+
+
+def raw_exchange(url: str, request: bytes, *, read_s: float = 5.0) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=read_s) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            part = sock.recv(65536)
+            if not part:
+                break
+            data += part
+        return data
+
+
+def test_stream_interrupted_ends_with_error_event(url: str, engine: StubEngine) -> None:
+    """A stream that breaks after its first byte ends with an error event and no [DONE]."""
+
+    async def breaks(request: ChatRequest) -> StubAnswer:
+        del request
+        return StubAnswer(meta(), [chunk("part")], fail_with=interrupted())
+
+    engine.plan = breaks
+    body = {"model": "auto", "messages": HI, "stream": True}
+    text = httpx.post(f"{url}/v1/chat/completions", json=body).text
+    assert '"content":"part"' in text
+    assert '"code":"stream_interrupted"' in text
+    assert "[DONE]" not in text
+    assert engine.answers[0].closed
+
+
+def test_sdk_raises_on_interrupted_stream(url: str, engine: StubEngine) -> None:
+    """The openai SDK raises APIError on the error event instead of a truncated success."""
+
+    async def breaks(request: ChatRequest) -> StubAnswer:
+        del request
+        return StubAnswer(meta(), [chunk("part")], fail_with=interrupted())
+
+    engine.plan = breaks
+    sdk = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
+    stream = sdk.chat.completions.create(model="auto", messages=HI, stream=True)  # type: ignore[arg-type]
+    with pytest.raises(openai.APIError, match="stream failed"):
+        for _ in stream:
+            pass
+
+
+def test_client_gone_while_held_cancels_engine(url: str, engine: StubEngine) -> None:
+    """A client that disconnects during a silent upstream cancels the engine's work."""
+
+    async def silent(request: ChatRequest) -> StubAnswer:
+        del request
+        await asyncio.sleep(30)
+        raise AssertionError("never reached")
+
+    engine.plan = silent
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "auto", "messages": HI, "stream": True},
+            timeout=0.3,
+        )
+    wait_for(lambda: len(engine.cancelled) == 1)
+
+
+def test_client_cut_mid_stream_releases_answer(url: str, engine: StubEngine) -> None:
+    """Cutting the connection mid-stream closes the upstream answer."""
+
+    async def slow(request: ChatRequest) -> StubAnswer:
+        del request
+        return StubAnswer(meta(), [chunk(str(i)) for i in range(200)], gap_s=0.05)
+
+    engine.plan = slow
+    body = {"model": "auto", "messages": HI, "stream": True}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                break
+    wait_for(lambda: bool(engine.answers) and engine.answers[0].closed)
+
+
+def test_body_refused_from_content_length_before_reading(url: str) -> None:
+    """A Content-Length over the limit gets 413 although the body was never sent."""
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b'content-length: 10000000\r\n\r\n{"model":'
+    )
+    reply = raw_exchange(url, head)
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b"proxy.maxBodyBytes" in reply
+
+
+def test_chunked_body_refused_while_reading(url: str) -> None:
+    """A chunked body is refused with 413 as soon as it passes the limit."""
+
+    def parts() -> Iterator[bytes]:
+        yield b'{"model": "auto", "messages": [{"role": "user", "content": "'
+        for _ in range(10):
+            yield b"x" * 512
+
+    response = httpx.post(f"{url}/v1/chat/completions", content=parts())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
+def test_token_required_when_configured() -> None:
+    """With a token set, requests without it get 401; /healthz stays open; the right one passes."""
+    engine = limited_engine(max_body=1 << 20, token="s3cret-token")
+    with running_server(create_app(engine)) as base:
+        body = {"model": "auto", "messages": HI}
+        denied = httpx.post(f"{base}/v1/chat/completions", json=body)
+        assert denied.status_code == 401
+        assert "s3cret" not in denied.text
+        wrong = httpx.get(f"{base}/v1/models", headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        sdk = openai.OpenAI(base_url=f"{base}/v1", api_key="s3cret-token", max_retries=0)
+        assert sdk.chat.completions.create(model="auto", messages=HI).model == "m1"  # type: ignore[arg-type]
+
+
+def test_reloaded_token_applies_at_once(engine: StubEngine) -> None:
+    """A token set by a reload is enforced on the next request."""
+    with running_server(create_app(engine)) as base:
+        assert httpx.get(f"{base}/v1/models").status_code == 200
+        proxy = ProxySettings(token=Secret("new-token"))
+        engine.replace_table(
+            replace(engine.table, settings=replace(engine.table.settings, proxy=proxy))
+        )
+        assert httpx.get(f"{base}/v1/models").status_code == 401
