@@ -38,7 +38,8 @@ def test_non_stream_answer_through_sdk(url: str, engine: StubEngine) -> None:
     completion = raw.parse()
     assert completion.choices[0].message.content == "Hello"
     assert completion.model == "m1"
-    assert completion.usage is not None and completion.usage.total_tokens == 5
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == 5
     assert raw.headers["x-openclaw-failover-provider"] == "p1"
     assert raw.headers["x-openclaw-failover-profile"] == "p1:team"
     assert engine.requests[0].stream is False

@@ -1,10 +1,105 @@
-"""CLI commands of this group (filled in by the issue that owns it)."""
+"""``openclaw-failover serve``: the failover proxy under uvicorn (uvloop, httptools, one worker)."""
 
 from __future__ import annotations
 
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from .._model import RouteTable
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_refusal(host: str, *, allow_remote: bool, has_token: bool) -> str | None:
+    """Why binding ``host`` is refused, or None: a non-loopback bind needs both
+    ``--allow-remote`` and a configured ``proxy.token``."""
+    if is_loopback(host):
+        return None
+    if not allow_remote:
+        return (
+            f"--host {host}: found a non-loopback address; expected 127.0.0.1 or ::1. "
+            "Fix: pass --allow-remote and set proxy.token to serve other machines."
+        )
+    if not has_token:
+        return (
+            f"--host {host} with --allow-remote: found no proxy.token; expected a token so "
+            "remote callers must authenticate. Fix: set proxy.token (e.g. "
+            '"${OPENCLAW_FAILOVER_TOKEN}") in the plugin block.'
+        )
+    return None
+
+
+def _load(config: Path | None, kind: str | None) -> RouteTable:
+    from ..config import require_route_table
+
+    return require_route_table(str(config) if config else None, kind=kind)
+
+
+def serve(
+    config: Annotated[Path | None, typer.Option(help="Config file (default: OpenClaw's).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="openclaw | standalone (default: detected).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default: proxy.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: proxy.port; 0 = any).")] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a non-loopback bind (needs a token).")
+    ] = False,
+) -> None:
+    """Run the failover proxy: OpenAI-compatible, in front of the engine."""
+    from .._errors import ConfigError
+
+    try:
+        table = _load(config, kind)
+    except ConfigError as exc:
+        typer.echo(f"openclaw-failover serve: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = table.settings.proxy
+    bind_host = host or settings.host
+    refusal = bind_refusal(
+        bind_host, allow_remote=allow_remote, has_token=settings.token is not None
+    )
+    if refusal is not None:
+        typer.echo(f"openclaw-failover serve: refused: {refusal}", err=True)
+        raise typer.Exit(2)
+    run_server(table, host=bind_host, port=settings.port if port is None else port)
+
+
+def run_server(table: RouteTable, *, host: str, port: int) -> None:
+    """Serve ``table`` until SIGINT/SIGTERM (SIGHUP reloads the config)."""
+    import uvicorn
+
+    from ..proxy import create_app
+
+    loop = "uvloop" if sys.platform != "win32" else "asyncio"
+    config = uvicorn.Config(
+        create_app(table),
+        host=host,
+        port=port,
+        loop=loop,
+        http="httptools",
+        ws="none",
+        lifespan="on",
+        workers=1,
+        access_log=False,
+        log_level="info",
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    del app
+    """Add ``serve`` to ``app``."""
+    app.command("serve")(serve)

@@ -1,0 +1,161 @@
+"""Per-provider load control: the concurrency cap, 429-driven lowering and raising on success."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from openclaw_failover._model import Candidate, Profile, Provider
+from openclaw_failover._ports import AuditRecord, MalformedEvent, UpstreamCall
+from openclaw_failover.proxy import LimitedTransport, ProviderLimiter, ProviderLimits
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def now(self) -> float:
+        return 1_800_000_000.0 + self.t
+
+    def monotonic(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+async def test_cap_makes_extra_requests_wait_fifo() -> None:
+    """With maxConcurrent 2 the third caller waits, and waiters enter in arrival order."""
+    limiter = ProviderLimiter("p", max_concurrent=2, clock=StepClock())
+    await limiter.acquire()
+    await limiter.acquire()
+    order: list[str] = []
+
+    async def enter(name: str) -> None:
+        await limiter.acquire()
+        order.append(name)
+
+    third = asyncio.create_task(enter("third"))
+    fourth = asyncio.create_task(enter("fourth"))
+    await asyncio.sleep(0)
+    assert order == []
+    limiter.release()
+    await third
+    assert order == ["third"]
+    limiter.release()
+    await fourth
+    assert order == ["third", "fourth"]
+    assert limiter.in_flight == 2
+
+
+async def test_429_halves_then_successes_raise_after_hold() -> None:
+    """A 429 halves the cap; successes raise it one by one only after the hold."""
+    clock = StepClock()
+    limiter = ProviderLimiter("p", max_concurrent=8, clock=clock, hold_s=30)
+    for _ in range(8):
+        await limiter.acquire()
+    assert limiter.on_rate_limited() == 4
+    assert limiter.on_success() is False  # still held
+    await clock.sleep(31)
+    assert limiter.on_success() is True
+    assert limiter.limit == 5
+    for _ in range(10):
+        limiter.on_success()
+    assert limiter.limit == 8
+
+
+async def test_unlimited_provider_lowered_then_unlimited_again() -> None:
+    """Without a cap, a 429 sets one from the in-flight count; recovery removes it again."""
+    clock = StepClock()
+    limiter = ProviderLimiter("p", max_concurrent=None, clock=clock, hold_s=10)
+    for _ in range(6):
+        await limiter.acquire()
+    assert limiter.on_rate_limited() == 3
+    await clock.sleep(11)
+    while limiter.limit is not None:
+        assert limiter.on_success()
+    assert limiter.limit is None
+
+
+async def test_cancelled_waiter_leaves_no_trace() -> None:
+    """A waiter cancelled while queued is removed and takes no slot."""
+    limiter = ProviderLimiter("p", max_concurrent=1, clock=StepClock())
+    await limiter.acquire()
+    waiter = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    limiter.release()
+    assert limiter.in_flight == 0
+    assert await limiter.acquire() == 0.0
+
+
+@dataclass
+class FakeReply:
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    async def error_excerpt(self, limit: int = 4096) -> str:
+        return ""
+
+    async def chunks(self) -> AsyncIterator[dict[str, Any] | MalformedEvent]:
+        yield {"choices": []}
+
+
+@dataclass
+class FakeTransport:
+    statuses: list[int]
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    inside: int = 0
+
+    @asynccontextmanager
+    async def send(self, call: UpstreamCall) -> AsyncIterator[FakeReply]:
+        del call
+        self.inside += 1
+        try:
+            await self.gate.wait()
+            yield FakeReply(self.statuses.pop(0))
+        finally:
+            self.inside -= 1
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        return ["m"]
+
+
+def call_for(provider: Provider) -> UpstreamCall:
+    return UpstreamCall(provider, Candidate(provider.id, "m"), None, {"messages": []})
+
+
+async def test_limited_transport_holds_slots_and_lowers_on_429() -> None:
+    """The wrapper caps calls in flight, audits the wait, and a 429 lowers the cap."""
+    clock = StepClock()
+    records: list[AuditRecord] = []
+    limits = ProviderLimits(clock, emit=records.append)
+    provider = Provider("p", "openai-completions", "http://127.0.0.1:9", max_concurrent=2)
+    limits.configure({"p": provider})
+    inner = FakeTransport([429, 200, 200])
+    transport = LimitedTransport(inner, limits)
+    seen: list[int] = []
+
+    async def one() -> None:
+        async with transport.send(call_for(provider)) as reply:
+            seen.append(reply.status)
+
+    tasks = [asyncio.create_task(one()) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    assert inner.inside == 2
+    clock.t += 0.5
+    inner.gate.set()
+    await asyncio.gather(*tasks)
+    assert sorted(seen) == [200, 200, 429]
+    assert limits.get("p").limit == 1
+    events = [r.event for r in records]
+    assert "cooldown_set" in events
+    assert "concurrency_wait" in events
+    assert await transport.list_models(provider, None) == ["m"]
