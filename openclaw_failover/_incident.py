@@ -1,0 +1,133 @@
+"""The incident template: one request's attempts, its route version and config path, and samples.
+
+It reads the audit the same way the report does and renders Markdown an on-call engineer can
+paste into a ticket; the blanks are the parts only a human can fill in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["find_request", "render_incident"]
+
+_SAMPLE_WINDOW_S = 300.0
+_SAMPLES = 5
+
+
+def _lines_with(paths: Iterable[Path], needle: bytes | None) -> Iterable[dict[str, Any]]:
+    for path in paths:
+        with path.open("rb") as handle:
+            for raw in handle:
+                if needle is not None and needle not in raw:
+                    continue
+                try:
+                    data = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(data, dict):
+                    yield data
+
+
+def find_request(
+    paths: list[Path], request_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The request's own lines, and up to five other outcomes within five minutes of it."""
+    needle = orjson.dumps(request_id)
+    own = [d for d in _lines_with(paths, needle) if d.get("request_id") == request_id]
+    if not own:
+        return [], []
+    first = min(float(d.get("ts", 0)) for d in own)
+    samples: list[dict[str, Any]] = []
+    for data in _lines_with(paths, b'"outcome"'):
+        if data.get("event") != "outcome" or data.get("request_id") == request_id:
+            continue
+        if abs(float(data.get("ts", 0)) - first) <= _SAMPLE_WINDOW_S:
+            samples.append(data)
+            if len(samples) >= _SAMPLES:
+                break
+    return own, samples
+
+
+def _at(data: dict[str, Any]) -> str:
+    return datetime.fromtimestamp(float(data.get("ts", 0)), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[
+        :-3
+    ]
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+def _attempt_rows(own: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        "| time (UTC) | event | provider/model | profile | tier | status | reason | latency ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for d in own:
+        if d.get("event") == "outcome":
+            continue
+        ref = f"{_cell(d.get('provider'))}/{_cell(d.get('model'))}"
+        rows.append(
+            f"| {_at(d)} | {_cell(d.get('event'))} | {ref} | {_cell(d.get('profile'))} "
+            f"| {_cell(d.get('tier'))} | {_cell(d.get('status'))} | {_cell(d.get('reason'))} "
+            f"| {_cell(d.get('latency_ms'))} |"
+        )
+    return rows
+
+
+def render_incident(
+    request_id: str,
+    own: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+    *,
+    config_path: str | None,
+) -> str:
+    """The Markdown incident template for ``request_id`` (or a one-line 'not found')."""
+    if not own:
+        return f"request {request_id!r} is not in the audit log (check --since and --audit)"
+    outcome: dict[str, Any] = next((d for d in reversed(own) if d.get("event") == "outcome"), {})
+    first = own[0]
+    version = outcome.get("route_version") or first.get("route_version")
+    lines = [
+        f"# Incident: request {request_id}",
+        "",
+        f"- when (UTC): {_at(first)}",
+        f"- outcome: {_cell(outcome.get('outcome'))} by {_cell(outcome.get('provider'))}/"
+        f"{_cell(outcome.get('model'))} (tier {_cell(outcome.get('tier'))}, "
+        f"downgraded {_cell(outcome.get('downgraded'))}, {_cell(outcome.get('latency_ms'))} ms)",
+        f"- route: {_cell(outcome.get('route') or first.get('route'))}, "
+        f"route version {_cell(version)}",
+        f"- config: {_cell(outcome.get('config_path') or first.get('config_path') or config_path)}",
+        f"- session: {_cell(first.get('session_id'))}, trace: {_cell(first.get('trace_id'))}, "
+        f"instance: {_cell(first.get('instance'))}",
+        "",
+        "## Attempts",
+        "",
+        *_attempt_rows(own),
+        "",
+        "## Other requests within 5 minutes (samples)",
+        "",
+    ]
+    for d in samples:
+        lines.append(
+            f"- {_at(d)} {_cell(d.get('request_id'))}: {_cell(d.get('outcome'))} by "
+            f"{_cell(d.get('provider'))}/{_cell(d.get('model'))} ({_cell(d.get('latency_ms'))} ms)"
+        )
+    if not samples:
+        lines.append("- none")
+    lines += [
+        "",
+        "## Impact",
+        "",
+        "_who was affected, for how long_",
+        "",
+        "## Actions taken",
+        "",
+        "_cooldowns cleared, routes changed (with the new version)_",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The fallback-percentage plot: a PNG drawn from the report's own JSON series (matplotlib, Agg).
+
+matplotlib is an optional extra (``openclaw-failover[plots]``) and is imported only here, when a
+plot is asked for. :func:`render_plot` returns the series read back from the drawn lines, so a
+test can check that the picture shows exactly the report's numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PlotUnavailable", "PlottedSeries", "render_plot"]
+
+
+class PlotUnavailable(RuntimeError):
+    """matplotlib is not installed; the message says how to get it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlottedSeries:
+    """What was drawn: the file and, per line label, the y values as plotted."""
+
+    path: Path
+    hours: tuple[str, ...]
+    lines: Mapping[str, tuple[float, ...]]
+    thresholds: Mapping[str, float]
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise PlotUnavailable(
+            "--plot needs matplotlib; install it with: pip install 'openclaw-failover[plots]'"
+        ) from exc
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _hour(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:00Z").replace(tzinfo=UTC)
+
+
+def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
+    """Draw fallback, local-tier and hard-stop % per hour with the alert thresholds; write a PNG."""
+    plt = _pyplot()
+    series = report["series"]
+    thresholds = report["thresholds"]
+    hours = [_hour(h) for h in series["hour"]]
+    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=100)
+    try:
+        drawn = {}
+        for key, label, style in (
+            ("fallback_pct", "fallback % (cloud + local)", "-"),
+            ("local_pct", "local tier %", "--"),
+            ("hard_stop_pct", "hard stop %", ":"),
+        ):
+            (line,) = ax.plot(hours, series[key], style, marker=".", label=label)
+            drawn[key] = tuple(float(y) for y in line.get_ydata())
+        limits = {
+            "localShare": float(thresholds["localShare"]) * 100,
+            "hardStopShare": float(thresholds["hardStopShare"]) * 100,
+        }
+        ax.axhline(
+            limits["localShare"],
+            color="tab:orange",
+            linewidth=1,
+            label=f"local alert {limits['localShare']:g}%",
+        )
+        ax.axhline(
+            limits["hardStopShare"],
+            color="tab:red",
+            linewidth=1,
+            label=f"hard-stop alert {limits['hardStopShare']:g}%",
+        )
+        ax.set_ylabel("% of intents per hour")
+        ax.set_ylim(0, 100)
+        ax.set_title("openclaw-failover: fallback share over time (UTC)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small")
+        fig.autofmt_xdate()
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, format="png")
+    finally:
+        plt.close(fig)
+    return PlottedSeries(path=target, hours=tuple(series["hour"]), lines=drawn, thresholds=limits)

@@ -1,0 +1,334 @@
+"""Analytics over audit lines: one streaming pass into hourly/daily shares, rates and alerts.
+
+The pass keeps counters only (plus one latency list per route), so a million lines fit easily;
+``build_report`` returns a frozen :class:`Report` whose ``to_json`` is the one source for the
+CLI table, ``--json`` and the plot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._report_buckets import Bucket, bucket_json
+
+__all__ = [
+    "Report",
+    "audit_files",
+    "build_report",
+    "iter_audit",
+    "parse_since",
+    "percentile",
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_ROTATED = re.compile(r"^\.(\d+)$")
+
+
+def parse_since(text: str) -> float:
+    """Parse a look-back such as ``7d``, ``24h``, ``90m``, ``2w`` into seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(
+            f"--since: found {text!r}; expected a number and a unit s/m/h/d/w, e.g. 7d"
+        )
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def audit_files(path: str | Path) -> list[Path]:
+    """The audit file and its rotated copies (``audit.jsonl.N``), oldest first."""
+    base = Path(path)
+    rotated: list[tuple[int, Path]] = []
+    if base.parent.is_dir():
+        for sibling in base.parent.iterdir():
+            if sibling.name.startswith(base.name):
+                match = _ROTATED.match(sibling.name[len(base.name) :])
+                if match:
+                    rotated.append((int(match.group(1)), sibling))
+    files = [p for _, p in sorted(rotated, reverse=True)]
+    if base.is_file():
+        files.append(base)
+    return files
+
+
+def iter_audit(paths: Iterable[Path], *, bad: list[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield each parseable JSON object line; count the others in ``bad[0]`` when given."""
+    for path in paths:
+        with path.open("rb") as handle:
+            for raw in handle:
+                try:
+                    data = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    if bad is not None and raw.strip():
+                        bad[0] += 1
+                    continue
+                if isinstance(data, dict):
+                    yield data
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of ``values`` (sorted in place); None when empty."""
+    if not values:
+        return None
+    values.sort()
+    rank = max(1, math.ceil(pct / 100.0 * len(values)))
+    return values[rank - 1]
+
+
+def _iso_hour(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:00Z")
+
+
+def _iso_day(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The finished report; ``data`` is the JSON document (``report --json``)."""
+
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready document (the plot reads its ``series``)."""
+        return self.data
+
+
+@dataclass
+class _Pass:
+    """Mutable counters for one streaming pass (private; frozen into a Report at the end)."""
+
+    since: float
+    until: float
+    hours: dict[int, Bucket] = field(default_factory=dict)
+    days: dict[int, Bucket] = field(default_factory=dict)
+    rates: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    latency: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+    triggers: Counter[str] = field(default_factory=Counter)
+    manual: list[dict[str, Any]] = field(default_factory=list)
+    versions: Counter[str] = field(default_factory=Counter)
+    lines: int = 0
+
+    def add(self, line: dict[str, Any]) -> None:
+        """Fold one audit line into the counters."""
+        ts = line.get("ts")
+        if not isinstance(ts, int | float) or not self.since <= ts <= self.until:
+            return
+        self.lines += 1
+        event = line.get("event")
+        if event == "attempt":
+            self._attempt(line)
+        elif event == "outcome":
+            self._outcome(line, ts)
+        elif event == "skip":
+            self._key(line)["cooldown_hits"] += 1
+            self._trigger(line)
+        elif event == "cooldown_set":
+            self._key(line)["cooldowns_set"] += 1
+        elif event == "manual_intervention":
+            self._manual(line, ts)
+
+    def _key(self, line: dict[str, Any]) -> dict[str, Any]:
+        name = line.get("profile") or f"{line.get('provider')}/{line.get('model')}"
+        entry = self.keys.get(name)
+        if entry is None:
+            entry = {
+                "profile": name,
+                "provider": line.get("provider"),
+                "failures": 0,
+                "by_reason": Counter(),
+                "cooldowns_set": 0,
+                "cooldown_hits": 0,
+            }
+            self.keys[name] = entry
+        return entry
+
+    def _trigger(self, line: dict[str, Any]) -> None:
+        request_id = line.get("request_id")
+        reason = line.get("reason")
+        if request_id and reason and request_id not in self.pending:
+            self.pending[request_id] = str(reason)
+
+    def _attempt(self, line: dict[str, Any]) -> None:
+        pair = (str(line.get("provider")), str(line.get("model")))
+        counts = self.rates.get(pair)
+        if counts is None:
+            counts = self.rates[pair] = [0, 0, 0, 0]
+        counts[0] += 1
+        reason = line.get("reason")
+        if line.get("status") == 429 or reason == "rate_limit":
+            counts[1] += 1
+        if reason == "timeout":
+            counts[2] += 1
+        if reason:
+            counts[3] += 1
+            entry = self._key(line)
+            entry["failures"] += 1
+            entry["by_reason"][reason] += 1
+            self._trigger(line)
+
+    def _outcome(self, line: dict[str, Any], ts: float) -> None:
+        outcome = line.get("outcome")
+        kind = "other"
+        if outcome == "hard_stop":
+            kind = "hard_stop"
+        elif outcome in ("answered", "answered_downgraded"):
+            if line.get("tier") == "local":
+                kind = "local"
+            elif line.get("downgraded") or outcome == "answered_downgraded":
+                kind = "fallback"
+            else:
+                kind = "primary"
+        trigger = self.pending.pop(line.get("request_id") or "", None)
+        if kind in ("fallback", "local"):
+            self.triggers[trigger or line.get("reason") or "unknown"] += 1
+        session = line.get("session_id")
+        hour = int(ts // 3600) * 3600
+        day = int(ts // 86400) * 86400
+        for table, start in ((self.hours, hour), (self.days, day)):
+            bucket = table.get(start)
+            if bucket is None:
+                bucket = table[start] = Bucket()
+            bucket.add(kind, session)
+        latency = line.get("latency_ms")
+        if isinstance(latency, int | float):
+            self.latency[str(line.get("route") or "auto")].append(float(latency))
+        version = line.get("route_version")
+        if version:
+            self.versions[str(version)] += 1
+
+    def _manual(self, line: dict[str, Any], ts: float) -> None:
+        day = int(ts // 86400) * 86400
+        bucket = self.days.get(day)
+        if bucket is None:
+            bucket = self.days[day] = Bucket()
+        bucket.manual += 1
+        self.manual.append(
+            {
+                "ts": ts,
+                "at": datetime.fromtimestamp(ts, UTC).isoformat(),
+                "profile": line.get("profile"),
+                "provider": line.get("provider"),
+                "detail": line.get("detail"),
+            }
+        )
+
+
+def _alerts(hours: list[dict[str, Any]], *, hard_stop: float, local: float) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = []
+    for hour in hours:
+        basis = "sessions" if hour["sessions"] else "intents"
+        value = hour["session_hard_stop_share"] if hour["sessions"] else hour["hard_stop_share"]
+        if value > hard_stop:
+            alerts.append(
+                {
+                    "metric": "hard_stop_share",
+                    "hour": hour["start"],
+                    "value": value,
+                    "threshold": hard_stop,
+                    "basis": basis,
+                }
+            )
+        if hour["local_share"] > local:
+            alerts.append(
+                {
+                    "metric": "local_share",
+                    "hour": hour["start"],
+                    "value": hour["local_share"],
+                    "threshold": local,
+                    "basis": "intents",
+                }
+            )
+    return alerts
+
+
+def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], bad: int) -> Report:
+    hours = [bucket_json(_iso_hour(k), b) for k, b in sorted(run.hours.items())]
+    days = [bucket_json(_iso_day(k), b) for k, b in sorted(run.days.items())]
+    total = Bucket()
+    for bucket in run.hours.values():
+        total.merge(bucket)
+    rates = [
+        {
+            "provider": p,
+            "model": m,
+            "attempts": c[0],
+            "rate_limited": c[1],
+            "timeouts": c[2],
+            "failures": c[3],
+            "rate_429": _share(c[1], c[0]),
+            "timeout_rate": _share(c[2], c[0]),
+        }
+        for (p, m), c in sorted(run.rates.items())
+    ]
+    latency = [
+        {
+            "route": route,
+            "n": len(vals),
+            "p50_ms": percentile(vals, 50),
+            "p95_ms": percentile(vals, 95),
+        }
+        for route, vals in sorted(run.latency.items())
+    ]
+    keys = [dict(k, by_reason=dict(k["by_reason"])) for _, k in sorted(run.keys.items())]
+    data: dict[str, Any] = {
+        "since": datetime.fromtimestamp(run.since, UTC).isoformat() if run.since > 0 else None,
+        "until": datetime.fromtimestamp(run.until, UTC).isoformat(),
+        "audit_files": [str(p) for p in paths],
+        "lines": run.lines,
+        "bad_lines": bad,
+        "thresholds": {"hardStopShare": hard_stop, "localShare": local},
+        "totals": bucket_json("total", total),
+        "hours": hours,
+        "days": days,
+        "series": {
+            "hour": [h["start"] for h in hours],
+            "fallback_pct": [round(h["fallback_share"] * 100, 4) for h in hours],
+            "local_pct": [round(h["local_share"] * 100, 4) for h in hours],
+            "hard_stop_pct": [round(h["hard_stop_share"] * 100, 4) for h in hours],
+        },
+        "alerts": _alerts(hours, hard_stop=hard_stop, local=local),
+        "rates": rates,
+        "latency": latency,
+        "keys": keys,
+        "downgrades": {
+            "downgraded": total.fallback + total.local,
+            "triggers": dict(run.triggers.most_common()),
+            "manual_interventions": len(run.manual),
+            "manual": run.manual[-20:],
+        },
+        "route_versions": [v for v, _ in run.versions.most_common()],
+    }
+    return Report(data)
+
+
+def build_report(
+    audit_path: str | Path,
+    *,
+    now: float,
+    since_s: float | None = None,
+    hard_stop_share: float = 0.15,
+    local_share: float = 0.35,
+) -> Report:
+    """Read the audit file (and its rotations) once; report on ``[now - since, now]``."""
+    paths = audit_files(audit_path)
+    run = _Pass(since=now - since_s if since_s is not None else 0.0, until=now)
+    bad = [0]
+    for line in iter_audit(paths, bad=bad):
+        run.add(line)
+    return _finish(run, hard_stop=hard_stop_share, local=local_share, paths=paths, bad=bad[0])

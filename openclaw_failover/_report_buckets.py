@@ -1,0 +1,81 @@
+"""One time bucket of the report: how intents ended, by tier, and which sessions hit a hard stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Bucket", "bucket_json"]
+
+
+@dataclass(slots=True)
+class Bucket:
+    """Counters for one hour or day. ``kind`` is primary, fallback, local, hard_stop or other.
+
+    ``fallback`` is a cloud fallback; ``local`` is the local tier (also a fallback).
+    """
+
+    intents: int = 0
+    primary: int = 0
+    fallback: int = 0
+    local: int = 0
+    hard_stop: int = 0
+    other: int = 0
+    manual: int = 0
+    sessions: set[str] = field(default_factory=set)
+    hard_stop_sessions: set[str] = field(default_factory=set)
+
+    def add(self, kind: str, session: object) -> None:
+        """Count one intent's outcome (and its session, when known)."""
+        self.intents += 1
+        if kind == "primary":
+            self.primary += 1
+        elif kind == "fallback":
+            self.fallback += 1
+        elif kind == "local":
+            self.local += 1
+        elif kind == "hard_stop":
+            self.hard_stop += 1
+        else:
+            self.other += 1
+        if isinstance(session, str) and session:
+            self.sessions.add(session)
+            if kind == "hard_stop":
+                self.hard_stop_sessions.add(session)
+
+    def merge(self, other: Bucket) -> None:
+        """Add another bucket's counts into this one."""
+        self.intents += other.intents
+        self.primary += other.primary
+        self.fallback += other.fallback
+        self.local += other.local
+        self.hard_stop += other.hard_stop
+        self.other += other.other
+        self.manual += other.manual
+        self.sessions |= other.sessions
+        self.hard_stop_sessions |= other.hard_stop_sessions
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+def bucket_json(start: str, bucket: Bucket) -> dict[str, Any]:
+    """The bucket as a JSON row; shares are fractions of intents (or of sessions)."""
+    return {
+        "start": start,
+        "intents": bucket.intents,
+        "primary": bucket.primary,
+        "fallback": bucket.fallback,
+        "local": bucket.local,
+        "hard_stop": bucket.hard_stop,
+        "other": bucket.other,
+        "fallback_share": _share(bucket.fallback + bucket.local, bucket.intents),
+        "cloud_fallback_share": _share(bucket.fallback, bucket.intents),
+        "local_share": _share(bucket.local, bucket.intents),
+        "hard_stop_share": _share(bucket.hard_stop, bucket.intents),
+        "sessions": len(bucket.sessions),
+        "hard_stop_sessions": len(bucket.hard_stop_sessions),
+        "session_hard_stop_share": _share(len(bucket.hard_stop_sessions), len(bucket.sessions)),
+        "manual_interventions": bucket.manual,
+    }
