@@ -37,7 +37,7 @@ def test_ready_unready_ready_again() -> None:
 
 
 def test_probe_answer_makes_ready_and_is_cached() -> None:
-    """With no healthy candidate, a probe that answers makes it ready; it is not repeated at once."""
+    """With no candidate healthy, an answering probe makes it ready; it is not repeated at once."""
     engine = StubEngine()
     engine.health = {"p1/m1": DOWN, "p2/m2": DOWN, "ollama/q": DOWN}
     with running_server(create_app(engine)) as url:

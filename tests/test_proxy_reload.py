@@ -51,7 +51,7 @@ def wait_for(predicate, timeout_s: float = 5.0) -> None:  # type: ignore[no-unty
 
 
 def test_file_change_applies_new_table_and_invalid_keeps_old(tmp_path: Path) -> None:
-    """A changed valid file is applied; an invalid one is refused and /readyz shows both versions."""
+    """A changed valid file is applied; an invalid one is refused; /readyz shows both versions."""
     path = tmp_path / "failover.json"
     write(path, version="v1")
     engine = StubEngine()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openclaw_failover.cli._serve import bind_refusal, is_loopback
+from openclaw_failover.proxy._bind import bind_refusal, is_loopback
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"])
