@@ -15,7 +15,8 @@ from ..proxy._bind import bind_refusal
 def _load(config: Path | None, kind: str | None) -> RouteTable:
     from ..config import require_route_table
 
-    return require_route_table(str(config) if config else None, kind=kind)
+    table: RouteTable = require_route_table(str(config) if config else None, kind=kind)
+    return table
 
 
 def serve(

@@ -73,17 +73,22 @@ class NullAuditSink:
 
 def _default_store(table: RouteTable) -> StateStore:
     state = table.settings.state
+    store: StateStore
     if state.backend == "memory" or not state.directory:
         from ..stores.memory import MemoryStateStore
 
-        return MemoryStateStore()
-    if state.backend == "redis":
-        from ..stores.redis import redis_store_from_settings
+        store = MemoryStateStore()
+    elif state.backend == "redis" and state.url is not None:
+        from ..stores.redis import RedisStateStore
 
-        return redis_store_from_settings(state)
-    from ..stores.file import FileStateStore
+        store = RedisStateStore(
+            state.url.reveal(), namespace=state.namespace, on_unavailable=state.on_unavailable
+        )
+    else:
+        from ..stores.file import FileStateStore
 
-    return FileStateStore(state.directory)
+        store = FileStateStore(state.directory)
+    return store
 
 
 def _default_audit(table: RouteTable) -> AuditSink:
@@ -92,4 +97,7 @@ def _default_audit(table: RouteTable) -> AuditSink:
         return NullAuditSink()
     from .._audit import JsonlAuditSink
 
-    return JsonlAuditSink(settings.path, max_bytes=settings.max_bytes, keep=settings.keep)
+    sink: AuditSink = JsonlAuditSink(
+        settings.path, max_bytes=settings.max_bytes, keep=settings.keep
+    )
+    return sink
