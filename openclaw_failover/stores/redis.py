@@ -95,6 +95,7 @@ class RedisStateStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._seen: dict[str, Health | None] = {}  # last value read or written per key
         self._local: StateStore = MemoryStateStore()
+        self._seeds: dict[str, Health] = {}  # what Redis held when it went away
         self._dirty: set[str] = set()  # keys written locally while degraded
         self._local_ops = 0
         self._reason: str | None = None
@@ -166,10 +167,10 @@ class RedisStateStore:
             return
         self._reason = reason
         _log.warning("state store degraded to local state: %s", reason)
-        seeds = {k: h for k, h in self._seen.items() if h is not None}
+        self._seeds = {k: h for k, h in self._seen.items() if h is not None}
         self._seen.clear()
         self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
-        for key, seed in seeds.items():
+        for key, seed in list(self._seeds.items()):
             await self._local.update(key, _merging(seed))
 
     async def _update_local(self, key: str, fn: HealthUpdate) -> Health | None:
@@ -256,7 +257,16 @@ class RedisStateStore:
                 gate.set()
 
     async def _merge_back(self) -> None:
-        """Push every locally written key into Redis; new calls wait on the gate meanwhile."""
+        """Put local state back into Redis; new calls wait on the gate meanwhile.
+
+        A key written locally is merged (:func:`merge_health`). A key only seen before the
+        outage is restored if Redis lost it (a restart without persistence), and left alone
+        otherwise, so a peer's newer write (a success, a clear) is not undone.
+        """
+        for key, seed in list(self._seeds.items()):
+            if key not in self._dirty:
+                await self._update_redis(key, _restoring(seed))
+            del self._seeds[key]
         while self._dirty or self._local_ops:
             if not self._dirty:
                 await asyncio.sleep(0.001)  # a local call that started before the gate
@@ -321,6 +331,10 @@ def _merging(theirs: Health) -> HealthUpdate:
         return theirs if current is None else merge_health(current, theirs)
 
     return fn
+
+
+def _restoring(seed: Health) -> HealthUpdate:
+    return lambda current: seed if current is None else current
 
 
 def _encode(health: Health | None) -> bytes | None:
