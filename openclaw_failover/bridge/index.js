@@ -1,0 +1,135 @@
+// openclaw-failover bridge: forwards OpenClaw's typed hooks to the Python sidecar
+// (`openclaw-failover sidecar`, JSON lines over stdio) and applies its answers. Dependency-free.
+// Fail safe: if the sidecar does not answer in time, high-risk tools stay blocked on the local tier.
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+const ID = "openclaw-failover";
+const KEY = Symbol.for("openclaw-failover.bridge"); // one sidecar per process: register() runs often
+const LAST_RESORT = { highRisk: ["exec", "bash", "process", "code_execution", "write", "edit", "apply_patch"],
+  highRiskDeferred: ["terminal", "file_write"], localCandidates: [], localProviders: [], chainHasLocal: true };
+export const CLI = [
+  [["validate"], "Validate the failover config"], [["status"], "Show chain health, cooldowns and tiers"],
+  [["cooldowns", "clear"], "Clear cooldowns"], [["probe"], "Probe providers with a minimal request"],
+  [["doctor"], "Check config, keys, state and wiring"], [["report"], "Summarise the audit log"],
+];
+const DROP = new Set(["abortSignal", "hookInvocation", "toolAuthority", "getSessionExtension", "prompt",
+  "messages", "systemPrompt", "historyMessages", "currentUserMessage", "cleanedBody"]); // no prompt text
+const plain = (k, v) => (DROP.has(k) || typeof v === "function" ? undefined : v);
+const S = (globalThis[KEY] ??= { child: null, seq: 0, waiting: new Map(), policy: null, runs: new Map(), buf: "" });
+
+function stateDir(cfg) {
+  return cfg.state?.directory ?? join(process.env.OPENCLAW_STATE_DIR ?? join(homedir(), ".openclaw"), "failover");
+}
+function loadPolicy(cfg) {
+  try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }
+}
+function onLine(line) {
+  let msg; try { msg = JSON.parse(line); } catch { return; }
+  if (msg.id === 0 && msg.ok) S.policy = msg.result.policy ?? S.policy;
+  S.waiting.get(msg.id)?.(msg);
+}
+function start(cfg, logger) {
+  if (S.child) return;
+  const [cmd, ...args] = cfg.sidecar?.command ?? ["openclaw-failover", "sidecar"];
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: process.env });
+  S.child = child;
+  child.unref(); child.stdin.unref?.(); child.stdout.unref?.(); // never keep OpenClaw alive
+  child.stdin.on("error", () => {});
+  child.stdout.setEncoding("utf8").on("data", (chunk) => {
+    const parts = (S.buf + chunk).split("\n"); S.buf = parts.pop(); parts.forEach(onLine);
+  });
+  const gone = (why) => { if (S.child === child) S.child = null; logger?.warn?.(`${ID}: sidecar ${why}`);
+    for (const done of S.waiting.values()) done({ ok: false, error: `sidecar ${why}` }); };
+  child.on("error", (e) => gone(`failed: ${e.message}`)); child.on("exit", (c) => gone(`exited (${c})`));
+}
+function call(msg, timeoutMs) {
+  if (!S.child) return Promise.resolve({ ok: false, error: "sidecar not running" });
+  const id = ++S.seq;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done({ ok: false, error: `no answer in ${timeoutMs} ms` }), timeoutMs);
+    const done = (reply) => { clearTimeout(timer); S.waiting.delete(id); resolve(reply); };
+    S.waiting.set(id, done);
+    try { S.child.stdin.write(JSON.stringify({ id, ...msg }, plain) + "\n"); } catch (e) { done({ ok: false, error: String(e) }); }
+  });
+}
+function isLocal(p, run) {
+  if (!run) return Boolean(p.chainHasLocal);
+  return p.localProviders.includes(run.provider) || p.localCandidates.some((c) => c.provider === run.provider);
+}
+export function failSafe(p, runs, event, ctx) {
+  const run = runs.get(event.runId ?? ctx?.runId);
+  const risky = new Set(p.highRisk);
+  const target = event.toolName === "tool_call" ? String(event.params?.id ?? "") : event.toolName;
+  const high = risky.has(target) || (event.toolName === "tool_call" && p.highRiskDeferred.includes(target));
+  if (!high || !isLocal(p, run)) return undefined;
+  return { block: true, blockReason: `${ID} blocked ${target}: local-tier or unknown model and the failover ` +
+    "sidecar did not answer, so high-risk tools stay off (fail safe)." };
+}
+function noteRun(event) {
+  S.runs.set(event.runId, { provider: event.provider, model: event.model });
+  if (S.runs.size > 4096) S.runs.delete(S.runs.keys().next().value);
+}
+async function strictPick(api, ctx) {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--model") || argv.includes("--provider")) return true;
+  try {
+    const e = api.runtime?.agent?.session?.getSessionEntry?.({ agentId: ctx.agentId, sessionKey: ctx.sessionKey });
+    return Boolean(e && (e.modelSelectionLocked === true || e.modelOverrideSource === "user"));
+  } catch { return false; }
+}
+function runCli(cfg, path, rest) {
+  const cmd = [...(cfg.sidecar?.command ?? ["openclaw-failover", "sidecar"])];
+  if (cmd.at(-1) === "sidecar") cmd.pop();
+  const r = spawnSync(cmd[0], [...cmd.slice(1), ...path, ...rest], { stdio: "inherit", env: process.env });
+  process.exitCode = r.status ?? 1;
+  if (r.error) console.error(`${ID}: cannot run ${cmd[0]}: ${r.error.message}`);
+}
+
+export default {
+  id: ID, name: "OpenClaw Failover", description: "Model failover, cooldowns and a local-tier tool guard",
+  register(api) {
+    const cfg = api.pluginConfig ?? {};
+    const timeoutMs = cfg.sidecar?.timeoutMs ?? 2000;
+    S.policy ??= loadPolicy(cfg);
+    if (api.registrationMode === "full") start(cfg, api.logger);
+    const forward = (hook, shape) => async (event, ctx) => {
+      const r = await call({ op: "hook", hook, event: shape ? shape(event) : event, ctx }, timeoutMs);
+      return r.ok ? (r.result ?? undefined) : undefined;
+    };
+    if ((cfg.mode ?? "provider") === "plugin") {
+      api.on("before_model_resolve", async (event, ctx) => forward("before_model_resolve", () => ({}))(
+        event, { ...ctx, openclawFailover: { strictPick: await strictPick(api, ctx) } }));
+      api.on("model_call_started", (e, c) => { noteRun(e); return forward("model_call_started")(e, c); });
+      api.on("model_call_ended", (e, c) => { noteRun(e); return forward("model_call_ended")(e, c); });
+      api.on("before_prompt_build", forward("before_prompt_build", () => ({})));
+      api.on("before_tool_call", async (event, ctx) => {
+        const r = await call({ op: "hook", hook: "before_tool_call", event, ctx }, timeoutMs);
+        return r.ok ? (r.result ?? undefined) : failSafe(S.policy ?? LAST_RESORT, S.runs, event, ctx);
+      }, { priority: 100 });
+    }
+    api.registerTool({ name: "failover_status", label: "Failover status",
+      description: "Read-only: which model tier is answering, which providers are cooling down and why, " +
+        "and which tools are off on the local tier.",
+      parameters: { type: "object", additionalProperties: false, properties: { route: { type: "string" } } },
+      async execute(toolCallId, params) {
+        const r = await call({ op: "tool", name: "failover_status", toolCallId, params }, timeoutMs * 2);
+        if (r.ok) return r.result;
+        const text = `failover status unavailable (${r.error}); a human can run \`openclaw failover status\`.`;
+        return { content: [{ type: "text", text }], details: { error: r.error } };
+      } });
+    api.registerCli(({ program }) => {
+      const root = program.command("failover").description("Model failover: status, cooldowns, probes, reports");
+      const groups = new Map();
+      for (const [path, description] of CLI) {
+        let parent = root;
+        if (path.length > 1) parent = groups.get(path[0]) ?? groups.set(path[0], root.command(path[0])).get(path[0]);
+        parent.command(path.at(-1)).description(description).allowUnknownOption(true).allowExcessArguments(true)
+          .action((...a) => runCli(cfg, path, a.at(-1)?.args ?? []));
+      }
+    }, { descriptors: [{ name: "failover", description: "Model failover: status, cooldowns, probes, reports",
+      hasSubcommands: true }] });
+  },
+};
