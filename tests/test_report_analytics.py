@@ -18,21 +18,53 @@ MINI = ("openai", "gpt-5.4-mini", "cloud")
 QWEN = ("ollama", "qwen3:8b", "local")
 
 
-def intent(n: int, ts: float, steps: list[tuple[tuple[str, str, str], Any, Any]], outcome: str,
-           *, route: str = "auto") -> list[AuditRecord]:  # fmt: skip
+def intent(
+    n: int,
+    ts: float,
+    steps: list[tuple[tuple[str, str, str], Any, Any]],
+    outcome: str,
+    *,
+    route: str = "auto",
+) -> list[AuditRecord]:
     """The lines of one intent: one attempt per step, then the outcome (latency 100 * (n + 1))."""
     rid = f"r{n}"
     lines = [
-        AuditRecord(event="attempt", ts=ts, request_id=rid, session_id=f"s{n}", route=route,
-                    route_version="rv1", provider=p, model=m, tier=t, profile=f"{p}:main",
-                    attempt=i, status=status, reason=reason, latency_ms=10.0)
+        AuditRecord(
+            event="attempt",
+            ts=ts,
+            request_id=rid,
+            session_id=f"s{n}",
+            route=route,
+            route_version="rv1",
+            provider=p,
+            model=m,
+            tier=t,
+            profile=f"{p}:main",
+            attempt=i,
+            status=status,
+            reason=reason,
+            latency_ms=10.0,
+        )
         for i, ((p, m, t), status, reason) in enumerate(steps, start=1)
-    ]  # fmt: skip
+    ]
     p, m, t = steps[-1][0]
-    lines.append(AuditRecord(event="outcome", ts=ts + 1, request_id=rid, session_id=f"s{n}",
-                             route=route, route_version="rv1", provider=p, model=m, tier=t,
-                             outcome=outcome, downgraded=len(steps) > 1,
-                             latency_ms=100.0 * (n + 1), config_path="/etc/oc.json"))  # fmt: skip
+    lines.append(
+        AuditRecord(
+            event="outcome",
+            ts=ts + 1,
+            request_id=rid,
+            session_id=f"s{n}",
+            route=route,
+            route_version="rv1",
+            provider=p,
+            model=m,
+            tier=t,
+            outcome=outcome,
+            downgraded=len(steps) > 1,
+            latency_ms=100.0 * (n + 1),
+            config_path="/etc/oc.json",
+        )
+    )
     return lines
 
 
@@ -48,11 +80,27 @@ def hour0() -> list[AuditRecord]:
     for n in range(6):
         out += intent(n, T0 + 60 * n, PRIMARY, "answered")
     out += intent(6, T0 + 360, TO_MINI, "answered_downgraded")
-    out.insert(-2, AuditRecord(event="skip", ts=T0 + 360, request_id="r6", provider="anthropic",
-                               model="claude-opus-4-6", profile="anthropic:spare",
-                               reason="rate_limit"))  # fmt: skip
-    out.append(AuditRecord(event="cooldown_set", ts=T0 + 361, provider="anthropic",
-                           profile="anthropic:main", reason="rate_limit"))  # fmt: skip
+    out.insert(
+        -2,
+        AuditRecord(
+            event="skip",
+            ts=T0 + 360,
+            request_id="r6",
+            provider="anthropic",
+            model="claude-opus-4-6",
+            profile="anthropic:spare",
+            reason="rate_limit",
+        ),
+    )
+    out.append(
+        AuditRecord(
+            event="cooldown_set",
+            ts=T0 + 361,
+            provider="anthropic",
+            profile="anthropic:main",
+            reason="rate_limit",
+        )
+    )
     out += intent(7, T0 + 420, TO_MINI, "answered_downgraded")
     out += intent(8, T0 + 480, TO_LOCAL, "answered_downgraded")
     out += intent(9, T0 + 540, STOPPED, "hard_stop")
@@ -65,8 +113,14 @@ def hour1() -> list[AuditRecord]:
     out = intent(10, h, STOPPED, "hard_stop") + intent(11, h + 60, STOPPED, "hard_stop")
     out += intent(12, h + 120, TO_LOCAL, "answered_downgraded", route="batch")
     out += intent(13, h + 180, TO_LOCAL, "answered_downgraded", route="batch")
-    out.append(AuditRecord(event="manual_intervention", ts=h + 200, provider="anthropic",
-                           detail="cooldowns clear --provider anthropic"))  # fmt: skip
+    out.append(
+        AuditRecord(
+            event="manual_intervention",
+            ts=h + 200,
+            provider="anthropic",
+            detail="cooldowns clear --provider anthropic",
+        )
+    )
     return out
 
 
@@ -100,7 +154,12 @@ def test_hourly_fallback_shares_by_tier(report: dict[str, Any]) -> None:
     """Hour 0: 3 of 10 intents fell back (2 cloud, 1 local), 1 hard stop; hour 1: half local."""
     h0, h1 = report["hours"]
     assert (h0["intents"], h0["primary"], h0["fallback"], h0["local"], h0["hard_stop"]) == (
-        10, 6, 2, 1, 1)  # fmt: skip
+        10,
+        6,
+        2,
+        1,
+        1,
+    )
     assert (h0["fallback_share"], h0["local_share"], h0["hard_stop_share"]) == (0.3, 0.1, 0.1)
     assert (h1["intents"], h1["local_share"], h1["hard_stop_share"]) == (4, 0.5, 0.5)
     assert report["series"]["fallback_pct"] == [30.0, 50.0]
