@@ -1,0 +1,277 @@
+"""``status``: the route table with each candidate's and key's state, the local tier's health,
+and (read-only) the cooldowns OpenClaw itself holds. Gathering is the only I/O here; the
+result is a frozen value with ``to_json`` that the CLI renders. Never a key, only profile ids
+and where each key came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from ._model import Candidate, Profile, Provider, RouteTable, Tier
+from ._openclaw_state import OpenClawState
+from ._ports import Health, StateStore, Transport
+
+__all__ = [
+    "KeyStatus",
+    "LocalHealth",
+    "StatusReport",
+    "candidate_keys",
+    "cleared",
+    "gather_status",
+    "health_state",
+]
+
+_LIST_TIMEOUT_S = 5.0
+
+
+def health_state(health: Health | None, now: float) -> str:
+    """healthy, cooling, disabled or probing, for one stored health."""
+    if health is None:
+        return "healthy"
+    if health.cooldown_until > now:
+        return "disabled" if health.disabled else "cooling"
+    if health.probe_owner and health.probe_until > now:
+        return "probing"
+    return "healthy"
+
+
+def cleared(health: Health | None) -> Health | None:
+    """The operator's clear: no cooldown, no disable, no probe claim, counters reset.
+
+    ``last_good_at`` / ``last_used_at`` are kept (they order keys, they are not penalties).
+    A zero ``*_until`` means cleared, which every store accepts despite forward-only writes.
+    """
+    if health is None:
+        return None
+    return replace(
+        health,
+        cooldown_until=0.0,
+        cooldown_reason=None,
+        disabled=False,
+        failure_counts=MappingProxyType({}),
+        probe_owner=None,
+        probe_until=0.0,
+    )
+
+
+def candidate_keys(candidate: Candidate, provider: Provider) -> dict[str, tuple[str, ...]]:
+    """State keys of a candidate: ``model`` and, per profile id, its key and key+model keys."""
+    from ._ordering import key_model_key, model_key, profile_key
+
+    keys: dict[str, tuple[str, ...]] = {"": (model_key(candidate),)}
+    for profile in provider.profiles:
+        keys[profile.id] = (profile_key(profile), key_model_key(profile, candidate.model))
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """One profile of one candidate (``profile`` is empty for the model-wide row)."""
+
+    profile: str
+    source: str
+    state: str
+    until: float
+    reason: str | None
+    failure_counts: Mapping[str, int]
+    last_good_at: float
+    last_used_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "profile": self.profile,
+            "source": self.source,
+            "state": self.state,
+            "until": self.until or None,
+            "reason": self.reason,
+            "failure_counts": dict(self.failure_counts),
+            "last_good_at": self.last_good_at or None,
+            "last_used_at": self.last_used_at or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateStatus:
+    """One candidate of a route, its model-wide state and its keys."""
+
+    route: str
+    ref: str
+    tier: str
+    model: KeyStatus
+    keys: tuple[KeyStatus, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "route": self.route,
+            "candidate": self.ref,
+            "tier": self.tier,
+            "state": self.model.to_json(),
+            "keys": [k.to_json() for k in self.keys],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LocalHealth:
+    """Is the local tier up, and is the configured model pulled?"""
+
+    provider: str
+    model: str
+    base_url: str
+    reachable: bool
+    present: bool
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "reachable": self.reachable,
+            "present": self.present,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """Everything ``status`` shows."""
+
+    now: float
+    config_path: str | None
+    kind: str
+    version: str
+    candidates: tuple[CandidateStatus, ...]
+    local: tuple[LocalHealth, ...]
+    openclaw: OpenClawState
+    store_error: str | None = None
+    other_keys: Mapping[str, Health] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``status --json`` document."""
+        return {
+            "now": self.now,
+            "config_path": self.config_path,
+            "kind": self.kind,
+            "route_version": self.version,
+            "store_error": self.store_error,
+            "candidates": [c.to_json() for c in self.candidates],
+            "local": [x.to_json() for x in self.local],
+            "openclaw": {
+                "state_dir": self.openclaw.state_dir,
+                "read": list(self.openclaw.read),
+                "unreadable": list(self.openclaw.unreadable),
+                "cooldowns": [c.to_json(self.now) for c in self.openclaw.cooldowns],
+            },
+            "other_state": {
+                k: {
+                    "state": health_state(h, self.now),
+                    "until": h.cooldown_until,
+                    "reason": h.cooldown_reason,
+                }
+                for k, h in self.other_keys.items()
+            },
+        }
+
+
+def _worst(healths: Sequence[Health | None]) -> Health | None:
+    present = [h for h in healths if h is not None]
+    return max(present, key=lambda h: (h.cooldown_until, h.disabled), default=None)
+
+
+def _key_status(profile: Profile | None, healths: Sequence[Health | None], now: float) -> KeyStatus:
+    worst = _worst(healths)
+    counts: dict[str, int] = {}
+    for health in healths:
+        for reason, n in (health.failure_counts if health else {}).items():
+            counts[reason] = counts.get(reason, 0) + n
+    state = "no key" if profile is not None and profile.secret is None else health_state(worst, now)
+    source = ""
+    if profile is not None:
+        source = (
+            f"{profile.source}:{profile.source_name}" if profile.source_name else profile.source
+        )
+    return KeyStatus(
+        profile=profile.id if profile else "",
+        source=source,
+        state=state,
+        until=worst.cooldown_until if worst and worst.cooldown_until > now else 0.0,
+        reason=worst.cooldown_reason if worst and worst.cooldown_until > now else None,
+        failure_counts=counts,
+        last_good_at=max((h.last_good_at for h in healths if h), default=0.0),
+        last_used_at=max((h.last_used_at for h in healths if h), default=0.0),
+    )
+
+
+async def _local_health(provider: Provider, model: str, transport: Transport | None) -> LocalHealth:
+    base = LocalHealth(provider.id, model, provider.base_url, reachable=False, present=False)
+    if transport is None:
+        return replace(base, detail=f"no transport for api {provider.api!r}")
+    profile = provider.profiles[0] if provider.profiles else None
+    try:
+        models = await asyncio.wait_for(transport.list_models(provider, profile), _LIST_TIMEOUT_S)
+    except TimeoutError:
+        return replace(base, detail=f"no answer within {_LIST_TIMEOUT_S:g} s")
+    except Exception as exc:  # any transport failure is a finding, not a crash
+        return replace(base, detail=f"{type(exc).__name__}")
+    present = any(m in (model, f"{model}:latest") or f"{m}:latest" == model for m in models)
+    detail = "" if present else f"model not pulled (found {len(models)} models)"
+    return replace(base, reachable=True, present=present, detail=detail)
+
+
+async def gather_status(
+    table: RouteTable,
+    *,
+    store: StateStore,
+    transports: Mapping[str, Transport],
+    now: float,
+    openclaw: OpenClawState,
+) -> StatusReport:
+    """Read the store once, ask each local tier for its models, and build the report."""
+    plan: list[tuple[str, Candidate, Provider, dict[str, tuple[str, ...]]]] = []
+    for route in table.routes.values():
+        for candidate in route.candidates:
+            provider = table.providers[candidate.provider]
+            plan.append((route.name, candidate, provider, candidate_keys(candidate, provider)))
+    wanted = sorted({k for *_, keys in plan for ks in keys.values() for k in ks})
+    store_error = None
+    try:
+        snapshot, everything = await store.snapshot(wanted), await store.items()
+    except Exception as exc:  # shown as a finding; never a stack trace
+        snapshot, everything = {}, {}
+        store_error = type(exc).__name__
+    candidates = []
+    for route_name, candidate, provider, keys in plan:
+        rows = tuple(
+            _key_status(p, [snapshot.get(k) for k in keys[p.id]], now) for p in provider.profiles
+        )
+        model_row = _key_status(None, [snapshot.get(keys[""][0])], now)
+        candidates.append(
+            CandidateStatus(route_name, candidate.ref, str(candidate.tier), model_row, rows)
+        )
+    locals_ = {(c.provider, c.model) for _, c, _, _ in plan if c.tier == Tier.LOCAL}
+    local = await asyncio.gather(
+        *(
+            _local_health(table.providers[p], m, transports.get(table.providers[p].api))
+            for p, m in sorted(locals_)
+        )
+    )
+    other = {k: h for k, h in everything.items() if k not in set(wanted)}
+    return StatusReport(
+        now=now,
+        config_path=table.config_path,
+        kind=table.kind,
+        version=table.version,
+        candidates=tuple(candidates),
+        local=tuple(local),
+        openclaw=openclaw,
+        store_error=store_error,
+        other_keys=other,
+    )
