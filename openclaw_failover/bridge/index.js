@@ -126,7 +126,7 @@ export default {
       for (const [path, description] of CLI) {
         let parent = root;
         if (path.length > 1) parent = groups.get(path[0]) ?? groups.set(path[0], root.command(path[0])).get(path[0]);
-        parent.command(path.at(-1)).description(description).allowUnknownOption(true).allowExcessArguments(true)
+        parent.command(path.at(-1)).description(description).helpOption(false).allowUnknownOption(true).allowExcessArguments(true)
           .action((...a) => runCli(cfg, path, a.at(-1)?.args ?? []));
       }
     }, { descriptors: [{ name: "failover", description: "Model failover: status, cooldowns, probes, reports",

@@ -1,0 +1,265 @@
+"""The JS bridge under Node 24 with a fake host API and a fake sidecar process.
+
+Checks: the manifest, the CLI table shared with plugin.py, no sidecar outside full registration
+mode, forwarding without prompt text, the strict-pick mark, and the fail-safe tool guard when the
+sidecar hangs or is missing. Every Node run is bounded and must exit by itself (the sidecar never
+keeps OpenClaw alive).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BRIDGE = ROOT / "openclaw_failover" / "bridge"
+
+FAKE_SIDECAR = r"""
+import json, os, sys
+mode, log = sys.argv[1], sys.argv[2]
+open(log + ".started", "w").close()
+policy = {"highRisk": ["exec", "write"], "highRiskDeferred": ["terminal"],
+          "localCandidates": [{"provider": "ollama", "model": "qwen3:8b"}],
+          "localProviders": ["ollama"], "chainHasLocal": True, "toolsAllow": ["read"]}
+print(json.dumps({"id": 0, "ok": True, "result": {"policy": policy}}), flush=True)
+for line in sys.stdin:
+    with open(log, "a") as f:
+        f.write(line)
+    if mode == "hang":
+        continue
+    req = json.loads(line)
+    if req.get("op") == "tool":
+        result = {"content": [{"type": "text", "text": "status from sidecar"}], "details": {}}
+    elif req.get("hook") == "before_tool_call":
+        result = {"block": True, "blockReason": "from sidecar"}
+    else:
+        result = None
+    print(json.dumps({"id": req["id"], "ok": True, "result": result}), flush=True)
+"""
+
+HARNESS = r"""
+const [, , bridgeUrl, specPath] = process.argv;
+const spec = JSON.parse((await import("node:fs")).readFileSync(specPath, "utf8"));
+if (spec.argv) process.argv.push(...spec.argv);
+const { default: bridge } = await import(bridgeUrl);
+const hooks = {}; let tool = null; let cli = null; const warnings = [];
+bridge.register({
+  id: "openclaw-failover", registrationMode: spec.mode, pluginConfig: spec.config, config: {},
+  logger: { info() {}, warn(m) { warnings.push(m); }, error() {} },
+  on(name, fn) { hooks[name] = fn; }, registerTool(t) { tool = t; },
+  registerCli(fn, opts) { cli = opts; }, registerService() {}, runtime: {},
+});
+const out = [];
+for (const step of spec.steps) {
+  if (step.wait) await new Promise((r) => setTimeout(r, step.wait));
+  else if (step.tool) out.push(await tool.execute("tc-1", {}));
+  else out.push((await hooks[step.hook](step.event, step.ctx)) ?? null);
+}
+console.log(JSON.stringify({ hooks: Object.keys(hooks).sort(), tool: tool?.name ?? null,
+  descriptors: cli?.descriptors ?? null, out, warnings }));
+"""
+
+
+@pytest.fixture(scope="module")
+def node(openclaw_bin: Path) -> Path:
+    """Node 24 from the OpenClaw install."""
+    return openclaw_bin / "node"
+
+
+def run_bridge(node: Path, tmp: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the harness with ``spec``; it must exit by itself within 20 s."""
+    (tmp / "harness.mjs").write_text(HARNESS, encoding="utf-8")
+    (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    proc = subprocess.run(
+        [
+            str(node),
+            str(tmp / "harness.mjs"),
+            (BRIDGE / "index.js").as_uri(),
+            str(tmp / "spec.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={"PATH": "/usr/bin:/bin", "OPENCLAW_STATE_DIR": str(tmp / "state")},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def sidecar_config(tmp: Path, mode: str, *, plugin_mode: str = "plugin") -> dict[str, Any]:
+    """A plugin config whose sidecar command is the fake sidecar in ``mode``."""
+    script = tmp / "fake_sidecar.py"
+    script.write_text(FAKE_SIDECAR, encoding="utf-8")
+    command = [sys.executable, str(script), mode, str(tmp / "requests.jsonl")]
+    return {"mode": plugin_mode, "sidecar": {"command": command, "timeoutMs": 400}}
+
+
+def started(node_run: dict[str, Any], tmp: Path) -> list[dict[str, Any]]:
+    """The requests the fake sidecar received."""
+    del node_run
+    path = tmp / "requests.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [json.loads(x) for x in lines]
+
+
+START_LOCAL = {"runId": "r1", "callId": "c1", "provider": "ollama", "model": "qwen3:8b"}
+START_CLOUD = {"runId": "r2", "callId": "c2", "provider": "anthropic", "model": "claude"}
+
+
+def tool_step(run: str, tool: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A before_tool_call step shaped like OpenClaw 2026.9.6's (no model in ctx)."""
+    event = {"toolName": tool, "params": params or {}, "runId": run, "toolCallId": "t"}
+    ctx = {"runId": run, "toolName": tool, "toolCallId": "t", "requester": {"senderIsOwner": True}}
+    return {"hook": "before_tool_call", "event": event, "ctx": ctx}
+
+
+def test_manifest_declares_id_tool_cli_and_schema() -> None:
+    """The manifest has the plugin id, the status tool contract, the CLI root and the schema."""
+    manifest = json.loads((BRIDGE / "openclaw.plugin.json").read_text(encoding="utf-8"))
+    assert manifest["id"] == "openclaw-failover"
+    assert manifest["contracts"]["tools"] == ["failover_status"]
+    assert manifest["cliCommands"][0]["name"] == "failover"
+    assert manifest["activation"] == {"onStartup": True}
+    assert isinstance(manifest["configSchema"], dict)
+    package = json.loads((BRIDGE / "package.json").read_text(encoding="utf-8"))
+    assert package["openclaw"]["extensions"] == ["./index.js"]
+    assert package["type"] == "module"
+    assert "dependencies" not in package
+
+
+def test_manifest_config_schema_is_the_plugin_block_schema() -> None:
+    """configSchema is generated from schemas/plugin-config.schema.json and is up to date."""
+    spec = importlib.util.spec_from_file_location("sync", ROOT / "scripts/sync-bridge-manifest.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    schema = json.loads((ROOT / "schemas/plugin-config.schema.json").read_text(encoding="utf-8"))
+    manifest = json.loads((BRIDGE / "openclaw.plugin.json").read_text(encoding="utf-8"))
+    assert manifest["configSchema"] == schema
+    assert module.main(["--check"]) == 0
+
+
+def test_discovery_mode_starts_no_sidecar(node: Path, tmp_path: Path) -> None:
+    """Outside full registration mode the bridge registers but never starts the sidecar."""
+    config = sidecar_config(tmp_path, "echo")
+    result = run_bridge(node, tmp_path, {"mode": "discovery", "config": config, "steps": []})
+    assert result["tool"] == "failover_status"
+    assert result["descriptors"][0]["name"] == "failover"
+    assert "before_tool_call" in result["hooks"]
+    assert not (tmp_path / "requests.jsonl.started").exists()
+
+
+def test_provider_mode_registers_no_model_hooks(node: Path, tmp_path: Path) -> None:
+    """In provider mode the bridge only offers the tool and the CLI (the proxy steers)."""
+    config = sidecar_config(tmp_path, "echo", plugin_mode="provider")
+    result = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": [{"tool": 1}]})
+    assert result["hooks"] == []
+    assert result["out"][0]["content"][0]["text"] == "status from sidecar"
+
+
+def test_forwards_hooks_without_prompt_text(node: Path, tmp_path: Path) -> None:
+    """Hooks reach the sidecar and its answer is applied; prompt text is never forwarded."""
+    config = sidecar_config(tmp_path, "echo")
+    ctx = {"runId": "r1", "modelProviderId": "anthropic", "modelId": "claude", "agentId": "main"}
+    steps = [
+        {"hook": "before_model_resolve", "event": {"prompt": "SECRET PROMPT"}, "ctx": ctx},
+        {"hook": "model_call_started", "event": START_CLOUD, "ctx": ctx},
+        tool_step("r2", "exec", {"command": "ls"}),
+    ]
+    result = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})
+    assert result["out"][2] == {"block": True, "blockReason": "from sidecar"}
+    requests = started(result, tmp_path)
+    assert [r.get("hook") for r in requests] == [
+        "before_model_resolve",
+        "model_call_started",
+        "before_tool_call",
+    ]
+    assert "SECRET PROMPT" not in json.dumps(requests)
+    assert requests[0]["ctx"]["openclawFailover"] == {"strictPick": False}
+
+
+def test_marks_a_strict_model_pick(node: Path, tmp_path: Path) -> None:
+    """A run started with --model is marked strictPick so the plugin leaves it alone."""
+    config = sidecar_config(tmp_path, "echo")
+    ctx = {"runId": "r1", "modelProviderId": "anthropic", "modelId": "claude"}
+    steps = [{"hook": "before_model_resolve", "event": {"prompt": "hi"}, "ctx": ctx}]
+    spec = {"mode": "full", "config": config, "steps": steps, "argv": ["--model", "a/b"]}
+    result = run_bridge(node, tmp_path, spec)
+    assert started(result, tmp_path)[0]["ctx"]["openclawFailover"] == {"strictPick": True}
+
+
+def test_fail_safe_when_sidecar_hangs(node: Path, tmp_path: Path) -> None:
+    """A silent sidecar: high-risk tools are blocked on local and unknown runs, others pass."""
+    config = sidecar_config(tmp_path, "hang")
+    steps = [
+        {"wait": 500},
+        {"hook": "model_call_started", "event": START_LOCAL, "ctx": {}},
+        {"hook": "model_call_started", "event": START_CLOUD, "ctx": {}},
+        tool_step("r1", "exec", {"command": "touch x"}),
+        tool_step("r1", "read", {"path": "a"}),
+        tool_step("r2", "exec", {"command": "touch x"}),
+        tool_step("r9", "write", {"path": "a", "content": "b"}),
+        tool_step("r1", "tool_call", {"id": "terminal", "args": {}}),
+    ]
+    result = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})
+    local_exec, local_read, cloud_exec, unknown_write, deferred = result["out"][2:]
+    assert local_exec["block"] is True
+    assert "fail safe" in local_exec["blockReason"]
+    assert local_read is None
+    assert cloud_exec is None
+    assert unknown_write["block"] is True
+    assert deferred["block"] is True
+
+
+def test_fail_safe_with_missing_sidecar_uses_policy_file(node: Path, tmp_path: Path) -> None:
+    """No sidecar at all: the policy file left by an earlier sidecar still guards local runs."""
+    policy_dir = tmp_path / "state" / "failover"
+    policy_dir.mkdir(parents=True)
+    policy = {
+        "highRisk": ["apply_patch"],
+        "highRiskDeferred": [],
+        "localCandidates": [],
+        "localProviders": ["llamacpp"],
+        "chainHasLocal": True,
+    }
+    (policy_dir / "bridge-policy.json").write_text(json.dumps(policy), encoding="utf-8")
+    config = {"mode": "plugin", "sidecar": {"command": [str(tmp_path / "missing")]}}
+    start = {"runId": "r1", "callId": "c", "provider": "llamacpp", "model": "smollm2"}
+    steps = [
+        {"hook": "model_call_started", "event": start, "ctx": {}},
+        tool_step("r1", "apply_patch", {"input": "x"}),
+        tool_step("r1", "exec", {"command": "ls"}),
+        {"tool": 1},
+    ]
+    result = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})
+    assert result["out"][1]["block"] is True
+    assert result["out"][2] is None  # the policy file's list rules, not a built-in one
+    assert "unavailable" in result["out"][3]["content"][0]["text"]
+    assert any("sidecar" in w for w in result["warnings"])
+
+
+def test_cli_table_matches_the_python_plugin(node: Path) -> None:
+    """The bridge's `openclaw failover` commands are exactly plugin.py's CLI_COMMANDS."""
+    from openclaw_failover.plugin import CLI_COMMANDS
+
+    url = json.dumps((BRIDGE / "index.js").as_uri())
+    script = f"import({url}).then(m => console.log(JSON.stringify(m.CLI)))"
+    proc = subprocess.run(
+        [str(node), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    table = json.loads(proc.stdout)
+    assert [(tuple(p), d) for p, d in table] == [(c.path, c.description) for c in CLI_COMMANDS]
+    assert all(c.argv == c.path for c in CLI_COMMANDS)
