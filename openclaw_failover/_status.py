@@ -24,6 +24,7 @@ __all__ = [
     "cleared",
     "gather_status",
     "health_state",
+    "local_health",
 ]
 
 _LIST_TIMEOUT_S = 5.0
@@ -210,7 +211,7 @@ def _key_status(profile: Profile | None, healths: Sequence[Health | None], now: 
     )
 
 
-async def _local_health(provider: Provider, model: str, transport: Transport | None) -> LocalHealth:
+async def local_health(provider: Provider, model: str, transport: Transport | None) -> LocalHealth:
     base = LocalHealth(provider.id, model, provider.base_url, reachable=False, present=False)
     if transport is None:
         return replace(base, detail=f"no transport for api {provider.api!r}")
@@ -259,7 +260,7 @@ async def gather_status(
     locals_ = {(c.provider, c.model) for _, c, _, _ in plan if c.tier == Tier.LOCAL}
     local = await asyncio.gather(
         *(
-            _local_health(table.providers[p], m, transports.get(table.providers[p].api))
+            local_health(table.providers[p], m, transports.get(table.providers[p].api))
             for p, m in sorted(locals_)
         )
     )
