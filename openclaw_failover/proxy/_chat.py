@@ -19,6 +19,7 @@ from .._errors import AttemptRecord, StreamInterrupted, UpstreamError
 from .._exchange import Answer, AnswerMeta, ChatRequest
 from .._ports import AuditRecord
 from ._body import BodyTooLarge, ClientGone, read_body
+from ._context import RequestContext, current_request
 from ._request import (
     BadRequest,
     RequestHeaders,
@@ -109,6 +110,7 @@ class ChatCompletions:
             return
         except ClientGone:
             return
+        current_request.set(RequestContext(request.request_id, request.trace_id, request.route))
         watch = _DisconnectWatch(receive)
         try:
             if request.stream:
@@ -185,10 +187,11 @@ class ChatCompletions:
     def _answer_headers(
         self, meta: AnswerMeta, headers: RequestHeaders
     ) -> list[tuple[bytes, bytes]]:
-        return [
-            (b"x-request-id", headers.request_id.encode("latin-1", "replace")),
-            *_h(meta.headers()),
-        ]
+        pairs = meta.headers()
+        ctx = current_request.get()
+        if not meta.tools_blocked and ctx is not None and ctx.blocked:
+            pairs["x-openclaw-failover-tools-blocked"] = ",".join(ctx.blocked)
+        return [(b"x-request-id", headers.request_id.encode("latin-1", "replace")), *_h(pairs)]
 
     async def _engine_failed(
         self, send: Send, exc: Exception, request: ChatRequest, started: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from .._model import RouteTable
 from .._ports import AuditRecord, AuditSink, Clock, StateStore
 from ._limits import ProviderLimits, limited_transports
 from ._runtime import ChatEngine
+from ._toolguard import GuardedTransport, GuardPolicy, OnBlocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,8 @@ class EngineParts:
     audit: AuditSink | None
     clock: Clock | None
     limits: ProviderLimits
+    guard: Callable[[], GuardPolicy]
+    on_blocked: OnBlocked
     instance: str = ""
 
 
@@ -44,7 +48,10 @@ async def build_engine(
     from .._engine import FailoverEngine
     from ..providers import build_transports
 
-    transports = limited_transports(build_transports(client), parts.limits, table)
+    limited = limited_transports(build_transports(client), parts.limits, table)
+    transports = {
+        api: GuardedTransport(t, parts.guard, parts.on_blocked) for api, t in limited.items()
+    }
     store = parts.store
     if store is None:
         store = _default_store(table)

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._model import Profile, Provider, RouteTable
 from .._ports import AuditRecord, Clock, Transport, UpstreamCall, UpstreamReply
+from ._context import request_audit_fields
 
 #: After a 429 the lowered limit holds this long before successes raise it again.
 DEFAULT_HOLD_S = 30.0
@@ -190,7 +191,12 @@ class ProviderLimits:
         if self._emit is not None:
             self._emit(
                 AuditRecord(
-                    event=event, ts=self._clock.now(), provider=provider, detail=detail, **fields
+                    event=event,
+                    ts=self._clock.now(),
+                    provider=provider,
+                    detail=detail,
+                    **request_audit_fields(),
+                    **fields,
                 )
             )
 

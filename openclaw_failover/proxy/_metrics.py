@@ -38,8 +38,8 @@ class ProxyMetrics:
         )
         self.tools_blocked = Counter(
             "openclaw_failover_tools_blocked",
-            "High-risk tools removed on the local tier.",
-            ["tool"],
+            "High-risk tools removed from a local-tier request or refused in its answer.",
+            ["tool", "kind"],
             registry=reg,
         )
         self.reloads = Counter(
@@ -96,14 +96,12 @@ class ProxyMetrics:
             self.attempts.labels(a.provider, a.model, a.tier, reason).inc()
 
     def record_answer(self, meta: AnswerMeta, *, first_token_s: float) -> None:
-        """Count what an answered request tried, who answered, and blocked tools."""
+        """Count what an answered request tried and who answered."""
         self.record_attempts(meta.attempt_log)
         if not any(a.reason is None and not a.skipped for a in meta.attempt_log):
             self.attempts.labels(meta.provider, meta.model, meta.tier, "ok").inc()
         if meta.downgraded:
             self.fallbacks.labels(meta.provider, meta.model, meta.tier).inc()
-        for tool in meta.tools_blocked:
-            self.tools_blocked.labels(tool).inc()
         self.first_token.labels(meta.route, meta.tier).observe(first_token_s)
 
     def finish(self, *, route: str, outcome: str, stream: bool, duration_s: float) -> None:
