@@ -189,6 +189,11 @@ def test_bad_budget_headers_are_400(url: str, header: str, value: str) -> None:
     assert response.json()["error"]["param"] == header
 
 
-def test_wrong_method_is_405(url: str) -> None:
-    """GET on the chat endpoint is refused, not a 500."""
-    assert httpx.get(f"{url}/v1/chat/completions").status_code == 405
+def test_wrong_method_and_path_are_openai_errors(url: str) -> None:
+    """A wrong method is 405 and an unknown path 404, both as OpenAI-style JSON."""
+    wrong_method = httpx.get(f"{url}/v1/chat/completions")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    missing = httpx.post(f"{url}/v1/embeddings", json={})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"

@@ -22,7 +22,7 @@ from ._limits import ProviderLimits
 from ._metrics import ProxyMetrics
 from ._probes import run_probes
 from ._reload import ConfigReloader, Loader, default_loader
-from ._routes import SmallRoutes
+from ._routes import SmallRoutes, http_error, server_error
 from ._runtime import ChatEngine, ProxyRuntime
 from ._toolguard import OnBlocked, core_policy
 
@@ -81,6 +81,7 @@ def create_app(
             Route("/readyz", routes.readyz, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),
         ],
+        exception_handlers={404: http_error, 405: http_error, Exception: server_error},
         lifespan=_lifespan(
             runtime,
             table_or_engine,

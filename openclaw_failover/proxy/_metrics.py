@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -17,6 +18,7 @@ class ProxyMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         reg = self.registry
         self.requests = Counter(
             "openclaw_failover_requests",
@@ -87,27 +89,36 @@ class ProxyMetrics:
             registry=reg,
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # ``labels()`` costs microseconds per call; the label sets here are few and stable.
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def record_attempts(self, attempts: Iterable[AttemptRecord]) -> None:
         """Count each attempt (skips included, as reason ``skipped:<reason>``)."""
         for a in attempts:
             reason = a.reason or "ok"
             if a.skipped:
                 reason = f"skipped:{reason}"
-            self.attempts.labels(a.provider, a.model, a.tier, reason).inc()
+            self._child(self.attempts, a.provider, a.model, a.tier, reason).inc()
 
     def record_answer(self, meta: AnswerMeta, *, first_token_s: float) -> None:
         """Count what an answered request tried and who answered."""
-        self.record_attempts(meta.attempt_log)
+        if meta.attempt_log:
+            self.record_attempts(meta.attempt_log)
         if not any(a.reason is None and not a.skipped for a in meta.attempt_log):
-            self.attempts.labels(meta.provider, meta.model, meta.tier, "ok").inc()
+            self._child(self.attempts, meta.provider, meta.model, meta.tier, "ok").inc()
         if meta.downgraded:
-            self.fallbacks.labels(meta.provider, meta.model, meta.tier).inc()
-        self.first_token.labels(meta.route, meta.tier).observe(first_token_s)
+            self._child(self.fallbacks, meta.provider, meta.model, meta.tier).inc()
+        self._child(self.first_token, meta.route, meta.tier).observe(first_token_s)
 
     def finish(self, *, route: str, outcome: str, stream: bool, duration_s: float) -> None:
         """Count one finished request and its duration."""
-        self.requests.labels(route, outcome, "true" if stream else "false").inc()
-        self.duration.labels(route, outcome).observe(duration_s)
+        self._child(self.requests, route, outcome, "true" if stream else "false").inc()
+        self._child(self.duration, route, outcome).observe(duration_s)
 
     def render(self) -> bytes:
         """The text exposition format."""

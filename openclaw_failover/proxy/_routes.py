@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from ._readiness import ReadinessCheck
 from ._request import new_request_id
-from ._runtime import ProxyRuntime
+from ._runtime import ProxyRuntime, log
+from ._wire_errors import openai_error
 
 
 def _json(data: Any, *, status: int = 200, request: Request, version: str = "") -> Response:
@@ -63,3 +64,26 @@ class SmallRoutes:
             self._rt.metrics.render(),
             headers={"content-type": "text/plain; version=0.0.4; charset=utf-8"},
         )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as OpenAI-style errors."""
+    status = getattr(exc, "status_code", 500)
+    error = openai_error(
+        status,
+        f"{request.method} {request.url.path}: no such endpoint of the failover proxy",
+        code="not_found" if status == 404 else "method_not_allowed",
+    )
+    return Response(error.body, status, media_type="application/json")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A bug in a small route: a clean 500, never a stack trace (it goes to the log)."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    error = openai_error(
+        500,
+        "openclaw-failover: internal error (see the proxy log)",
+        type_="server_error",
+        code="internal_error",
+    )
+    return Response(error.body, 500, media_type="application/json")
