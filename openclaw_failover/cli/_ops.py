@@ -1,10 +1,283 @@
-"""CLI commands of this group (filled in by the issue that owns it)."""
+"""Operations commands: status, cooldowns clear, probe, doctor, report, service, demo.
+
+Each command takes ``--config`` and ``--kind`` (OpenClaw's file by default), prints rich
+tables (or ``--json``), and turns every expected failure into one clear line and an exit code.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
 import typer
+from rich.console import Console
+
+from .._model import RouteTable
+from .._ports import StateStore, Transport
+
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default: OpenClaw's).")
+]
+KindOpt = Annotated[
+    str | None, typer.Option("--kind", help="openclaw | standalone (default: detected).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"openclaw-failover: {message}", err=True)
+    return typer.Exit(code)
+
+
+def load(config: Path | None, kind: str | None) -> tuple[RouteTable | None, Any]:
+    """Load the route table; returns (table or None, the LoadResult)."""
+    from ..config import load_route_table
+
+    if kind not in (None, "openclaw", "standalone"):
+        raise _fail(f"--kind: found {kind!r}; expected openclaw or standalone")
+    try:
+        result = load_route_table(str(config) if config else None, kind=kind, environ=os.environ)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read the config: {type(exc).__name__}: {exc}") from None
+    return result.table, result
+
+
+def require(config: Path | None, kind: str | None) -> RouteTable:
+    """The route table, or every config error printed and exit 2."""
+    table, result = load(config, kind)
+    if table is None:
+        for problem in result.problems:
+            if problem.severity == "error":
+                typer.echo(f"[{problem.rule}] {problem.message}", err=True)
+        raise _fail(f"invalid configuration in {result.config_path}")
+    return table
+
+
+@asynccontextmanager
+async def parts(
+    table: RouteTable,
+) -> AsyncIterator[tuple[StateStore, dict[str, Transport], httpx.AsyncClient]]:
+    """The store, transports and HTTP client a command needs, closed afterwards."""
+    from ..providers import build_transports
+    from ..stores import build_store
+
+    store = build_store(table.settings.state)
+    async with httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(15.0)) as client:
+        try:
+            yield store, build_transports(client), client
+        finally:
+            await store.aclose()
+
+
+def run(coro: Callable[[], Awaitable[T]]) -> T:
+    """Run one command's coroutine."""
+    return asyncio.run(coro())  # type: ignore[arg-type]
+
+
+def echo_json(data: Any) -> None:
+    """Print a JSON document."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+# --------------------------------------------------------------------------- status
+
+
+def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = False) -> None:
+    """Routes, each candidate and key with its state, the local tier, OpenClaw's cooldowns."""
+    from .._openclaw_state import read_openclaw_state
+    from .._status import gather_status
+    from ._ops_view import print_status
+
+    table = require(config, kind)
+
+    async def go() -> dict[str, Any]:
+        async with parts(table) as (store, transports, _):
+            report = await gather_status(
+                table,
+                store=store,
+                transports=transports,
+                now=time.time(),
+                openclaw=read_openclaw_state(os.environ),
+            )
+            return report.to_json()
+
+    data = run(go)
+    echo_json(data) if as_json else print_status(_console(), data)
+
+
+# --------------------------------------------------------------------------- cooldowns
+
+cooldowns_app = typer.Typer(help="See and clear cooldowns.", no_args_is_help=True)
+
+
+@cooldowns_app.command("clear")
+def cooldowns_clear(
+    provider: Annotated[
+        str | None, typer.Option(help="Clear every key and model of this provider.")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="Clear one key (profile id).")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Clear every cooldown.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    config: ConfigOpt = None,
+    kind: KindOpt = None,
+) -> None:
+    """Clear our stale cooldowns atomically (a running proxy sees it on its next request)."""
+    from .._cooldowns import clear_cooldowns
+    from .._openclaw_state import clear_instructions, read_openclaw_state
+
+    if not (provider or profile or everything):
+        raise _fail("cooldowns clear: found no selection; expected --provider, --profile or --all")
+    table = require(config, kind)
+    if provider and provider not in table.providers:
+        raise _fail(
+            f"--provider: found {provider!r}; expected one of {', '.join(sorted(table.providers))}"
+        )
+    what = "every cooldown" if everything else f"cooldowns of {provider or profile}"
+    if not yes and not typer.confirm(f"Clear {what}?", default=False):
+        raise _fail("nothing cleared", code=1)
+
+    async def go() -> Any:
+        audit = _audit_sink(table)
+        try:
+            async with parts(table) as (store, _, _client):
+                return await clear_cooldowns(
+                    table,
+                    store,
+                    now=time.time(),
+                    audit=audit,
+                    provider=provider,
+                    profile=profile,
+                    everything=everything,
+                )
+        finally:
+            if audit is not None:
+                await audit.aclose()
+
+    result = run(go)
+    for key, was in result.cleared.items():
+        typer.echo(f"cleared {key} (was {was})")
+    typer.echo(f"{len(result.cleared)} cleared of {result.selected} selected state keys")
+    for line in clear_instructions(
+        read_openclaw_state(os.environ), now=time.time(), provider=provider
+    ):
+        typer.echo(line)
+
+
+def _audit_sink(table: RouteTable) -> Any:
+    if not table.settings.audit.path:
+        return None
+    from .._audit import JsonlAuditSink
+
+    audit = table.settings.audit
+    return JsonlAuditSink(audit.path, max_bytes=audit.max_bytes, keep=audit.keep)
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def probe(
+    provider: Annotated[str, typer.Argument(help="A provider id, or all.")] = "all",
+    timeout: Annotated[float, typer.Option(help="Seconds per probe.")] = 15.0,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    kind: KindOpt = None,
+) -> None:
+    """A tiny real model call per candidate and key; exit 1 if a default-route candidate fails."""
+    from .._probe import failing_default_candidates, probe_table
+    from ._ops_view import print_probe
+
+    table = require(config, kind)
+    if provider != "all" and provider not in table.providers:
+        raise _fail(
+            f"probe: found provider {provider!r}; "
+            f"expected all or one of {', '.join(sorted(table.providers))}"
+        )
+
+    async def go() -> Any:
+        async with parts(table) as (_, transports, _client):
+            return await probe_table(table, transports=transports, only=provider, timeout_s=timeout)
+
+    results = run(go)
+    rows = [r.to_json() for r in results]
+    echo_json(rows) if as_json else print_probe(_console(), rows)
+    failing = failing_default_candidates(results)
+    if failing:
+        typer.echo(f"default route candidates failing: {', '.join(failing)}", err=True)
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+def doctor(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = False) -> None:
+    """Check config, keys, state, local tier, proxy, OpenClaw wiring and audit in one pass."""
+    from .._doctor import check_config, run_checks, worst_exit
+    from .._openclaw_state import openclaw_state_dir
+    from ._ops_view import print_doctor
+
+    table, result = load(config, kind)
+    findings = check_config(result.problems, result.config_path, result.kind)
+    if table is not None:
+        raw = _raw_config(result.config_path)
+        ws = (
+            ((raw.get("agents") or {}).get("defaults") or {}).get("workspace")
+            if isinstance(raw, dict)
+            else None
+        )
+        workspace = (
+            Path(ws) if isinstance(ws, str) else openclaw_state_dir(os.environ) / "workspace"
+        )
+
+        async def go() -> Any:
+            async with parts(table) as (store, transports, client):
+                return await run_checks(
+                    table,
+                    store=store,
+                    transports=transports,
+                    client=client,
+                    raw=raw,
+                    workspace=workspace,
+                    now=time.time(),
+                )
+
+        findings += run(go)
+    rows = [f.to_json() for f in findings]
+    echo_json(rows) if as_json else print_doctor(_console(), rows)
+    raise typer.Exit(worst_exit(findings))
+
+
+def _raw_config(path: str) -> dict[str, Any]:
+    import json5
+
+    try:
+        data = json5.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
-    del app
+    from ._ops_more import demo, report, service_app
+
+    app.command("status")(status)
+    app.add_typer(cooldowns_app, name="cooldowns")
+    app.command("probe")(probe)
+    app.command("doctor")(doctor)
+    app.command("report")(report)
+    app.add_typer(service_app, name="service")
+    app.command("demo")(demo)

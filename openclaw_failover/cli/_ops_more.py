@@ -1,0 +1,174 @@
+"""Operations commands over files rather than upstreams: report, service, demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._ops import ConfigOpt, JsonOpt, KindOpt, _console, _fail, echo_json, load
+
+__all__ = ["demo", "report", "service_app"]
+
+
+def report(
+    since: Annotated[str, typer.Option(help="Look back this far: 7d, 24h, 90m, 2w.")] = "7d",
+    as_json: JsonOpt = False,
+    plot: Annotated[Path | None, typer.Option(help="Write the fallback-% plot (PNG) here.")] = None,
+    incident: Annotated[
+        str | None, typer.Option(help="Print the incident template for this request id.")
+    ] = None,
+    audit: Annotated[Path | None, typer.Option(help="Audit file (default: audit.path).")] = None,
+    config: ConfigOpt = None,
+    kind: KindOpt = None,
+) -> None:
+    """Fallback share by tier, hard stops, alerts, rates, latency, keys; --plot and --incident."""
+    from .._report import build_report, parse_since
+
+    try:
+        since_s = parse_since(since)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    table, result = load(config, kind) if audit is None or config is not None else (None, None)
+    path = audit or (
+        Path(table.settings.audit.path) if table and table.settings.audit.path else None
+    )
+    if path is None:
+        where = result.config_path if result is not None else "the config"
+        raise _fail(f"no audit file: {where} has no usable audit.path; pass --audit FILE")
+    if incident is not None:
+        _print_incident(path, incident, table.config_path if table else None)
+        return
+    alerts = table.settings.alerts if table else None
+    built = build_report(
+        path,
+        now=time.time(),
+        since_s=since_s,
+        hard_stop_share=alerts.hard_stop_share if alerts else 0.15,
+        local_share=alerts.local_share if alerts else 0.35,
+    ).to_json()
+    if plot is not None:
+        built["plot"] = str(_plot(built, plot))
+    if as_json:
+        echo_json(built)
+        return
+    from ._ops_view import print_report
+
+    print_report(_console(), built)
+    if plot is not None:
+        typer.echo(f"plot: {built['plot']}")
+
+
+def _plot(data: dict[str, Any], path: Path) -> Path:
+    from .._plot import PlotUnavailable, render_plot
+
+    try:
+        return render_plot(data, path).path
+    except PlotUnavailable as exc:
+        raise _fail(str(exc)) from None
+
+
+def _print_incident(path: Path, request_id: str, config_path: str | None) -> None:
+    from .._incident import find_request, render_incident
+    from .._report import audit_files
+
+    own, samples = find_request(audit_files(path), request_id)
+    typer.echo(render_incident(request_id, own, samples, config_path=config_path))
+    if not own:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- service
+
+service_app = typer.Typer(help="Run the proxy as a user service.", no_args_is_help=True)
+
+
+@service_app.command("install")
+def service_install(
+    systemd: Annotated[bool, typer.Option("--systemd", help="A systemd user unit.")] = False,
+    launchd: Annotated[bool, typer.Option("--launchd", help="A launchd agent (macOS).")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the unit, write nothing.")
+    ] = False,
+    config: ConfigOpt = None,
+    kind: KindOpt = None,
+) -> None:
+    """Write a unit that waits for the local tier, starts the proxy and restarts it on failure."""
+    from .._openclaw_state import openclaw_state_dir
+    from .._service import (
+        ServiceSpec,
+        UnitFile,
+        local_ports,
+        render_launchd,
+        render_systemd,
+        unit_path,
+        write_unit,
+    )
+    from ._ops import require
+
+    if systemd == launchd:
+        raise _fail("service install: expected exactly one of --systemd or --launchd")
+    table = require(config, kind)
+    spec = ServiceSpec(
+        command=(sys.executable, "-m", "openclaw_failover"),
+        config_path=str(Path(table.config_path or "openclaw.json").resolve()),
+        state_dir=str(openclaw_state_dir(os.environ)),
+        proxy=(table.settings.proxy.host, table.settings.proxy.port),
+        wait_for=local_ports(table),
+    )
+    which = "systemd" if systemd else "launchd"
+    text = render_systemd(spec) if systemd else render_launchd(spec)
+    path = unit_path(which, home=Path.home(), environ=os.environ)
+    if dry_run:
+        typer.echo(f"# {path}\n{text}")
+        return
+    write_unit(UnitFile(path, text))
+    typer.echo(f"wrote {path}")
+    if systemd:
+        typer.echo(
+            "enable it: systemctl --user daemon-reload && "
+            "systemctl --user enable --now openclaw-failover.service"
+        )
+    else:
+        typer.echo(f"load it: launchctl bootstrap gui/$(id -u) {path}")
+
+
+@service_app.command("wait-port")
+def service_wait_port(
+    address: Annotated[str, typer.Argument(help="HOST:PORT to wait for.")],
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 60.0,
+) -> None:
+    """Wait until HOST:PORT accepts TCP connections (used by the service units)."""
+    from .._service import wait_for_port
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise _fail(f"wait-port: found {address!r}; expected HOST:PORT")
+    if not wait_for_port(host.strip("[]"), int(port), timeout_s=timeout):
+        raise _fail(f"{address} did not accept connections within {timeout:g} s", code=1)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds of simulated traffic.")] = 60.0,
+    out: Annotated[Path | None, typer.Option(help="Folder for the audit log and the plot.")] = None,
+    local: Annotated[
+        str, typer.Option(help="Local tier: auto (real SmolLM2 if installed) or fake.")
+    ] = "auto",
+) -> None:
+    """Run the real engine and proxy against simulated failing providers on 127.0.0.1."""
+    from .._demo import run_demo
+
+    if local not in ("auto", "fake"):
+        raise _fail(f"--local: found {local!r}; expected auto or fake")
+    if duration <= 0:
+        raise _fail(f"--duration: found {duration:g}; expected a positive number of seconds")
+    run_demo(
+        duration_s=duration, out_dir=out, console=_console(), prefer_real_local=local == "auto"
+    )

@@ -1,0 +1,280 @@
+"""Rich tables for the operations commands; each takes the command's JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["print_doctor", "print_probe", "print_report", "print_status"]
+
+_STATE_STYLE = {
+    "healthy": "green",
+    "cooling": "yellow",
+    "probing": "cyan",
+    "disabled": "red",
+    "no key": "red",
+}
+_LEVEL_STYLE = {"ok": "green", "warn": "yellow", "error": "red"}
+
+
+def _at(epoch: float | None, now: float | None = None) -> str:
+    if not epoch:
+        return "-"
+    text = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if now is not None and epoch > now:
+        text += f" (in {int(epoch - now)} s)"
+    return text
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def _state(state: str) -> str:
+    return f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def print_status(console: Console, data: Mapping[str, Any]) -> None:
+    """The route table with states, the local tier, and OpenClaw's own cooldowns."""
+    now = float(data["now"])
+    console.print(
+        f"config [bold]{data['config_path']}[/] ({data['kind']}), "
+        f"route version [bold]{data['route_version']}[/]"
+    )
+    if data.get("store_error"):
+        console.print(f"[red]state store unreadable: {data['store_error']}[/]")
+    table = _table(
+        "Candidates and keys",
+        "route",
+        "candidate",
+        "tier",
+        "key (profile)",
+        "source",
+        "state",
+        "until",
+        "reason",
+        "failures",
+        "last good",
+    )
+    for cand in data["candidates"]:
+        model = cand["state"]
+        table.add_row(
+            cand["route"],
+            cand["candidate"],
+            cand["tier"],
+            "(model)",
+            "",
+            _state(model["state"]),
+            _at(model["until"], now),
+            model["reason"] or "",
+            _counts(model["failure_counts"]),
+            _at(model["last_good_at"]),
+        )
+        for key in cand["keys"]:
+            table.add_row(
+                "",
+                "",
+                "",
+                key["profile"],
+                key["source"],
+                _state(key["state"]),
+                _at(key["until"], now),
+                key["reason"] or "",
+                _counts(key["failure_counts"]),
+                _at(key["last_good_at"]),
+            )
+    console.print(table)
+    if data["local"]:
+        local = _table("Local tier", "provider", "model", "base URL", "reachable", "model pulled")
+        for item in data["local"]:
+            local.add_row(
+                item["provider"],
+                item["model"],
+                item["base_url"],
+                _yes(item["reachable"]),
+                _yes(item["present"]) + f" {item['detail']}",
+            )
+        console.print(local)
+    _print_openclaw(console, data["openclaw"], now)
+
+
+def _print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:
+    read = ", ".join(openclaw["read"]) or f"nothing found under {openclaw['state_dir']}"
+    console.print(f"OpenClaw's own cooldowns (read-only), read from: {read}")
+    for bad in openclaw["unreadable"]:
+        console.print(f"[yellow]could not read {bad}[/]")
+    active = [c for c in openclaw["cooldowns"] if c["active"]]
+    if not active:
+        console.print("  none active")
+        return
+    table = _table("OpenClaw cooldowns", "profile", "kind", "until", "reason", "model", "errors")
+    for c in active:
+        table.add_row(
+            c["profile"],
+            _state("disabled" if c["kind"] != "cooldown" else "cooling"),
+            _at(c["until"], now),
+            c["reason"] or "",
+            c["model"] or "",
+            str(c["error_count"]),
+        )
+    console.print(table)
+
+
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+
+
+def print_report(console: Console, data: Mapping[str, Any]) -> None:
+    """The report tables: per day, alerts, rates, latency, keys, downgrades."""
+    totals = data["totals"]
+    console.print(
+        f"{data['lines']:,} audit lines from {', '.join(data['audit_files']) or '-'}; "
+        f"{totals['intents']:,} intents since {data['since'] or 'the start'}"
+    )
+    days = _table(
+        "Per day",
+        "day",
+        "intents",
+        "primary",
+        "fallback (cloud)",
+        "local",
+        "hard stop",
+        "fallback share",
+        "local share",
+        "hard-stop share",
+        "manual",
+    )
+    for d in [*data["days"], totals]:
+        days.add_row(
+            d["start"],
+            str(d["intents"]),
+            str(d["primary"]),
+            str(d["fallback"]),
+            str(d["local"]),
+            str(d["hard_stop"]),
+            _pct(d["fallback_share"]),
+            _pct(d["local_share"]),
+            _pct(d["hard_stop_share"]),
+            str(d["manual_interventions"]),
+        )
+    console.print(days)
+    _print_alerts(console, data["alerts"], data["thresholds"])
+    rates = _table(
+        "429 and timeout rates by provider x model",
+        "provider",
+        "model",
+        "attempts",
+        "429",
+        "429 rate",
+        "timeouts",
+        "timeout rate",
+        "failures",
+    )
+    for r in data["rates"]:
+        rates.add_row(
+            r["provider"],
+            r["model"],
+            str(r["attempts"]),
+            str(r["rate_limited"]),
+            _pct(r["rate_429"]),
+            str(r["timeouts"]),
+            _pct(r["timeout_rate"]),
+            str(r["failures"]),
+        )
+    console.print(rates)
+    latency = _table("Latency per route (outcomes)", "route", "intents", "p50 ms", "p95 ms")
+    for r in data["latency"]:
+        latency.add_row(r["route"], str(r["n"]), _ms(r["p50_ms"]), _ms(r["p95_ms"]))
+    console.print(latency)
+    _print_keys(console, data["keys"])
+    down = data["downgrades"]
+    triggers = ", ".join(f"{k} {v}" for k, v in down["triggers"].items()) or "none"
+    console.print(
+        f"Downgrades: {down['downgraded']} (triggers: {triggers}); "
+        f"manual interventions: {down['manual_interventions']}"
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _print_alerts(console: Console, alerts: Iterable[Mapping[str, Any]], limits: Any) -> None:
+    alerts = list(alerts)
+    if not alerts:
+        console.print(
+            f"[green]No alerts[/] (hard stop > {_pct(limits['hardStopShare'])}, "
+            f"local tier > {_pct(limits['localShare'])} per hour)"
+        )
+        return
+    table = _table("[red]Alerts[/]", "hour (UTC)", "metric", "value", "threshold", "basis")
+    for a in alerts:
+        table.add_row(a["hour"], a["metric"], _pct(a["value"]), _pct(a["threshold"]), a["basis"])
+    console.print(table)
+
+
+def _print_keys(console: Console, keys: Iterable[Mapping[str, Any]]) -> None:
+    table = _table("Keys", "profile", "failures", "by reason", "cooldowns set", "cooldown hits")
+    for k in keys:
+        table.add_row(
+            k["profile"],
+            str(k["failures"]),
+            _counts(k["by_reason"]),
+            str(k["cooldowns_set"]),
+            str(k["cooldown_hits"]),
+        )
+    console.print(table)
+
+
+def print_probe(console: Console, results: Iterable[Mapping[str, Any]]) -> None:
+    """One row per probe."""
+    table = _table(
+        "Probes",
+        "route",
+        "candidate",
+        "key (profile)",
+        "result",
+        "status",
+        "latency ms",
+        "model listed",
+        "detail",
+    )
+    for r in results:
+        style = "green" if r["verdict"] == "ok" else "red"
+        listed = "?" if r["listed"] is None else ("yes" if r["listed"] else "[red]no[/]")
+        table.add_row(
+            r["route"],
+            r["candidate"],
+            r["profile"],
+            f"[{style}]{r['verdict']}[/]",
+            str(r["status"] or "-"),
+            f"{r['latency_ms']:.0f}",
+            listed,
+            r["detail"],
+        )
+    console.print(table)
+
+
+def print_doctor(console: Console, findings: Iterable[Mapping[str, str]]) -> None:
+    """One row per finding, with its fix."""
+    table = _table("Doctor", "check", "level", "finding", "fix")
+    for f in findings:
+        table.add_row(
+            f["check"], f"[{_LEVEL_STYLE[f['level']]}]{f['level']}[/]", f["message"], f["fix"]
+        )
+    console.print(table)
