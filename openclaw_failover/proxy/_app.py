@@ -53,7 +53,7 @@ def create_app(
     ready engine. ``config_path`` (default: the table's) is watched and reloaded; ``load``
     replaces the config loader (tests). Nothing is opened until the lifespan starts."""
     metrics = ProxyMetrics()
-    runtime = ProxyRuntime(metrics=metrics, audit=audit, instance=instance)
+    runtime = ProxyRuntime(metrics=metrics, audit=audit, store=store, instance=instance)
     if clock is not None:
         runtime.clock = clock
     limits = ProviderLimits(
@@ -173,12 +173,15 @@ async def _start_engine(
     http_client: httpx.AsyncClient | None,
 ) -> ChatEngine:
     if not isinstance(table_or_engine, RouteTable):
+        if runtime.store is None:
+            runtime.store = getattr(table_or_engine, "store", None)
         return table_or_engine
     client = http_client
     if client is None:
         client = await stack.enter_async_context(open_http_client())
     built = await build_engine(stack, table_or_engine, client=client, parts=parts)
     runtime.audit = built.audit
+    runtime.store = built.store
     return built.engine
 
 

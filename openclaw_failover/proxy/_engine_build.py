@@ -35,6 +35,7 @@ class BuiltEngine:
 
     engine: ChatEngine
     audit: AuditSink
+    store: StateStore
 
 
 async def build_engine(
@@ -64,7 +65,7 @@ async def build_engine(
     if parts.clock is not None:
         kwargs["clock"] = parts.clock
     engine = FailoverEngine(table, instance=parts.instance, **kwargs)
-    return BuiltEngine(engine, audit)
+    return BuiltEngine(engine, audit, store)
 
 
 class NullAuditSink:

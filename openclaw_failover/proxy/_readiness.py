@@ -34,19 +34,26 @@ def default_route(names: Mapping[str, Any]) -> str | None:
 
 
 async def healthy_candidates(runtime: ProxyRuntime, route: str) -> list[str] | None:
-    """Refs of the route's candidates that are not cooling, or None when unknown.
+    """Refs of the route's candidates that are healthy now, or None when nothing tells.
 
-    Reads ``engine.health_snapshot()`` (sync or async), which maps a ``provider/model`` ref to
-    a mapping with a boolean ``healthy`` (docs/CONTRACTS.md, "Engine").
+    Reads the state store (same keys and states as ``status``); without a store, an
+    ``engine.health_snapshot()`` mapping ``provider/model`` to ``{"healthy": bool}``.
     """
     engine = runtime.require_engine()
+    candidates = engine.table.route(route).candidates
+    if runtime.store is not None:
+        from ._health import HEALTHY, candidate_states
+
+        states = await candidate_states(
+            engine.table, runtime.store, now=runtime.clock.now(), only=candidates
+        )
+        return [c.ref for c in candidates if states.get(c.ref) == HEALTHY]
     snap_fn = getattr(engine, "health_snapshot", None)
     if snap_fn is None:
         return None
     snapshot = snap_fn()
     if inspect.isawaitable(snapshot):
         snapshot = await snapshot
-    candidates = engine.table.route(route).candidates
     healthy = []
     for c in candidates:
         entry = snapshot.get(c.ref) if isinstance(snapshot, Mapping) else None

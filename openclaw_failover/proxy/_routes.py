@@ -57,9 +57,26 @@ class SmallRoutes:
         version = self._rt.reload.loaded_version
         return _json(report, status=status, request=request, version=version)
 
+    async def _refresh_cooldowns(self) -> None:
+        store, engine = self._rt.store, self._rt.engine
+        if store is None or engine is None:
+            return
+        from ._health import candidate_states
+
+        try:
+            states = await candidate_states(engine.table, store, now=self._rt.clock.now())
+        except Exception as exc:  # a broken store must not break the scrape
+            log.warning("cooldown gauge not refreshed: %s", type(exc).__name__)
+            return
+        for ref, state in states.items():
+            provider, _, model = ref.partition("/")
+            cooling = 1 if state in ("cooling", "disabled") else 0
+            self._rt.metrics.cooldowns.labels(provider, model).set(cooling)
+
     async def metrics(self, request: Request) -> Response:
         """Prometheus text exposition of this app's registry."""
         del request
+        await self._refresh_cooldowns()
         return Response(
             self._rt.metrics.render(),
             headers={"content-type": "text/plain; version=0.0.4; charset=utf-8"},

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .._exchange import Answer, AnswerMeta, ChatRequest
 from .._model import RouteTable
-from .._ports import AuditRecord, AuditSink, Clock
+from .._ports import AuditRecord, AuditSink, Clock, StateStore
 from ._metrics import ProxyMetrics
 
 log = logging.getLogger("openclaw_failover.proxy")
@@ -62,6 +62,7 @@ class ProxyRuntime:
     clock: Clock = field(default_factory=_SystemClock)
     engine: ChatEngine | None = None
     audit: AuditSink | None = None
+    store: StateStore | None = None
     instance: str = ""
     reload: ReloadStatus = field(default_factory=ReloadStatus)
     reloader: Any = None
