@@ -93,7 +93,7 @@ class RedisStateStore:
         self._now = clock.now if clock is not None else time.time
         self._retry_interval_s = retry_interval_s
         self._locks: dict[str, asyncio.Lock] = {}
-        self._seen: dict[str, Health | None] = {}  # last value read or written per key
+        self._seen: dict[str, bytes | None] = {}  # last raw value read or written per key
         self._local: StateStore = MemoryStateStore()
         self._seeds: dict[str, Health] = {}  # what Redis held when it went away
         self._dirty: set[str] = set()  # keys written locally while degraded
@@ -167,7 +167,8 @@ class RedisStateStore:
             return
         self._reason = reason
         _log.warning("state store degraded to local state: %s", reason)
-        self._seeds = {k: h for k, h in self._seen.items() if h is not None}
+        decoded = {k: _decode(k, raw) for k, raw in self._seen.items()}
+        self._seeds = {k: h for k, h in decoded.items() if h is not None}
         self._seen.clear()
         self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
         for key, seed in list(self._seeds.items()):
@@ -184,7 +185,8 @@ class RedisStateStore:
         raws = await self._client.mget([self._prefix + k for k in keys])
         found: dict[str, Health] = {}
         for key, raw in zip(keys, raws, strict=True):
-            health = self._remember(key, raw)
+            self._seen[key] = _bytes(raw)
+            health = _decode(key, raw)
             if health is not None:
                 found[key] = health
         return found
@@ -198,31 +200,21 @@ class RedisStateStore:
 
     async def _update_redis(self, key: str, fn: HealthUpdate) -> Health | None:
         name = self._prefix + key
-        raw: bytes | str | None
         async with self._locks.setdefault(key, asyncio.Lock()):
-            if key in self._seen:
-                old = self._seen[key]
-                raw = _encode(old)
-            else:
-                raw = await self._client.get(name)
-                old = self._remember(key, raw)
+            raw = self._seen[key] if key in self._seen else _bytes(await self._client.get(name))
             for conflicts in range(_MAX_CAS_ROUNDS):
                 if conflicts:  # jitter: without it the writer that won last keeps winning
                     await asyncio.sleep(random.random() * 0.0002 * min(conflicts, 10))  # noqa: S311
+                old = _decode(key, raw)
                 new = forward_only(old, fn(old))
-                args = ["0" if raw is None else "1", raw or b"", _encode(new) or b""]
+                new_raw = _encode(new)
+                args = ["0" if raw is None else "1", raw or b"", new_raw or b""]
                 reply = await self._cas(keys=[name], args=[*args, self._ttl_ms(new)])
                 if reply[0] == 1:
-                    self._seen[key] = new
+                    self._seen[key] = new_raw
                     return new
-                raw = reply[1] if len(reply) > 1 else None
-                old = self._remember(key, raw)
+                raw = _bytes(reply[1]) if len(reply) > 1 else None
         raise StateStoreError(f"state key {key!r}: gave up after {_MAX_CAS_ROUNDS} conflicts")
-
-    def _remember(self, key: str, raw: bytes | str | None) -> Health | None:
-        health = _decode(key, raw)
-        self._seen[key] = health
-        return health
 
     def _ttl_ms(self, health: Health | None) -> int:
         if health is None:
@@ -339,6 +331,10 @@ def _restoring(seed: Health) -> HealthUpdate:
 
 def _encode(health: Health | None) -> bytes | None:
     return None if health is None else orjson.dumps(health.to_json())
+
+
+def _bytes(raw: bytes | str | None) -> bytes | None:
+    return raw.encode() if isinstance(raw, str) else raw
 
 
 def _decode(key: str, raw: bytes | str | None) -> Health | None:
