@@ -1,0 +1,119 @@
+"""``load_route_table``: read, substitute, locate, normalise, check every rule, and version."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from .._errors import ConfigError, Problem
+from .._model import RouteTable
+from ._env import build_layers, env_vars_of, read_dotenv, substitute_tree
+from ._normalise import Normalised, normalise
+from ._paths import (
+    discover_config_path,
+    load_fingerprint_salt,
+    openclaw_state_root,
+    resolve_state_dir,
+)
+from ._rules import check_rules
+from ._schema import check_schema
+from ._settings import build_settings
+from ._source import read_document
+from ._version import route_table_version
+from ._view import OPENCLAW_NAMES, Kind, build_view, detect_kind
+
+KINDS: tuple[Kind, ...] = ("openclaw", "standalone")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What loading found: the table (None on any error), every problem, the file and its kind."""
+
+    table: RouteTable | None
+    problems: tuple[Problem, ...]
+    config_path: str
+    kind: str
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems of severity ``error``."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems of severity ``warning``."""
+        return tuple(p for p in self.problems if p.severity != "error")
+
+
+def _salt(directory: str, problems: list[Problem]) -> bytes:
+    try:
+        return load_fingerprint_salt(directory)
+    except OSError as exc:
+        problems.append(
+            Problem(
+                "state.salt-unavailable",
+                "state.directory",
+                f"{directory} not writable ({exc.strerror})",
+                "a writable state folder",
+                "set OPENCLAW_STATE_DIR or failover.state.directory to a writable folder",
+                severity="warning",
+            )
+        )
+        return b""
+
+
+def load_route_table(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    kind: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load and check a config file; ``path`` defaults to the file OpenClaw loads."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; found {kind!r}")
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    file = Path(path).expanduser() if path else discover_config_path(env)
+    doc, read_problems = read_document(file, environ=env)
+    problems = list(read_problems)
+    if doc is None:
+        guess = kind or ("openclaw" if file.name in OPENCLAW_NAMES else "standalone")
+        return LoadResult(None, tuple(problems), str(file), guess)
+    found_kind: Kind = kind if kind in KINDS else detect_kind(file, doc, env)
+    layers = build_layers(
+        env, dotenv=read_dotenv(openclaw_state_root(env)), config_vars=env_vars_of(doc)
+    )
+    problems += check_schema(doc, found_kind)
+    substituted = substitute_tree(doc, layers, path="", problems=problems)
+    view = build_view(substituted, found_kind)
+    settings = build_settings(view.settings, state_dir=resolve_state_dir(env))
+    n = Normalised(view, build_view(doc, found_kind), settings, problems=problems)
+    normalise(n, layers, salt=_salt(settings.state.directory, problems))
+    check_rules(n)
+    if any(p.severity == "error" for p in problems):
+        return LoadResult(None, tuple(problems), str(file), found_kind)
+    table = RouteTable(
+        routes=MappingProxyType(dict(n.routes)),
+        providers=MappingProxyType(dict(n.providers)),
+        settings=settings,
+        config_path=str(file),
+        kind=found_kind,
+        fingerprint_salt=_salt(settings.state.directory, []),
+    )
+    table = replace(table, version=route_table_version(table))
+    return LoadResult(table, tuple(problems), str(file), found_kind)
+
+
+def require_route_table(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    kind: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RouteTable:
+    """Like ``load_route_table`` but returns the table, or raises ``ConfigError`` on errors."""
+    result = load_route_table(path, kind=kind, environ=environ)
+    if result.table is None:
+        raise ConfigError(result.errors or result.problems, config_path=result.config_path)
+    return result.table

@@ -1,0 +1,168 @@
+"""Reading a config file: JSON5 text and OpenClaw's ``$include`` (arrays deep-merged in order).
+
+Include rules (reference section 1): paths are relative to the including file; they must stay
+inside the config's folder unless ``OPENCLAW_INCLUDE_ROOTS`` allows more; at most 10 levels;
+each file at most 2 MB; sibling keys override included values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import json5
+
+from .._errors import Problem
+from ._jsonpath import join
+
+MAX_INCLUDE_DEPTH = 10
+MAX_FILE_BYTES = 2 * 1024 * 1024
+INCLUDE_KEY = "$include"
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """Merge ``over`` onto ``base``: objects merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for key, value in over.items():
+            merged[key] = deep_merge(merged[key], value) if key in merged else value
+        return merged
+    return over
+
+
+@dataclass(slots=True)
+class _Reader:
+    roots: tuple[Path, ...]
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, rule: str, path: str, found: str, expected: str, fix: str) -> None:
+        self.problems.append(Problem(rule, path, found, expected, fix))
+
+    def parse(self, file: Path, where: str) -> tuple[bool, Any]:
+        try:
+            size = file.stat().st_size
+        except OSError as exc:
+            self.problem(
+                "file.missing",
+                where,
+                f"{file} ({exc.strerror})",
+                "a readable file",
+                "check the path, or pass --config",
+            )
+            return False, None
+        if size > MAX_FILE_BYTES:
+            self.problem(
+                "file.too-large",
+                where,
+                f"{file} of {size} bytes",
+                f"at most {MAX_FILE_BYTES} bytes",
+                "split it with $include",
+            )
+            return False, None
+        try:
+            return True, json5.loads(file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.problem(
+                "file.parse",
+                where,
+                f"{file}: {exc}",
+                "valid JSON5",
+                "fix the syntax at the position shown",
+            )
+            return False, None
+
+    def expand(self, value: Any, *, here: Path, path: str, depth: int) -> Any:
+        if isinstance(value, list):
+            return [
+                self.expand(v, here=here, path=join(path, i), depth=depth)
+                for i, v in enumerate(value)
+            ]
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, Any] = {}
+        if INCLUDE_KEY in value:
+            out = self._included(value[INCLUDE_KEY], here=here, path=path, depth=depth)
+        siblings = {
+            k: self.expand(v, here=here, path=join(path, k), depth=depth)
+            for k, v in value.items()
+            if k != INCLUDE_KEY
+        }
+        if not isinstance(out, dict):
+            return siblings or out
+        return deep_merge(out, siblings)
+
+    def _included(self, spec: Any, *, here: Path, path: str, depth: int) -> Any:
+        where = join(path, INCLUDE_KEY)
+        names = [spec] if isinstance(spec, str) else spec
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            self.problem(
+                "include.invalid",
+                where,
+                type(spec).__name__,
+                "a file name or a list of file names",
+                'write "$include": "./part.json5"',
+            )
+            return {}
+        if depth >= MAX_INCLUDE_DEPTH:
+            self.problem(
+                "include.depth",
+                where,
+                f"more than {MAX_INCLUDE_DEPTH} nested includes",
+                f"at most {MAX_INCLUDE_DEPTH}",
+                "flatten the includes (or break a cycle)",
+            )
+            return {}
+        merged: Any = {}
+        for name in names:
+            loaded = self._one(name, here=here, path=path, depth=depth)
+            merged = deep_merge(merged, loaded)
+        return merged
+
+    def _one(self, name: str, *, here: Path, path: str, depth: int) -> Any:
+        where = join(path, INCLUDE_KEY)
+        target = (here / name).resolve()
+        if not any(target.is_relative_to(root) for root in self.roots):
+            self.problem(
+                "include.outside-root",
+                where,
+                f"{name!r} outside the config folder",
+                "a file inside the config's folder",
+                "move the file next to the config, or list its folder in OPENCLAW_INCLUDE_ROOTS",
+            )
+            return {}
+        ok, data = self.parse(target, where)
+        if not ok:
+            return {}
+        return self.expand(data, here=target.parent, path=path, depth=depth + 1)
+
+
+def _include_roots(config: Path, environ: Mapping[str, str]) -> tuple[Path, ...]:
+    extra = environ.get("OPENCLAW_INCLUDE_ROOTS", "")
+    roots = [config.parent.resolve()]
+    roots += [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p.strip()]
+    return tuple(roots)
+
+
+def read_document(
+    path: str | Path, *, environ: Mapping[str, str]
+) -> tuple[dict[str, Any] | None, Sequence[Problem]]:
+    """Read ``path`` as JSON5 with every ``$include`` expanded; None when it cannot be read."""
+    file = Path(path).expanduser()
+    reader = _Reader(roots=_include_roots(file.absolute(), environ))
+    ok, data = reader.parse(file, "$")
+    if not ok:
+        return None, tuple(reader.problems)
+    if not isinstance(data, dict):
+        reader.problem(
+            "file.not-object",
+            "$",
+            type(data).__name__,
+            "an object at the root",
+            "wrap the settings in { ... }",
+        )
+        return None, tuple(reader.problems)
+    expanded = reader.expand(data, here=file.absolute().parent, path="", depth=0)
+    return expanded, tuple(reader.problems)
