@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openclaw_failover._ports import Health
-from openclaw_failover.stores.redis import forward_only, merge_health
+from openclaw_failover.stores.memory import forward_only
+from openclaw_failover.stores.redis import merge_health
 
 NOW = 1_800_000_000.0
 

@@ -6,7 +6,8 @@ Guarantees (the same as the file store, across processes and machines):
   the one ``fn`` saw; otherwise ``fn`` runs again on the fresh value. Updates to one key inside
   one process are also serialised by a lock, so they never retry against each other.
 - A nonzero ``cooldown_until`` / ``probe_until`` never moves backwards, whatever ``fn`` returns
-  (:func:`forward_only`); 0 means cleared (a success, a released probe, an operator clear).
+  (``forward_only``, shared with the other stores); 0 means cleared (a success, a released
+  probe, an operator clear).
 - Every write sets a TTL of the key's latest ``*_until`` plus ``failure_window_s``.
 - Propagation is read-through: ``snapshot`` always reads Redis (one MGET), so a cooldown set by
   one gateway is honoured by every other gateway on its next routing decision. There is no
@@ -14,8 +15,9 @@ Guarantees (the same as the file store, across processes and machines):
 - Redis unreachable: ``on_unavailable="closed"`` raises :class:`StateStoreError`;
   ``"local"`` serves from a :class:`MemoryStateStore` seeded with the last values seen, sets
   ``degraded`` and ``degraded_reason``, and retries Redis in the background. When Redis answers
-  again, every key written locally is merged into Redis (:func:`merge_health`: the later
-  ``*_until`` wins, counters and timestamps take the max) before traffic returns to Redis.
+  again, before traffic returns to it, every key written locally is merged in
+  (:func:`merge_health`: the later ``*_until`` wins, counters and timestamps take the max), and
+  keys Redis lost (a restart without persistence) are restored from the last values seen.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
 from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -39,9 +40,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._errors import ConfigError, Problem, StateStoreError
 from .._ports import Clock, Health, HealthUpdate, StateStore
-from .memory import MemoryStateStore
+from .memory import MemoryStateStore, forward_only
 
-__all__ = ["RedisStateStore", "forward_only", "merge_health"]
+__all__ = ["RedisStateStore", "merge_health"]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -269,21 +270,6 @@ class RedisStateStore:
                 self._seen.pop(key, None)
                 await self._update_redis(key, _merging(local))
             self._dirty.discard(key)
-
-
-def forward_only(old: Health | None, new: Health | None) -> Health | None:
-    """``new``, except that a nonzero ``*_until`` never goes below ``old``'s (0 clears it).
-
-    The reason travels with the cooldown and the owner with the probe lease, so a guarded
-    value is always a pair that was stored together.
-    """
-    if old is None or new is None:
-        return new
-    if 0 < new.cooldown_until < old.cooldown_until:
-        new = replace(new, cooldown_until=old.cooldown_until, cooldown_reason=old.cooldown_reason)
-    if 0 < new.probe_until < old.probe_until:
-        new = replace(new, probe_until=old.probe_until, probe_owner=old.probe_owner)
-    return new
 
 
 def merge_health(a: Health, b: Health) -> Health:
