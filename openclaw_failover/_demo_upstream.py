@@ -113,7 +113,7 @@ def _answer(model: str, stream: bool, text: str) -> Response:
 async def _hang(request: Request, *, limit_s: float = 60.0) -> None:
     """Say nothing until the caller gives up (the engine's deadline), or ``limit_s`` passes."""
     deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline and not await request.is_disconnected():
+    while time.monotonic() < deadline and not await request.is_disconnected():  # noqa: ASYNC110 - Starlette offers no disconnect event to await
         await asyncio.sleep(0.1)
 
 
