@@ -193,7 +193,8 @@ class RedisStateStore:
         return found
 
     async def _items_redis(self) -> Mapping[str, Health]:
-        names = [n async for n in self._client.scan_iter(match=_glob(self._prefix) + "*")]
+        pattern = _glob(self._prefix) + "*"
+        names = [n async for n in self._client.scan_iter(match=pattern, count=1000)]
         if not names:
             return {}
         keys = [(n.decode() if isinstance(n, bytes) else n)[len(self._prefix) :] for n in names]
