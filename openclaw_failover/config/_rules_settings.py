@@ -1,0 +1,101 @@
+"""Settings rules: deadlines against each other and the failover provider, and the local tier."""
+
+from __future__ import annotations
+
+from .._errors import Problem
+from .._model import Tier
+from ._jsonpath import join
+from ._normalise import Normalised, local_entries
+from ._view import dig
+
+
+def _deadlines(n: Normalised) -> list[Problem]:
+    d = n.settings.deadlines
+    base = join(n.view.settings_path, "deadlines")
+    out = []
+    for key, value in (
+        ("interactiveFirstTokenS", d.interactive_first_token_s),
+        ("batchFirstTokenS", d.batch_first_token_s),
+        ("localFirstTokenS", d.local_first_token_s),
+        ("streamIdleS", d.stream_idle_s),
+    ):
+        if value > d.intent_budget_s:
+            out.append(
+                Problem(
+                    "deadlines.contradiction",
+                    join(base, key),
+                    f"{key} {value:g} s beyond intentBudgetS {d.intent_budget_s:g} s",
+                    f"at most intentBudgetS ({d.intent_budget_s:g} s)",
+                    f"lower {key} or raise intentBudgetS",
+                )
+            )
+    if d.interactive_first_token_s > d.batch_first_token_s:
+        out.append(
+            Problem(
+                "deadlines.contradiction",
+                join(base, "interactiveFirstTokenS"),
+                f"interactive {d.interactive_first_token_s:g} s longer than batch "
+                f"{d.batch_first_token_s:g} s",
+                "interactiveFirstTokenS <= batchFirstTokenS",
+                "swap or adjust the two values",
+            )
+        )
+    return out
+
+
+def _provider_timeout(n: Normalised) -> list[Problem]:
+    timeout = dig(n.view.doc, "models", "providers", "failover", "timeoutSeconds")
+    budget = n.settings.deadlines.intent_budget_s
+    if not isinstance(timeout, int | float) or timeout > budget:
+        return []
+    return [
+        Problem(
+            "deadlines.provider-timeout",
+            "models.providers.failover.timeoutSeconds",
+            f"timeoutSeconds {timeout:g} not above intentBudgetS {budget:g}",
+            f"more than {budget:g} (OpenClaw would abort a request the proxy is still serving)",
+            f"set timeoutSeconds to {int(budget) + 30} or lower deadlines.intentBudgetS",
+        )
+    ]
+
+
+def _local_tier(n: Normalised) -> list[Problem]:
+    out = []
+    refs = {p.candidate.ref for p in n.placed} | {p.candidate.provider for p in n.placed}
+    for i, entry in enumerate(local_entries(n.view.settings)):
+        if entry not in refs:
+            out.append(
+                Problem(
+                    "local.no-model",
+                    join(n.view.settings_path, "tiers", "local", i),
+                    f"local tier {entry!r} with no model in any chain",
+                    f'a chain entry such as "{entry.split("/")[0]}/<model>"',
+                    "add the local model to model.fallbacks, or remove it from tiers.local",
+                )
+            )
+    return out
+
+
+def _local_order(n: Normalised) -> list[Problem]:
+    out = []
+    seen_local: dict[str, str] = {}
+    for placed in n.placed:
+        if placed.candidate.tier is Tier.LOCAL:
+            seen_local.setdefault(placed.route, placed.path)
+        elif placed.route in seen_local:
+            out.append(
+                Problem(
+                    "chain.local-order",
+                    seen_local.pop(placed.route),
+                    "a local-tier model before a cloud model",
+                    "the local tier last (it is tried after every cloud candidate)",
+                    "move the local model to the end of the chain",
+                    severity="warning",
+                )
+            )
+    return out
+
+
+def check(n: Normalised) -> None:
+    """Deadlines and local-tier rules."""
+    n.problems.extend(_deadlines(n) + _provider_timeout(n) + _local_tier(n) + _local_order(n))
