@@ -55,6 +55,15 @@ def _tiers(n: Normalised) -> dict[str, set[Tier]]:
     return tiers
 
 
+def _key_path(n: Normalised, pid: str) -> str:
+    plugin, shared = n.view.providers.get(pid), n.view.models_providers.get(pid)
+    if isinstance(plugin, dict) and "auth" in plugin:
+        return join(n.view.providers_path, pid, "auth")
+    if isinstance(shared, dict) and "apiKey" in shared:
+        return join("models.providers", pid, "apiKey")
+    return join(n.view.providers_path, pid)
+
+
 def _no_key(n: Normalised, p: Provider) -> Problem | None:
     if n.settings.mode != "provider" or any(x.secret is not None for x in p.profiles):
         return None
@@ -62,7 +71,7 @@ def _no_key(n: Normalised, p: Provider) -> Problem | None:
     tried = ", ".join(f"{x.id} ({x.source} {x.source_name})".strip() for x in p.profiles)
     return Problem(
         "auth.no-usable-key",
-        field_path(n, p.id, "auth") if p.profiles else join(n.view.providers_path, p.id),
+        _key_path(n, p.id),
         f"no usable key for {p.id!r}" + (f"; tried {tried}" if tried else ""),
         f"a key in {join(n.view.providers_path, p.id, 'auth')}, models.providers.{p.id}.apiKey, "
         f"or one of {pre}_API_KEY, {pre}_API_KEYS, OPENCLAW_LIVE_{pre}_KEY",
