@@ -184,7 +184,8 @@ def test_profiles_ids_order_and_fingerprints(load_doc):
     assert [p.id for p in anthropic.profiles] == ["anthropic:team", "anthropic:1"]
     assert anthropic.explicit_order is True
     fingerprints = [p.fingerprint for p in anthropic.profiles]
-    assert all(len(f) == 16 for f in fingerprints) and fingerprints[0] != fingerprints[1]
+    assert all(len(f) == 16 for f in fingerprints)
+    assert fingerprints[0] != fingerprints[1]
     salt = result.table.fingerprint_salt
     assert fingerprints[0] == anthropic.profiles[0].secret.fingerprint(salt)
     assert FAKE_KEYS["ANTHROPIC_API_KEY"] not in repr(anthropic)
