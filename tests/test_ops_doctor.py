@@ -1,0 +1,121 @@
+"""doctor: each check's findings and fixes, and the exit code by the worst one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from openclaw_failover._doctor import (
+    Finding,
+    check_audit,
+    check_config,
+    check_keys,
+    check_proxy,
+    check_state,
+    check_wiring,
+    worst_exit,
+)
+from openclaw_failover._errors import Problem
+from openclaw_failover._model import AuditSettings, ProxySettings, Secret, Settings
+from openclaw_failover._ports import Health
+from openclaw_failover.stores.memory import MemoryStateStore
+
+from .test_status_gather import CONFIG_KEY, make_table
+
+NOW = 1_800_000_000.0
+
+
+def test_config_problems_become_findings_with_fixes() -> None:
+    """An error problem is an error finding with its fix; no errors adds one ok line."""
+    bad = Problem("auth.no-usable-key", "providers.openai.auth", "no key", "a key", "export X")
+    findings = check_config((bad,), "/c.json", "openclaw")
+    assert [(f.level, f.fix) for f in findings] == [("error", "export X")]
+    warn = replace(bad, severity="warning")
+    assert [f.level for f in check_config((warn,), "/c.json", "openclaw")] == ["ok", "warn"]
+
+
+def test_keys_say_where_each_key_came_from_never_the_value() -> None:
+    """Each profile names its source and variable; an unresolved one is an error."""
+    findings = check_keys(make_table())
+    text = " ".join(f.message for f in findings)
+    assert "anthropic:main: key from env ANTHROPIC_API_KEY" in text
+    assert any(f.level == "error" and "openai:0: no usable key" in f.message for f in findings)
+    assert CONFIG_KEY not in text
+
+
+async def test_state_flags_stale_probe_claims_and_day_long_cooldowns() -> None:
+    """A probe claim left behind and a cooldown beyond a day are warnings with a clear fix."""
+    store = MemoryStateStore()
+    await store.update("k1", lambda _: Health(probe_owner="gw-2", probe_until=NOW - 600))
+    await store.update(
+        "k2",
+        lambda _: Health(cooldown_until=NOW + 3 * 86400, cooldown_reason="billing", disabled=True),
+    )
+    findings = await check_state(make_table(), store, now=NOW)
+    assert [f.level for f in findings] == ["ok", "warn", "warn"]
+    assert "stale probe claim by gw-2" in findings[1].message
+    assert "cooldowns clear" in findings[2].fix
+
+
+def _client(handler: httpx.MockTransport) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=handler)
+
+
+async def test_proxy_ready_not_ready_and_absent() -> None:
+    """200 on /readyz is ok (with the bearer token); 503 and a refused connect are warnings."""
+    table = replace(make_table(), settings=Settings(proxy=ProxySettings(token=Secret("tok-1"))))
+    seen: list[str] = []
+
+    def ready(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization", ""))
+        return httpx.Response(200)
+
+    async with _client(httpx.MockTransport(ready)) as client:
+        assert [f.level for f in await check_proxy(table, client)] == ["ok"]
+    assert seen == ["Bearer tok-1"]
+    async with _client(httpx.MockTransport(lambda _: httpx.Response(503))) as client:
+        assert "not ready" in (await check_proxy(table, client))[0].message
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with _client(httpx.MockTransport(refuse)) as client:
+        finding = (await check_proxy(table, client))[0]
+    assert (finding.level, "serve" in finding.fix) == ("warn", True)
+
+
+def test_wiring_checks_provider_plugin_and_skill(tmp_path: Path) -> None:
+    """OpenClaw's file needs the failover provider on our port, the plugin entry and the skill."""
+    table = make_table()
+    raw = {
+        "models": {"providers": {"failover": {"baseUrl": "http://127.0.0.1:8787/v1"}}},
+        "plugins": {"entries": {"openclaw-failover": {"enabled": True}}},
+    }
+    skill = tmp_path / "skills" / "openclaw-failover"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("x")
+    assert [f.level for f in check_wiring(table, raw, workspace=tmp_path)] == ["ok", "ok", "ok"]
+    wrong = {"models": {"providers": {"failover": {"baseUrl": "http://127.0.0.1:9999/v1"}}}}
+    levels = [f.level for f in check_wiring(table, wrong, workspace=tmp_path / "none")]
+    assert levels == ["error", "warn", "warn"]
+    standalone = replace(table, kind="standalone")
+    assert check_wiring(standalone, {}, workspace=tmp_path)[0].level == "ok"
+
+
+def test_audit_writable_and_private(tmp_path: Path) -> None:
+    """A new audit path under a writable folder is ok; a world-readable file is a warning."""
+    path = tmp_path / "failover" / "audit.jsonl"
+    table = replace(make_table(), settings=Settings(audit=AuditSettings(path=str(path))))
+    assert check_audit(table)[0].level == "ok"
+    path.parent.mkdir()
+    path.write_text("")
+    path.chmod(0o644)
+    assert check_audit(table)[0].fix == f"chmod 600 {path}"
+
+
+def test_exit_code_is_the_worst_finding() -> None:
+    """ok 0, any warning 1, any error 2."""
+    ok, warn, err = (Finding("x", level, "m") for level in ("ok", "warn", "error"))
+    assert (worst_exit([ok]), worst_exit([ok, warn]), worst_exit([warn, err, ok])) == (0, 1, 2)
