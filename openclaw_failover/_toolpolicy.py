@@ -1,0 +1,156 @@
+"""The high-risk tool policy for the local tier, as data: which tools are off, and which calls.
+
+Pure. Both the proxy and the plugin ask this module; the JS bridge receives
+:func:`high_risk_set` at start-up so it can still block when the sidecar is silent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._model import ToolSettings
+
+__all__ = [
+    "ALIASES",
+    "TOOL_GROUPS",
+    "expand_tools",
+    "filter_tools",
+    "high_risk_set",
+    "is_blocked",
+    "tool_call_target",
+    "tool_name",
+]
+
+#: OpenClaw tool groups that the ``tools`` settings accept (reference/openclaw.md section 6).
+#: ``group:fs`` means its writes here (design: "High-risk tools"): reading files is harmless.
+TOOL_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "group:runtime": ("exec", "bash", "process", "code_execution"),
+    "group:fs": ("write", "edit", "apply_patch"),
+    "group:automation": (
+        "heartbeat_respond",
+        "automations",
+        "cron",
+        "gateway",
+        "plugins",
+        "openclaw",
+    ),
+    "group:messaging": ("message",),
+    "group:nodes": ("nodes", "computer"),
+    "group:web": ("web_search", "x_search", "web_fetch"),
+    "group:ui": (
+        "browser",
+        "screen",
+        "theme",
+        "dashboard",
+        "terminal",
+        "portal",
+        "canvas",
+        "show_widget",
+    ),
+}
+
+#: OpenClaw aliases: ``bash`` is ``exec``, ``cron`` is ``automations`` (reference section 6).
+ALIASES: Mapping[str, str] = {
+    "bash": "exec",
+    "exec": "bash",
+    "cron": "automations",
+    "automations": "cron",
+}
+
+#: The meta tool whose ``id`` argument names a deferred tool (tool search, 2026.9.6).
+_TOOL_CALL = "tool_call"
+_TARGET_FIELDS = ("id", "tool", "name", "tool_id")
+
+
+def expand_tools(names: Iterable[str]) -> frozenset[str]:
+    """Tool names with groups expanded and aliases added, lower-cased."""
+    out: set[str] = set()
+    for raw in names:
+        name = raw.strip().lower()
+        members = TOOL_GROUPS.get(name, (name,))
+        for member in members:
+            out.add(member)
+            alias = ALIASES.get(member)
+            if alias is not None:
+                out.add(alias)
+    return frozenset(out)
+
+
+def high_risk_set(tools: ToolSettings) -> frozenset[str]:
+    """Every tool off on the local tier: the list, the deferred ones and the operator's
+    additions, minus ``allowOnLocal``."""
+    blocked = expand_tools((*tools.high_risk, *tools.high_risk_deferred, *tools.also_high_risk))
+    return blocked - expand_tools(tools.allow_on_local)
+
+
+def tool_call_target(arguments: Mapping[str, Any] | str | None) -> str | None:
+    """The deferred tool a ``tool_call`` names (``{id: ...}``), from a mapping or JSON text."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else None
+        except ValueError:
+            return None
+    if not isinstance(arguments, Mapping):
+        return None
+    for field in _TARGET_FIELDS:
+        value = arguments.get(field)
+        if isinstance(value, str) and value:
+            return value.strip().lower()
+    return None
+
+
+def is_blocked(
+    tool_name: str, params: Mapping[str, Any] | str | None, policy: frozenset[str]
+) -> bool:
+    """True when this call must not run on the local tier: a high-risk tool, or a
+    ``tool_call`` aimed at one. An unreadable ``tool_call`` target is blocked (fail safe)."""
+    name = tool_name.strip().lower()
+    if name in policy:
+        return True
+    if name != _TOOL_CALL:
+        return False
+    target = tool_call_target(params)
+    return target is None or target in policy
+
+
+def tool_name(tool: Any) -> str | None:
+    """The function name of an OpenAI ``tools[]`` entry or ``tool_choice`` object."""
+    if isinstance(tool, Mapping):
+        fn = tool.get("function")
+        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
+            return str(fn["name"])
+    return None
+
+
+def filter_tools(
+    body: Mapping[str, Any], policy: frozenset[str]
+) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """``body`` without the high-risk entries of ``tools``, and the removed names in order.
+
+    Returns ``body`` itself when nothing is removed. A ``tool_choice`` naming a removed tool
+    becomes ``auto``; with no tool left, ``tools``/``tool_choice`` are dropped.
+    """
+    tools = body.get("tools")
+    if not isinstance(tools, list) or not tools:
+        return body, ()
+    kept: list[Any] = []
+    removed: list[str] = []
+    for tool in tools:
+        name = tool_name(tool)
+        if name is not None and name.lower() in policy:
+            removed.append(name)
+        else:
+            kept.append(tool)
+    if not removed:
+        return body, ()
+    out = dict(body)
+    if kept:
+        out["tools"] = kept
+        if tool_name(out.get("tool_choice")) in removed:
+            out["tool_choice"] = "auto"
+    else:
+        for field in ("tools", "tool_choice", "parallel_tool_calls"):
+            out.pop(field, None)
+    return out, tuple(removed)
