@@ -67,6 +67,13 @@ class ProbeResult:
         }
 
 
+def _scrubbed(detail: str, profile: Profile | None) -> str:
+    """The detail, short, with the key masked: upstreams echo keys in auth errors."""
+    if profile is not None and profile.secret is not None and profile.secret.reveal():
+        detail = detail.replace(profile.secret.reveal(), "***")
+    return detail[:200]
+
+
 def verdict_for(reason: str | None) -> str:
     """The probe bucket for a failure reason (None means ok)."""
     return "ok" if reason is None else _VERDICTS.get(reason, reason)
@@ -161,6 +168,7 @@ async def _probe_one(
     except TimeoutError:
         status, reason, detail = None, "timeout", f"no first token within {timeout_s:g} s"
     latency_ms = (clock() - started) * 1000.0
+    detail = _scrubbed(detail, profile)
     listed = await _listed(transport, provider, profile, candidate.model, timeout_s)
     verdict = verdict_for(reason)
     return ProbeResult(route, candidate.ref, label, verdict, status, latency_ms, listed, detail)

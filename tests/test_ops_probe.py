@@ -85,7 +85,7 @@ def _table() -> RouteTable:
 
 SCRIPT: dict[str, Reply | TransportFailure | str] = {
     "a:ok": Reply(200),
-    "a:auth": Reply(401, '{"error": {"message": "invalid api key"}}'),
+    "a:auth": Reply(401, '{"error": {"message": "Incorrect API key provided: sk-x"}}'),
     "a:rl": Reply(429, '{"error": {"message": "slow down"}}', {"retry-after": "3"}),
     "a:bill": Reply(402, '{"error": {"message": "insufficient credits"}}'),
     "a:gone": Reply(404, '{"error": {"message": "model m1 not found"}}'),
