@@ -42,15 +42,17 @@ async def candidate_states(
             for pid, ks in keys.items()
             if pid
         ]
-        if not per_key or HEALTHY in per_key:
-            states[candidate.ref] = HEALTHY
-        else:
-            states[candidate.ref] = "probing" if "probing" in per_key else per_key[0]
+        # the candidate is as good as its best key
+        states[candidate.ref] = min(per_key, key=_rank, default=HEALTHY)
     return states
 
 
 _RANK = {HEALTHY: 0, "probing": 1, "cooling": 2, "disabled": 3}
 
 
+def _rank(state: str) -> int:
+    return _RANK.get(state, 2)
+
+
 def _worst(states: Iterable[str]) -> str:
-    return max(states, key=lambda s: _RANK.get(s, 2), default=HEALTHY)
+    return max(states, key=_rank, default=HEALTHY)
