@@ -177,9 +177,8 @@ def test_include_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "openclaw.json"
     config.write_text('{ agents: { $include: "./agents.json5" } }', encoding="utf-8")
     env = {"OPENCLAW_STATE_DIR": str(tmp_path), "PATH": ""}
-    target = resolve_target(str(config), state_dir=str(tmp_path), workspace=None, environ=env)
     with pytest.raises(InstallError, match=r"\$include"):
-        install(target, mode="provider", use_openclaw_cli=False)
+        resolve_target(str(config), state_dir=str(tmp_path), workspace=None, environ=env)
 
 
 def test_plan_uninstall_uses_the_edited_chain_when_operator_changed_it() -> None:
