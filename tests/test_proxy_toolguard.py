@@ -7,26 +7,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from openclaw_failover._model import Candidate, Profile, Provider, Tier
+from openclaw_failover._model import Candidate, Profile, Provider, Tier, ToolSettings
 from openclaw_failover._ports import MalformedEvent, UpstreamCall
+from openclaw_failover._toolpolicy import filter_tools
 from openclaw_failover.proxy._context import RequestContext, current_request
-from openclaw_failover.proxy._toolguard import GuardedTransport, filter_body
+from openclaw_failover.proxy._toolguard import GuardedTransport, guard_policy
+
+POLICY = guard_policy(ToolSettings())
 
 
-class SetPolicy:
-    """A stand-in for the core policy: direct high-risk names and deferred targets."""
-
-    def __init__(self) -> None:
-        self.direct = {"exec", "write", "apply_patch"}
-        self.deferred = {"terminal", "file_write"}
-
-    def removes(self, tool_name: str) -> bool:
-        return tool_name in self.direct
-
-    def refuses(self, tool_name: str, arguments: Mapping[str, Any]) -> bool:
-        if tool_name == "tool_call":
-            return arguments.get("id") in self.direct | self.deferred
-        return tool_name in self.direct
+def policy() -> frozenset[str]:
+    return POLICY
 
 
 def tool(name: str) -> dict[str, Any]:
@@ -99,27 +90,27 @@ async def run(
 ) -> tuple[Recording, list[Any], list[tuple[str, str]]]:
     inner = Recording(items)
     blocked: list[tuple[str, str]] = []
-    guard = GuardedTransport(inner, SetPolicy, lambda c, t, k: blocked.append((t, k)))
+    guard = GuardedTransport(inner, policy, lambda c, t, k: blocked.append((t, k)))
     async with guard.send(make_call(tier)) as reply:
         out = [c async for c in reply.chunks()]
     return inner, out, blocked
 
 
-def test_filter_body_removes_high_risk_and_fixes_tool_choice() -> None:
+def test_core_filter_removes_high_risk_and_fixes_tool_choice() -> None:
     """High-risk tools leave the body; a tool_choice naming one falls back to auto."""
-    body, removed = filter_body(BODY, SetPolicy())
+    body, removed = filter_tools(BODY, POLICY)
     assert [t["function"]["name"] for t in body["tools"]] == ["read", "tool_call"]
-    assert removed == ["exec", "write"]
+    assert removed == ("exec", "write")
     assert body["tool_choice"] == "auto"
     assert BODY["tools"][0]["function"]["name"] == "exec"  # the caller's body is untouched
 
 
-def test_filter_body_with_only_high_risk_drops_tools() -> None:
+def test_core_filter_with_only_high_risk_drops_tools() -> None:
     """When every tool is high-risk, tools and tool_choice are dropped entirely."""
-    body, removed = filter_body(
-        {"messages": [], "tools": [tool("exec")], "tool_choice": "auto"}, SetPolicy()
+    body, removed = filter_tools(
+        {"messages": [], "tools": [tool("exec")], "tool_choice": "auto"}, POLICY
     )
-    assert removed == ["exec"]
+    assert removed == ("exec",)
     assert "tools" not in body
     assert "tool_choice" not in body
 

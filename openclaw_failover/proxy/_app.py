@@ -24,7 +24,7 @@ from ._probes import run_probes
 from ._reload import ConfigReloader, Loader, default_loader
 from ._routes import SmallRoutes, http_error, server_error
 from ._runtime import ChatEngine, ProxyRuntime
-from ._toolguard import OnBlocked, core_policy
+from ._toolguard import OnBlocked, guard_policy
 
 #: Upstream pool: generous keep-alive so a burst reuses connections; read timeouts are the
 #: engine's deadlines, not the client's.
@@ -67,7 +67,7 @@ def create_app(
         audit=audit,
         clock=clock,
         limits=limits,
-        guard=lambda: core_policy(runtime.require_engine().table.settings.tools),
+        guard=lambda: guard_policy(runtime.require_engine().table.settings.tools),
         on_blocked=_blocked_recorder(runtime),
         instance=instance,
     )

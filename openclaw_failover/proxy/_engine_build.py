@@ -13,7 +13,7 @@ from .._model import RouteTable
 from .._ports import AuditRecord, AuditSink, Clock, StateStore
 from ._limits import ProviderLimits, limited_transports
 from ._runtime import ChatEngine
-from ._toolguard import GuardedTransport, GuardPolicy, OnBlocked
+from ._toolguard import GuardedTransport, OnBlocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class EngineParts:
     audit: AuditSink | None
     clock: Clock | None
     limits: ProviderLimits
-    guard: Callable[[], GuardPolicy]
+    guard: Callable[[], frozenset[str]]
     on_blocked: OnBlocked
     instance: str = ""
 

@@ -3,7 +3,7 @@
 When a local-tier candidate is called, high-risk tools are removed from ``tools`` before the
 request goes upstream, and any tool call the local model emits anyway (a removed tool, or a
 ``tool_call`` aimed at a high-risk deferred tool) is replaced by a plain-text refusal. The
-list itself is the core's (``_toolpolicy``); this module only applies it to the wire.
+list and the decisions are the core's (``_toolpolicy``); this module applies them on the wire.
 Tool-call deltas of a local answer are held until the call is complete, because a
 ``tool_call``'s target is only known once its arguments have arrived.
 """
@@ -14,12 +14,11 @@ import functools
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, Protocol
-
-import orjson
+from typing import Any
 
 from .._model import Profile, Provider, Tier, ToolSettings
 from .._ports import MalformedEvent, Transport, UpstreamCall, UpstreamReply
+from .._toolpolicy import filter_tools, high_risk_set, is_blocked, tool_call_target
 from ._context import current_request
 
 REFUSAL = (
@@ -28,80 +27,13 @@ REFUSAL = (
 )
 
 
-class GuardPolicy(Protocol):
-    """What the guard asks the core's tool policy."""
-
-    def removes(self, tool_name: str) -> bool:
-        """True when ``tool_name`` is not offered on the local tier."""
-        ...
-
-    def refuses(self, tool_name: str, arguments: Mapping[str, Any]) -> bool:
-        """True when this call (e.g. ``tool_call {id: terminal}``) must not run locally."""
-        ...
-
-
-class CorePolicy:
-    """``GuardPolicy`` over the core's ``_toolpolicy`` for one ``tools`` settings block."""
-
-    def __init__(self, tools: ToolSettings) -> None:
-        from .._toolpolicy import high_risk_set
-
-        self._high_risk = high_risk_set(tools)
-
-    def removes(self, tool_name: str) -> bool:
-        """High-risk tools are not offered on the local tier."""
-        return tool_name in self._high_risk
-
-    def refuses(self, tool_name: str, arguments: Mapping[str, Any]) -> bool:
-        """The core decides, including ``tool_call`` targets."""
-        from .._toolpolicy import is_blocked
-
-        return bool(is_blocked(tool_name, arguments, self._high_risk))
-
-
 @functools.lru_cache(maxsize=8)
-def core_policy(tools: ToolSettings) -> GuardPolicy:
-    """The (cached) core policy for a ``tools`` settings block."""
-    return CorePolicy(tools)
+def guard_policy(tools: ToolSettings) -> frozenset[str]:
+    """The core's high-risk set for a ``tools`` settings block (cached per block)."""
+    return high_risk_set(tools)
 
 
 OnBlocked = Callable[[UpstreamCall, str, str], None]  # (call, tool, "removed" | "refused")
-
-
-def filter_body(body: Mapping[str, Any], policy: GuardPolicy) -> tuple[dict[str, Any], list[str]]:
-    """``body`` without the tools ``policy`` removes, and the removed names (in order)."""
-    tools = body.get("tools")
-    if not isinstance(tools, list):
-        return dict(body), []
-    kept: list[Any] = []
-    removed: list[str] = []
-    for tool in tools:
-        name = _tool_name(tool)
-        if name is not None and policy.removes(name):
-            removed.append(name)
-        else:
-            kept.append(tool)
-    out = dict(body)
-    if not removed:
-        return out, []
-    if kept:
-        out["tools"] = kept
-        choice = out.get("tool_choice")
-        if isinstance(choice, dict) and _tool_name(choice) in removed:
-            out["tool_choice"] = "auto"
-    else:
-        out.pop("tools", None)
-        out.pop("tool_choice", None)
-        out.pop("parallel_tool_calls", None)
-    return out, removed
-
-
-def _tool_name(tool: Any) -> str | None:
-    if isinstance(tool, dict):
-        fn = tool.get("function")
-        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-            return str(fn["name"])
-    return None
 
 
 class _CallBuffer:
@@ -128,31 +60,24 @@ class _CallBuffer:
             call["function"]["name"] += fn.get("name") or ""
             call["function"]["arguments"] += fn.get("arguments") or ""
 
-    def resolve(self, policy: GuardPolicy) -> tuple[list[dict[str, Any]], list[str]]:
+    def resolve(self, policy: frozenset[str]) -> tuple[list[dict[str, Any]], list[str]]:
         """The allowed calls (re-indexed) and the names of the refused ones."""
         allowed: list[dict[str, Any]] = []
         refused: list[str] = []
         for _, call in sorted(self.calls.items()):
-            name = call["function"]["name"]
-            if policy.removes(name) or policy.refuses(name, _arguments(call)):
-                refused.append(_label(name, _arguments(call)))
+            name, arguments = call["function"]["name"], call["function"]["arguments"]
+            if is_blocked(name, arguments, policy):
+                refused.append(_label(name, arguments))
             else:
                 allowed.append({**call, "index": len(allowed)})
         self.calls.clear()
         return allowed, refused
 
 
-def _arguments(call: Mapping[str, Any]) -> Mapping[str, Any]:
-    try:
-        parsed = orjson.loads(call["function"]["arguments"] or "{}")
-    except orjson.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _label(name: str, arguments: Mapping[str, Any]) -> str:
-    target = arguments.get("id")
-    return f"{name}:{target}" if name == "tool_call" and isinstance(target, str) else name
+def _label(name: str, arguments: str) -> str:
+    if name.strip().lower() != "tool_call":
+        return name
+    return f"{name}:{tool_call_target(arguments) or '?'}"
 
 
 def _resolved_chunk(
@@ -176,7 +101,11 @@ class _GuardedReply:
     """An upstream reply whose tool calls pass the guard before the engine sees them."""
 
     def __init__(
-        self, inner: UpstreamReply, call: UpstreamCall, policy: GuardPolicy, on_blocked: OnBlocked
+        self,
+        inner: UpstreamReply,
+        call: UpstreamCall,
+        policy: frozenset[str],
+        on_blocked: OnBlocked,
     ) -> None:
         self._inner = inner
         self._call = call
@@ -235,7 +164,7 @@ class GuardedTransport:
     """Applies the local-tier tool guard to calls whose candidate is in the local tier."""
 
     def __init__(
-        self, inner: Transport, policy: Callable[[], GuardPolicy], on_blocked: OnBlocked
+        self, inner: Transport, policy: Callable[[], frozenset[str]], on_blocked: OnBlocked
     ) -> None:
         self._inner = inner
         self._policy = policy
@@ -249,7 +178,7 @@ class GuardedTransport:
                 yield reply
             return
         policy = self._policy()
-        body, removed = filter_body(call.body, policy)
+        body, removed = filter_tools(call.body, policy)
         guarded = replace(call, body=body) if removed else call
         for name in removed:
             self._on_blocked(call, name, "removed")
