@@ -1,0 +1,143 @@
+"""The plugin path's tool guard: which run uses which model, and what that run may call.
+
+OpenClaw 2026.9.6's ``before_tool_call`` ctx carries no model, so the plugin remembers
+``runId -> candidate`` from ``model_call_started``. A run whose model is unknown is treated as
+local when the chain has a local tier (fail safe). The high-risk list is the core's
+(``_toolpolicy``); this module only decides *when* it applies and exports it for the JS bridge.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._model import Candidate, RouteTable, Tier
+from ._toolpolicy import high_risk_set, is_blocked
+
+#: Tools OpenClaw 2026.9.6 offers directly (reference/openclaw-live.md 5.2), plus our status tool.
+#: ``toolsAllow`` on the local tier is this offer minus the high-risk set.
+HOST_TOOL_OFFER: tuple[str, ...] = (
+    "apply_patch",
+    "edit",
+    "exec",
+    "ls",
+    "openclaw",
+    "process",
+    "read",
+    "sessions_yield",
+    "tool_call",
+    "tool_describe",
+    "tool_search",
+    "write",
+    "failover_status",
+)
+
+_MAX_RUNS = 4096
+
+
+def tier_of(table: RouteTable, provider: str, model: str) -> Tier:
+    """The tier of ``provider/model``: as listed in a route, else local for Ollama-API providers."""
+    for route in table.routes.values():
+        for candidate in route.candidates:
+            if candidate.provider == provider and candidate.model == model:
+                return candidate.tier
+    for route in table.routes.values():
+        for candidate in route.candidates:
+            if candidate.provider == provider and candidate.tier is Tier.LOCAL:
+                return Tier.LOCAL
+    spec = table.providers.get(provider)
+    return Tier.LOCAL if spec is not None and spec.api == "ollama" else Tier.CLOUD
+
+
+def chain_has_local(table: RouteTable) -> bool:
+    """True when any route reaches a local-tier candidate."""
+    return any(c.tier is Tier.LOCAL for r in table.routes.values() for c in r.candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardDecision:
+    """Whether to block one tool call, and the reason the model will read."""
+
+    block: bool
+    reason: str = ""
+    candidate: Candidate | None = None
+
+
+class ToolGuard:
+    """Remembers each run's current model and blocks high-risk tools on the local tier."""
+
+    def __init__(self, table: RouteTable) -> None:
+        self._table = table
+        self._runs: OrderedDict[str, Candidate] = OrderedDict()
+        self.high_risk: frozenset[str] = high_risk_set(table.settings.tools)
+
+    def replace_table(self, table: RouteTable) -> None:
+        """Use a reloaded route table (the run map is kept)."""
+        self._table = table
+        self.high_risk = high_risk_set(table.settings.tools)
+
+    def note_model(self, run_id: str, provider: str, model: str) -> Candidate:
+        """Record the model a run is calling now; returns it with its tier."""
+        candidate = Candidate(provider, model, tier_of(self._table, provider, model))
+        self._runs[run_id] = candidate
+        self._runs.move_to_end(run_id)
+        while len(self._runs) > _MAX_RUNS:
+            self._runs.popitem(last=False)
+        return candidate
+
+    def current(self, run_id: str | None) -> Candidate | None:
+        """The run's current model, if ``model_call_started`` was seen for it."""
+        return self._runs.get(run_id) if run_id else None
+
+    def decide(self, run_id: str | None, tool: str, params: Mapping[str, Any]) -> GuardDecision:
+        """Block a high-risk tool while the run is on the local tier, or unknown with one."""
+        candidate = self.current(run_id)
+        if candidate is None:
+            if not chain_has_local(self._table):
+                return GuardDecision(block=False)
+            if not is_blocked(tool, params, self.high_risk):
+                return GuardDecision(block=False)
+            return GuardDecision(
+                block=True,
+                reason=(
+                    f"openclaw-failover blocked {tool}: this run's model is unknown and the "
+                    "chain has a local tier, so high-risk tools are off (fail safe)."
+                ),
+            )
+        if candidate.tier is not Tier.LOCAL or not is_blocked(tool, params, self.high_risk):
+            return GuardDecision(block=False, candidate=candidate)
+        return GuardDecision(
+            block=True,
+            candidate=candidate,
+            reason=(
+                f"openclaw-failover blocked {tool}: the local-tier model {candidate.ref} is "
+                "answering, and high-risk tools are off on the local tier. Use failover_status "
+                "to see why; cloud models will be tried again when their cooldowns end."
+            ),
+        )
+
+    def tools_allow(self) -> tuple[str, ...]:
+        """The tool offer on the local tier: the host's direct tools minus the high-risk set."""
+        allow = self._table.settings.tools.allow_on_local
+        offer = [t for t in HOST_TOOL_OFFER if t not in self.high_risk or t in allow]
+        return tuple(sorted(set(offer) | set(allow)))
+
+    def policy(self) -> dict[str, Any]:
+        """The policy as data, for the JS bridge's fail-safe when the sidecar does not answer."""
+        local = [
+            {"provider": c.provider, "model": c.model}
+            for r in self._table.routes.values()
+            for c in r.candidates
+            if c.tier is Tier.LOCAL
+        ]
+        ollama = [p.id for p in self._table.providers.values() if p.api == "ollama"]
+        return {
+            "highRisk": sorted(self.high_risk),
+            "highRiskDeferred": sorted(self._table.settings.tools.high_risk_deferred),
+            "localCandidates": local,
+            "localProviders": sorted(ollama),
+            "chainHasLocal": chain_has_local(self._table),
+            "toolsAllow": list(self.tools_allow()),
+        }

@@ -1,0 +1,261 @@
+"""The sidecar: hosts the Python plugin for the JS bridge, one JSON object per line over stdio.
+
+Requests: ``{"id": n, "op": "hello"|"hook"|"tool"|"ping", ...}``; replies: ``{"id": n, "ok": true,
+"result": ...}`` or ``{"id": n, "ok": false, "error": "..."}``. ``hello`` returns the tool policy
+the bridge keeps for its fail-safe. Each call is bounded by ``sidecar.timeoutMs``; the sidecar
+exits when its stdin closes (the bridge or OpenClaw went away). Never a stack trace on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._model import StateSettings
+from ._ports import AuditSink, StateStore
+from ._vendor import openclaw_sdk_shim as shim
+from .plugin import FailoverPlugin, register
+
+PROTOCOL_VERSION = 1
+POLICY_FILE = "bridge-policy.json"
+_MAX_LINE = 16 * 1024 * 1024
+
+
+class _StderrLogger:
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def _line(self, level: str, message: str) -> None:
+        self._stream.write(f"openclaw-failover sidecar {level}: {message}\n")
+        self._stream.flush()
+
+    def info(self, message: str) -> None:
+        self._line("info", message)
+
+    def warn(self, message: str) -> None:
+        self._line("warn", message)
+
+    def error(self, message: str) -> None:
+        self._line("error", message)
+
+
+@dataclass
+class SidecarHost:
+    """A ``PluginApi`` that collects registrations so the sidecar can dispatch to them."""
+
+    id: str = "openclaw-failover"
+    registration_mode: shim.RegistrationMode = "full"
+    plugin_config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    logger: shim.PluginLogger = field(default_factory=lambda: _StderrLogger(sys.stderr))
+    handlers: dict[str, list[tuple[int, shim.HookHandler]]] = field(default_factory=dict)
+    tools: dict[str, shim.ToolSpec] = field(default_factory=dict)
+    clis: list[shim.CliSpec] = field(default_factory=list)
+    services: list[shim.ServiceSpec] = field(default_factory=list)
+
+    def on(
+        self,
+        hook: shim.HookName,
+        handler: shim.HookHandler,
+        *,
+        priority: int = 0,
+        timeout_ms: int | None = None,
+    ) -> None:
+        """Keep the handler; higher priority runs first."""
+        del timeout_ms
+        self.handlers.setdefault(hook, []).append((priority, handler))
+        self.handlers[hook].sort(key=lambda item: -item[0])
+
+    def register_tool(self, tool: shim.ToolSpec) -> None:
+        """Keep the tool by name."""
+        self.tools[tool.name] = tool
+
+    def register_cli(self, cli: shim.CliSpec) -> None:
+        """Keep the CLI table (the bridge has its own copy, checked equal by a test)."""
+        self.clis.append(cli)
+
+    def register_service(self, service: shim.ServiceSpec) -> None:
+        """Keep the service (the sidecar itself is the service; nothing else is started)."""
+        self.services.append(service)
+
+
+async def run_hook(host: SidecarHost, hook: str, event: Any, ctx: Any) -> dict[str, Any] | None:
+    """Parse the payloads, run the handlers in priority order; a block or first result wins."""
+    types = shim.HOOK_PAYLOADS.get(hook)
+    if types is None or hook not in host.handlers:
+        return None
+    typed_event: Any = shim.from_json(types[0], event)
+    typed_ctx: Any = shim.from_json(types[1], ctx)
+    result: dict[str, Any] | None = None
+    for _, handler in host.handlers[hook]:
+        answer = await handler(typed_event, typed_ctx)
+        if answer is None:
+            continue
+        data = answer.to_json()
+        if data.get("block") is True:
+            return data
+        result = result or data
+    return result
+
+
+@dataclass
+class Sidecar:
+    """One plugin behind the wire protocol."""
+
+    plugin: FailoverPlugin
+    host: SidecarHost
+    timeout_s: float
+
+    @classmethod
+    def create(cls, plugin: FailoverPlugin, host: SidecarHost | None = None) -> Sidecar:
+        """Register ``plugin`` with a fresh host and wrap both."""
+        host = host or SidecarHost()
+        register(host, plugin)
+        return cls(plugin, host, plugin.table.settings.sidecar.timeout_ms / 1000)
+
+    def hello(self) -> dict[str, Any]:
+        """What the bridge learns at start-up: protocol, mode, hooks and the tool policy."""
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "openclaw": shim.OPENCLAW_VERSION,
+            "mode": self.plugin.table.settings.mode,
+            "hooks": sorted(self.host.handlers),
+            "tools": sorted(self.host.tools),
+            "policy": self.plugin.guard.policy(),
+        }
+
+    async def _answer(self, request: Mapping[str, Any]) -> Any:
+        op = request.get("op")
+        if op == "hello":
+            return self.hello()
+        if op == "ping":
+            return "pong"
+        if op == "hook":
+            return await run_hook(
+                self.host, str(request.get("hook")), request.get("event"), request.get("ctx")
+            )
+        if op == "tool":
+            tool = self.host.tools.get(str(request.get("name")))
+            if tool is None:
+                raise LookupError(f"unknown tool {request.get('name')!r}")
+            params = request.get("params")
+            result = await tool.execute(
+                str(request.get("toolCallId") or ""), params if isinstance(params, dict) else {}
+            )
+            return result.to_json()
+        raise ValueError(f"op: found {op!r}; expected hello, hook, tool or ping")
+
+    async def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer one request within the per-call timeout; errors become ``ok: false``."""
+        rid = request.get("id")
+        try:
+            result = await asyncio.wait_for(self._answer(request), self.timeout_s)
+        except TimeoutError:
+            return {"id": rid, "ok": False, "error": f"timed out after {self.timeout_s:.1f}s"}
+        except Exception as exc:  # the wire seam: report, never crash the sidecar
+            return {"id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        return {"id": rid, "ok": True, "result": result}
+
+    async def handle_line(self, line: bytes | str) -> dict[str, Any]:
+        """Decode one line and answer it (a malformed line gets an error reply with id null)."""
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return {"id": None, "ok": False, "error": f"malformed JSON line: {exc.msg}"}
+        if not isinstance(request, dict):
+            return {"id": None, "ok": False, "error": "request: expected a JSON object"}
+        return await self.handle(request)
+
+
+async def serve_stdio(
+    sidecar: Sidecar,
+    reader: asyncio.StreamReader,
+    write: Callable[[str], Awaitable[None]],
+) -> None:
+    """Answer requests concurrently until ``reader`` reaches EOF; then wait for the last replies."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(line: bytes) -> None:
+        reply = await sidecar.handle_line(line)
+        await write(json.dumps(reply, separators=(",", ":")) + "\n")
+
+    while line := await reader.readline():
+        if line.strip():
+            task = asyncio.create_task(one(line))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def run_stdio(sidecar: Sidecar) -> None:
+    """Serve on this process's stdin/stdout."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_MAX_LINE)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    lock = asyncio.Lock()
+
+    async def write(text: str) -> None:
+        async with lock:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    await write(json.dumps({"id": 0, "ok": True, "result": sidecar.hello()}) + "\n")
+    await serve_stdio(sidecar, reader, write)
+
+
+def _open_store(state: StateSettings, default_dir: str) -> StateStore:
+    if state.backend == "memory":
+        from .stores.memory import MemoryStateStore
+
+        return MemoryStateStore()
+    if state.backend == "redis" and state.url is not None:
+        from .stores.redis import RedisStateStore
+
+        return RedisStateStore(
+            state.url.reveal(), namespace=state.namespace, on_unavailable=state.on_unavailable
+        )
+    from .stores.file import FileStateStore
+
+    return FileStateStore(state.directory or default_dir)
+
+
+def build_plugin(
+    config: str | None = None, *, kind: str | None = None, environ: Mapping[str, str]
+) -> FailoverPlugin:
+    """Compose the plugin from the config: route table, store, audit sink and system clock."""
+    from ._audit import JsonlAuditSink
+    from ._clock import SystemClock
+    from .config import require_route_table
+
+    table = require_route_table(config, kind=kind, environ=environ)
+    settings = table.settings
+    state_dir = settings.state.directory or str(Path.home() / ".openclaw" / "failover")
+    audit: AuditSink = JsonlAuditSink(
+        settings.audit.path or str(Path(state_dir) / "audit.jsonl"),
+        max_bytes=settings.audit.max_bytes,
+        keep=settings.audit.keep,
+    )
+    store = _open_store(settings.state, state_dir)
+    return FailoverPlugin(table, store=store, audit=audit, clock=SystemClock())
+
+
+def write_policy_file(sidecar: Sidecar) -> Path | None:
+    """Leave the tool policy where the bridge reads it at registration (its fail-safe seed)."""
+    directory = sidecar.plugin.table.settings.state.directory
+    if not directory:
+        return None
+    path = Path(directory) / POLICY_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(sidecar.plugin.guard.policy(), indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        return None
+    return path

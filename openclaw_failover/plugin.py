@@ -1,0 +1,308 @@
+"""The OpenClaw plugin, in Python against the vendored SDK shim: ``register(api)``.
+
+Hooks (plugin mode): ``before_model_resolve`` steers a turn away from a candidate the shared
+state knows is cooling; ``model_call_started``/``model_call_ended`` record attempts and cool
+candidates by the core policy; ``before_tool_call`` and ``before_prompt_build`` keep high-risk
+tools off while a local-tier model answers. In both modes: the read-only ``failover_status``
+tool and ``openclaw failover ...`` commands. The JS bridge forwards the host's hooks here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ._model import FailureReason, RouteTable
+from ._ordering import model_key, plan_route, view_slot
+from ._plugin_guard import ToolGuard
+from ._plugin_status import CandidateView, describe_status
+from ._policy import decide_cooldown, health_state, record_success
+from ._ports import EMPTY_HEALTH, AuditRecord, AuditSink, Clock, Health, StateStore
+from ._vendor import openclaw_sdk_shim as shim
+
+#: model_call_ended.failureKind -> reason (no HTTP status on the plugin path).
+FAILURE_KIND_REASONS: Mapping[str, FailureReason] = {
+    "timeout": FailureReason.TIMEOUT,
+    "connection_closed": FailureReason.SERVER_ERROR,
+    "connection_reset": FailureReason.SERVER_ERROR,
+    "terminated": FailureReason.SERVER_ERROR,
+}
+
+#: ``openclaw failover <path>`` -> ``openclaw-failover <argv>``.
+CLI_COMMANDS: tuple[shim.CliCommand, ...] = (
+    shim.CliCommand(("validate",), "Validate the failover config", ("validate",)),
+    shim.CliCommand(("status",), "Show chain health, cooldowns and tiers", ("status",)),
+    shim.CliCommand(("cooldowns", "clear"), "Clear cooldowns", ("cooldowns", "clear")),
+    shim.CliCommand(("probe",), "Probe providers with a minimal request", ("probe",)),
+    shim.CliCommand(("doctor",), "Check config, keys, state and wiring", ("doctor",)),
+    shim.CliCommand(("report",), "Summarise the audit log", ("report",)),
+)
+
+STATUS_TOOL_PARAMETERS: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"route": {"type": "string", "description": "Route name; default auto."}},
+}
+
+
+def reason_for(event: shim.ModelCallEndedEvent) -> FailureReason | None:
+    """The reason an ended call failed, or None when it succeeded or the caller aborted it."""
+    if event.outcome != "error" or event.failure_kind == "aborted":
+        return None
+    return FAILURE_KIND_REASONS.get(event.failure_kind or "", FailureReason.UNKNOWN)
+
+
+def _trace_id(extra: Mapping[str, Any]) -> str | None:
+    """The W3C trace id OpenClaw puts in a hook ctx (``trace.traceId``), if any."""
+    trace = extra.get("trace")
+    value = trace.get("traceId") if isinstance(trace, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _strict_pick(ctx: shim.AgentContext) -> bool:
+    """The bridge marks a user's strict pick (``--model``, ``/model``, a locked session)."""
+    marks = ctx.extra.get("openclawFailover")
+    return isinstance(marks, Mapping) and bool(marks.get("strictPick"))
+
+
+class FailoverPlugin:
+    """The plugin's state and hook handlers; the shell (sidecar) injects store, audit, clock."""
+
+    def __init__(
+        self,
+        table: RouteTable,
+        *,
+        store: StateStore,
+        audit: AuditSink,
+        clock: Clock,
+        instance: str = "plugin",
+    ) -> None:
+        self.table = table
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self.instance = instance
+        self.guard = ToolGuard(table)
+
+    def _record(self, event: str, **fields: Any) -> None:
+        self.audit.emit(
+            AuditRecord(
+                event=event,
+                ts=self.clock.now(),
+                instance=self.instance,
+                route_version=self.table.version,
+                config_path=self.table.config_path,
+                **fields,
+            )
+        )
+
+    async def _views(self, route: str = "auto") -> list[CandidateView]:
+        """Each candidate of ``route`` with its state as the engine sees it (worst over its
+        model key and usable keys; a provider whose keys only OpenClaw holds: its model key)."""
+        found = self.table.routes.get(route)
+        if found is None:
+            return []
+        banned = self.table.settings.banned_models
+        plan = plan_route(found, self.table.providers, banned=banned)
+        keys = [*plan.keys, *(model_key(c) for c in found.candidates)]
+        health = await self.store.snapshot(list(dict.fromkeys(keys)))
+        now = self.clock.now()
+        out: list[CandidateView] = []
+        for candidate, group in zip(found.candidates, plan.groups, strict=True):
+            if candidate.ref in banned or candidate.model in banned:
+                out.append(CandidateView(candidate, "banned"))
+                continue
+            views = [view_slot(slot, health, now) for slot in group]
+            if not views:
+                key = model_key(candidate)
+                state = health_state(health.get(key), now)
+                stored = health.get(key, EMPTY_HEALTH)
+                out.append(
+                    CandidateView(candidate, state, stored.cooldown_reason, stored.cooldown_until)
+                )
+                continue
+            best = next((v for v in views if v.usable), min(views, key=lambda v: v.until))
+            out.append(CandidateView(candidate, best.state, best.reason, best.until))
+        return out
+
+    async def before_model_resolve(
+        self, event: shim.BeforeModelResolveEvent, ctx: shim.AgentContext
+    ) -> shim.BeforeModelResolveResult | None:
+        """Steer to the first usable candidate at or after the selected one; never a strict pick."""
+        del event
+        if _strict_pick(ctx) or not (ctx.model_provider_id and ctx.model_id):
+            return None
+        selected = f"{ctx.model_provider_id}/{ctx.model_id}"
+        views = await self._views()
+        refs = [view.candidate.ref for view in views]
+        if selected not in refs:
+            return None  # outside our chain: an agent's own model or a user's pick
+        start = refs.index(selected)
+        for index in range(start, len(views)):
+            if not views[index].usable:
+                continue
+            if index == start:
+                return None
+            candidate, passed = views[index].candidate, views[start]
+            self._record(
+                "skip",
+                request_id=ctx.run_id or "",
+                trace_id=_trace_id(ctx.extra),
+                session_id=ctx.session_id,
+                provider=passed.candidate.provider,
+                model=passed.candidate.model,
+                tier=passed.candidate.tier.value,
+                reason=passed.reason,
+                cooldown_until=passed.until or None,
+                detail=f"steered to {candidate.ref}",
+            )
+            return shim.BeforeModelResolveResult(
+                provider_override=candidate.provider, model_override=candidate.model
+            )
+        return None  # every later candidate is cooling: let OpenClaw try its own choice
+
+    async def model_call_started(
+        self, event: shim.ModelCallStartedEvent, ctx: shim.AgentContext
+    ) -> None:
+        """Remember which model this run is calling (the tool guard needs it)."""
+        del ctx
+        self.guard.note_model(event.run_id, event.provider, event.model)
+
+    async def model_call_ended(
+        self, event: shim.ModelCallEndedEvent, ctx: shim.AgentContext
+    ) -> None:
+        """Record the attempt; a success resets the model's counters, a failure cools it."""
+        candidate = self.guard.note_model(event.run_id, event.provider, event.model)
+        reason = reason_for(event)
+        now = self.clock.now()
+        settings = self.table.settings
+        if event.outcome == "completed":
+            await self.store.update(
+                model_key(candidate), lambda h: record_success(h or EMPTY_HEALTH, now)
+            )
+        elif reason is not None:
+            rule = settings.cooldowns[reason]
+
+            def cool(health: Health | None) -> Health:
+                return decide_cooldown(
+                    health or EMPTY_HEALTH,
+                    reason,
+                    rule=rule,
+                    retry_after_s=None,
+                    now=now,
+                    failure_window_s=settings.failure_window_s,
+                )
+
+            stored = await self.store.update(model_key(candidate), cool)
+            if stored is not None and stored.cooldown_until > now:
+                self._record(
+                    "cooldown_set",
+                    request_id=event.run_id,
+                    session_id=event.session_id or ctx.session_id,
+                    provider=candidate.provider,
+                    model=candidate.model,
+                    tier=candidate.tier.value,
+                    reason=reason.value,
+                    cooldown_until=stored.cooldown_until,
+                )
+        self._record(
+            "attempt",
+            request_id=event.run_id,
+            trace_id=_trace_id(ctx.extra),
+            session_id=event.session_id or ctx.session_id,
+            provider=candidate.provider,
+            model=candidate.model,
+            tier=candidate.tier.value,
+            reason=reason.value if reason else None,
+            outcome=event.outcome,
+            latency_ms=event.duration_ms,
+            ttfb_ms=event.time_to_first_byte_ms,
+            failure_kind=event.failure_kind,
+        )
+
+    async def before_tool_call(
+        self, event: shim.BeforeToolCallEvent, ctx: shim.ToolContext
+    ) -> shim.BeforeToolCallResult | None:
+        """Block high-risk tools while the run's model is local-tier (or unknown, fail safe)."""
+        run_id = event.run_id or ctx.run_id
+        decision = self.guard.decide(run_id, event.tool_name, event.params)
+        if not decision.block:
+            return None
+        where = decision.candidate
+        self._record(
+            "tool_blocked",
+            request_id=run_id or "",
+            trace_id=_trace_id(ctx.extra),
+            session_id=ctx.session_id,
+            provider=where.provider if where else None,
+            model=where.model if where else None,
+            tier=where.tier.value if where else None,
+            tools_blocked=(event.tool_name,),
+        )
+        return shim.BeforeToolCallResult(block=True, block_reason=decision.reason)
+
+    async def before_prompt_build(
+        self, event: shim.BeforePromptBuildEvent, ctx: shim.AgentContext
+    ) -> shim.BeforePromptBuildResult | None:
+        """On the local tier, offer only the tools outside the high-risk set (``toolsAllow``)."""
+        del event
+        current = self.guard.current(ctx.run_id)
+        if current is None and ctx.model_provider_id and ctx.model_id:
+            current = self.guard.note_model(ctx.run_id or "", ctx.model_provider_id, ctx.model_id)
+        if current is None or current.tier.value != "local":
+            return None
+        return shim.BeforePromptBuildResult(tools_allow=self.guard.tools_allow())
+
+    async def failover_status(
+        self, tool_call_id: str, params: Mapping[str, Any]
+    ) -> shim.ToolResult:
+        """The read-only status tool: chain, tiers, cooldowns, and the local-tier tool policy."""
+        del tool_call_id
+        route = str(params.get("route") or "auto")
+        text, details = describe_status(
+            self.table,
+            route=route,
+            views=await self._views(route),
+            now=self.clock.now(),
+            high_risk=self.guard.high_risk,
+        )
+        return shim.ToolResult(text=text, details=details)
+
+
+def register(api: shim.PluginApi, plugin: FailoverPlugin | None = None) -> FailoverPlugin:
+    """Register the plugin's hooks, tool and CLI with ``api`` (model hooks in plugin mode only).
+
+    Without ``plugin``, one is built from the environment's config (``_sidecar.build_plugin``).
+    """
+    if plugin is None:
+        from ._sidecar import build_plugin
+
+        plugin = build_plugin(environ=os.environ)
+    if plugin.table.settings.mode == "plugin":
+        api.on("before_model_resolve", plugin.before_model_resolve)
+        api.on("model_call_started", plugin.model_call_started)
+        api.on("model_call_ended", plugin.model_call_ended)
+        api.on("before_tool_call", plugin.before_tool_call, priority=100)
+        api.on("before_prompt_build", plugin.before_prompt_build)
+    api.register_tool(
+        shim.ToolSpec(
+            name="failover_status",
+            label="Failover status",
+            description=(
+                "Read-only: which model tier is answering, which providers are cooling down "
+                "and why, and which tools are off on the local tier."
+            ),
+            parameters=STATUS_TOOL_PARAMETERS,
+            execute=plugin.failover_status,
+        )
+    )
+    api.register_cli(
+        shim.CliSpec(
+            name="failover",
+            description="Model failover: status, cooldowns, probes, reports",
+            commands=CLI_COMMANDS,
+        )
+    )
+    api.logger.info(f"openclaw-failover: registered ({plugin.table.settings.mode} mode)")
+    return plugin

@@ -1,0 +1,104 @@
+"""Real OpenClaw 2026.9.6 loads the bridge: linked install, runtime inspection, CLI, config check.
+
+The turns in plugin mode (steering, the tool guard, the fail-safe) are in the install/e2e tests;
+here we only prove OpenClaw accepts and loads what this package ships.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.openclaw import OpenClawHome, fake_provider_entry
+
+pytestmark = [pytest.mark.openclaw_e2e, pytest.mark.slow]
+
+BRIDGE = Path(__file__).resolve().parents[1] / "openclaw_failover" / "bridge"
+
+
+def link_bridge(home: OpenClawHome, plugin_config: dict[str, Any]) -> None:
+    """Install a copy of the bridge with --link, then set its config and hook permission."""
+    bridge = home.root / "bridge"
+    shutil.copytree(BRIDGE, bridge)
+    home.write_config(
+        home.base_config(
+            {"fakeprimary": fake_provider_entry("http://127.0.0.1:9/v1")},
+            primary="fakeprimary/fake-model",
+        )
+    )
+    installed = home.run_cli(
+        ["plugins", "install", "--link", str(bridge), "--force", "--accept-capabilities"]
+    )
+    assert installed.rc == 0, installed.stderr[-2000:]
+    config = home.read_config()
+    entry = config["plugins"]["entries"]["openclaw-failover"]
+    entry["config"] = plugin_config
+    entry["hooks"] = {"allowConversationAccess": True}
+    home.write_config(config)
+
+
+def sidecar_command() -> list[str]:
+    """The sidecar as this interpreter runs it (no PATH lookup needed)."""
+    return [sys.executable, "-m", "openclaw_failover", "sidecar"]
+
+
+def test_bridge_loads_in_plugin_mode(openclaw_home: OpenClawHome) -> None:
+    """OpenClaw validates the config and loads the bridge with its hooks, tool and CLI root."""
+    link_bridge(
+        openclaw_home,
+        {"mode": "plugin", "sidecar": {"command": sidecar_command(), "timeoutMs": 2000}},
+    )
+    valid = openclaw_home.config_validate()
+    assert valid.rc == 0, valid.stdout + valid.stderr
+    inspect = openclaw_home.run_cli(
+        ["plugins", "inspect", "openclaw-failover", "--runtime", "--json"]
+    )
+    assert inspect.rc == 0, inspect.stderr[-2000:]
+    report = inspect.json()
+    assert report["plugin"]["status"] == "loaded"
+    assert report["plugin"]["toolNames"] == ["failover_status"]
+    assert report["diagnostics"] == []
+    hooks = {h["name"] for h in report["typedHooks"]}
+    assert hooks == {
+        "before_model_resolve",
+        "before_prompt_build",
+        "before_tool_call",
+        "model_call_ended",
+        "model_call_started",
+    }
+    assert report["cliCommands"] == ["failover"]
+
+
+def test_bridge_in_provider_mode_has_no_hooks(openclaw_home: OpenClawHome) -> None:
+    """In provider mode the loaded bridge registers no typed hooks, only the tool and the CLI."""
+    link_bridge(openclaw_home, {"mode": "provider", "sidecar": {"command": sidecar_command()}})
+    report = openclaw_home.run_cli(
+        ["plugins", "inspect", "openclaw-failover", "--runtime", "--json"]
+    ).json()
+    assert report["plugin"]["status"] == "loaded"
+    assert report["typedHooks"] == []
+    assert report["plugin"]["toolNames"] == ["failover_status"]
+
+
+def test_openclaw_failover_cli_lists_the_commands(openclaw_home: OpenClawHome) -> None:
+    """`openclaw failover --help` lists every command the Python plugin declares."""
+    from openclaw_failover.plugin import CLI_COMMANDS
+
+    link_bridge(openclaw_home, {"mode": "provider", "sidecar": {"command": sidecar_command()}})
+    shown = openclaw_home.run_cli(["failover", "--help"])
+    assert shown.rc == 0, shown.stderr[-2000:]
+    for command in CLI_COMMANDS:
+        assert command.path[0] in shown.stdout
+
+
+def test_manifest_schema_rejects_an_unknown_plugin_key(openclaw_home: OpenClawHome) -> None:
+    """OpenClaw checks the plugin block against the manifest's configSchema (our schema)."""
+    link_bridge(openclaw_home, {"mode": "plugin", "notAKey": 1})
+    checked = openclaw_home.config_validate()
+    assert checked.rc != 0
+    assert "notAKey" in json.dumps([checked.stdout, checked.stderr])
