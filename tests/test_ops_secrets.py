@@ -84,15 +84,25 @@ def home(tmp_path: Path, echo_url: str) -> tuple[Path, dict[str, str]]:
     seed_2026_9_6(state)
     seed_legacy(state)
     config = tmp_path / "failover.json5"
-    config.write_text(
-        "{ agents: { defaults: { model: { primary: 'acme/m1', fallbacks: ['openai/m2'] } } },\n"
-        f"  models: {{ providers: {{ acme: {{ baseUrl: '{echo_url}', api: 'openai-completions' }},\n"
-        f"    openai: {{ baseUrl: '{echo_url}', api: 'openai-completions' }} }} }},\n"
-        f"  providers: {{ acme: {{ auth: [{{ key: '{CONFIG_KEY}', profile: 'main' }},\n"
-        "    { key: '${SPARE_KEY}', profile: 'spare' }] } },\n"
-        f"  failover: {{ state: {{ backend: 'file' }}, audit: {{ path: '{tmp_path / 'audit.jsonl'}' }},\n"
-        "    proxy: { port: 9 } } }\n"
-    )
+    api = {"baseUrl": echo_url, "api": "openai-completions"}
+    document = {
+        "agents": {"defaults": {"model": {"primary": "acme/m1", "fallbacks": ["openai/m2"]}}},
+        "models": {"providers": {"acme": api, "openai": api}},
+        "providers": {
+            "acme": {
+                "auth": [
+                    {"key": CONFIG_KEY, "profile": "main"},
+                    {"key": "${SPARE_KEY}", "profile": "spare"},
+                ]
+            }
+        },
+        "failover": {
+            "state": {"backend": "file"},
+            "proxy": {"port": 9},
+            "audit": {"path": str(tmp_path / "audit.jsonl")},
+        },
+    }
+    config.write_text(json.dumps(document))
     env = {
         **os.environ,
         "OPENCLAW_STATE_DIR": str(state),
