@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -83,9 +83,9 @@ async def parts(
             await store.aclose()
 
 
-def run(coro: Callable[[], Awaitable[T]]) -> T:
+def run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one command's coroutine."""
-    return asyncio.run(coro())  # type: ignore[arg-type]
+    return asyncio.run(coro())
 
 
 def echo_json(data: Any) -> None:
