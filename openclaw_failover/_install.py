@@ -157,6 +157,7 @@ def install(
     agents: tuple[str, ...] = (),
     dry_run: bool = False,
     use_openclaw_cli: bool = True,
+    port: int | None = None,
 ) -> tuple[Plan, str]:
     """Install; returns the plan and a diff of the config. Idempotent."""
     path = target.config_path
@@ -168,6 +169,7 @@ def install(
         state_dir=str(target.state_dir),
         bridge_dir=str(bridge_dir()),
         agents=agents,
+        port=port,
     )
     settings_file = path.parent / SETTINGS_NAME
     saved = json.loads(settings_file.read_text("utf-8")) if settings_file.exists() else None

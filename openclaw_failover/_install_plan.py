@@ -33,6 +33,7 @@ class InstallOptions:
     bridge_dir: str = ""
     link_bridge_in_config: bool = True
     agents: tuple[str, ...] = ()  # agent ids to route through the proxy; ("all",) for every one
+    port: int | None = None  # the proxy's port; None keeps proxy.port (default 8787)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,8 @@ def plan_install(original: Doc, opts: InstallOptions, *, saved_settings: Doc | N
             f'["{PLUGIN_ID}"].config.model before serving'
         )
     block["mode"] = opts.mode
+    if opts.port is not None:
+        block.setdefault("proxy", {})["port"] = opts.port
     if opts.mode == "provider":
         _wire_provider(doc, block, defaults=defaults, opts=opts, notes=notes, book=bookkeeping)
     else:

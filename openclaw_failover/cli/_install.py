@@ -29,6 +29,7 @@ def install_cmd(
     agents: Annotated[
         str, typer.Option("--agents", help="route agents with their own chains: all or ID,ID")
     ] = "",
+    port: Annotated[int | None, typer.Option("--port", help="the proxy's loopback port")] = None,
     dry_run: DryOpt = False,
     no_openclaw_cli: Annotated[
         bool, typer.Option("--no-openclaw-cli", help="edit the config instead of `openclaw`")
@@ -49,6 +50,7 @@ def install_cmd(
             agents=chosen,
             dry_run=dry_run,
             use_openclaw_cli=not no_openclaw_cli,
+            port=port,
         )
     except InstallError as exc:
         typer.echo(f"install: {exc}", err=True)
