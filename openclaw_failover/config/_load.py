@@ -65,6 +65,12 @@ def _salt(directory: str, problems: list[Problem]) -> bytes:
         return b""
 
 
+def _without_shadowed(problems: list[Problem]) -> list[Problem]:
+    """Drop a schema finding where a rule reports the same path: the rule says it better."""
+    ruled = {p.path for p in problems if p.severity == "error" and not p.rule.startswith("schema.")}
+    return [p for p in problems if not (p.rule.startswith("schema.") and p.path in ruled)]
+
+
 def load_route_table(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -92,6 +98,7 @@ def load_route_table(
     n = Normalised(view, build_view(doc, found_kind), settings, problems=problems)
     normalise(n, layers, salt=_salt(settings.state.directory, problems))
     check_rules(n)
+    problems = _without_shadowed(problems)
     if any(p.severity == "error" for p in problems):
         return LoadResult(None, tuple(problems), str(file), found_kind)
     table = RouteTable(

@@ -68,7 +68,9 @@ def _no_key(n: Normalised, p: Provider) -> Problem | None:
     if n.settings.mode != "provider" or any(x.secret is not None for x in p.profiles):
         return None
     pre = env_prefix(p.id)
-    tried = ", ".join(f"{x.id} ({x.source} {x.source_name})".strip() for x in p.profiles)
+    tried = ", ".join(
+        f"{x.id} ({' '.join(filter(None, (x.source, x.source_name)))})" for x in p.profiles
+    )
     return Problem(
         "auth.no-usable-key",
         _key_path(n, p.id),
