@@ -157,7 +157,7 @@ def _lifespan(
                     stack.callback(reloader.remove_sighup)
                 tasks.append(asyncio.create_task(reloader.watch()))
                 runtime.reloader = reloader
-            if engine.table.settings.probe_interval_s > 0:
+            if runtime.transports is not None:  # idle while probeIntervalS is 0
                 tasks.append(asyncio.create_task(run_probes(runtime)))
             stack.push_async_callback(_cancel_all, tasks)
             yield
@@ -182,6 +182,7 @@ async def _start_engine(
     built = await build_engine(stack, table_or_engine, client=client, parts=parts)
     runtime.audit = built.audit
     runtime.store = built.store
+    runtime.transports = built.transports
     return built.engine
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from .._model import RouteTable
-from .._ports import AuditRecord, AuditSink, Clock, StateStore
+from .._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
 from ._limits import ProviderLimits, limited_transports
 from ._runtime import ChatEngine
 from ._toolguard import GuardedTransport, OnBlocked
@@ -36,6 +36,7 @@ class BuiltEngine:
     engine: ChatEngine
     audit: AuditSink
     store: StateStore
+    transports: Mapping[str, Transport]
 
 
 async def build_engine(
@@ -65,7 +66,7 @@ async def build_engine(
     if parts.clock is not None:
         kwargs["clock"] = parts.clock
     engine = FailoverEngine(table, instance=parts.instance, **kwargs)
-    return BuiltEngine(engine, audit, store)
+    return BuiltEngine(engine, audit, store, transports)
 
 
 class NullAuditSink:

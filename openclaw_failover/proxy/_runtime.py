@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .._exchange import Answer, AnswerMeta, ChatRequest
 from .._model import RouteTable
-from .._ports import AuditRecord, AuditSink, Clock, StateStore
+from .._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
 from ._metrics import ProxyMetrics
 
 log = logging.getLogger("openclaw_failover.proxy")
@@ -63,6 +63,7 @@ class ProxyRuntime:
     engine: ChatEngine | None = None
     audit: AuditSink | None = None
     store: StateStore | None = None
+    transports: Mapping[str, Transport] | None = None
     instance: str = ""
     reload: ReloadStatus = field(default_factory=ReloadStatus)
     reloader: Any = None
