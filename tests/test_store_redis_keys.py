@@ -10,8 +10,8 @@ import redis.asyncio
 
 from openclaw_failover._errors import ConfigError, StateStoreError
 from openclaw_failover._ports import Health
-from openclaw_failover.stores.redis import RedisStateStore
-from tests.fixtures.redis_server import RedisServer
+from openclaw_failover.stores.redis import RedisStateStore, shared_fingerprint_salt
+from tests.fixtures.redis_server import RedisServer, free_port
 
 NOW = 1_800_000_000.0
 WINDOW_S = 3_600.0
@@ -164,3 +164,19 @@ def test_wrong_url_scheme_is_reported_without_the_url() -> None:
     (problem,) = caught.value.problems
     assert problem.path == "state.url"
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.redis
+def test_gateways_agree_on_the_fingerprint_salt(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """The first gateway's salt is stored; later gateways get it instead of their own."""
+    first = shared_fingerprint_salt(redis_server.url, namespace=redis_namespace, local=b"a" * 32)
+    second = shared_fingerprint_salt(redis_server.url, namespace=redis_namespace, local=b"b" * 32)
+    assert first == second == b"a" * 32
+
+
+def test_unreachable_redis_leaves_the_local_salt() -> None:
+    """Without Redis the loader keeps its local salt rather than failing."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    assert shared_fingerprint_salt(url, namespace="x", local=b"l" * 32) == b"l" * 32

@@ -42,7 +42,7 @@ from .._errors import ConfigError, Problem, StateStoreError
 from .._ports import Clock, Health, HealthUpdate, StateStore
 from .memory import MemoryStateStore, forward_only
 
-__all__ = ["RedisStateStore", "merge_health"]
+__all__ = ["RedisStateStore", "merge_health", "shared_fingerprint_salt"]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -303,6 +303,27 @@ def merge_health(a: Health, b: Health) -> Health:
         probe_owner=probe.probe_owner,
         probe_until=probe.probe_until,
     )
+
+
+def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
+    """The key-fingerprint salt every gateway on this Redis uses: the first one stored wins.
+
+    State keys carry a salted key fingerprint, so gateways with different local salts would
+    never share a key's cooldown. The config loader calls this for ``backend: "redis"``; if
+    Redis cannot be reached it gets ``local`` back (the store then runs degraded anyway).
+    """
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
+    try:
+        name = f"{namespace}:fingerprint-salt"
+        client.set(name, local, nx=True)
+        stored = client.get(name)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return local
+    finally:
+        client.close()
+    return stored if isinstance(stored, bytes) and stored else local
 
 
 def _merging(theirs: Health) -> HealthUpdate:
