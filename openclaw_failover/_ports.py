@@ -176,16 +176,35 @@ class MalformedEvent:
     excerpt: str
 
 
-@dataclass(frozen=True, slots=True)
 class TransportFailure(Exception):
     """Raised by a transport for a failure below HTTP (connect, reset, protocol, read timeout).
 
     ``kind`` is the httpx exception class name (``ConnectError``, ``ReadError``,
     ``RemoteProtocolError``, ...), which ``classify`` maps to a reason.
+
+    Not a frozen dataclass: Python sets ``__traceback__`` on an exception that passes through
+    a ``@contextmanager``/``@asynccontextmanager`` (as ``Transport.send`` is), and a frozen
+    dataclass refuses that assignment (TypeError/FrozenInstanceError instead of the failure).
     """
 
-    kind: str
-    detail: str = ""
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(kind, detail)
+        self.kind = kind
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}" if self.detail else self.kind
+
+    def __repr__(self) -> str:
+        return f"TransportFailure(kind={self.kind!r}, detail={self.detail!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TransportFailure):
+            return NotImplemented
+        return (self.kind, self.detail) == (other.kind, other.detail)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.detail))
 
 
 class UpstreamReply(Protocol):
