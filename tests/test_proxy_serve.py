@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from openclaw_failover.cli import app
 from openclaw_failover.proxy._bind import bind_refusal, is_loopback
 
 
@@ -32,3 +36,43 @@ def test_remote_bind_with_flag_and_token() -> None:
     """--allow-remote plus a token allows a non-loopback bind."""
     assert bind_refusal("0.0.0.0", allow_remote=True, has_token=True) is None
     assert not is_loopback("example-host")
+
+
+STANDALONE = """{
+  agents: { defaults: { model: { primary: "p1/m1", fallbacks: ["p2/m2"] } } },
+  providers: { p1: { auth: [{ key: "${P1_API_KEY}" }] }, p2: { auth: [{ key: "${P1_API_KEY}" }] } },
+  models: { providers: {
+    p1: { api: "openai-completions", baseUrl: "http://127.0.0.1:9/v1" },
+    p2: { api: "openai-completions", baseUrl: "http://127.0.0.1:9/v1" },
+  } },
+  failover: { state: { backend: "memory" } },
+}
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("P1_API_KEY", "sk-FAKE-serve-test")
+    return tmp_path
+
+
+def test_cli_refuses_remote_bind(home: Path) -> None:
+    """`serve --host 0.0.0.0` without --allow-remote exits 2 with the reason."""
+    config = home / "failover.json5"
+    config.write_text(STANDALONE)
+    result = CliRunner().invoke(app, ["serve", "--config", str(config), "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "--allow-remote" in result.output
+    assert "sk-FAKE" not in result.output
+
+
+def test_cli_invalid_config_names_problems(home: Path) -> None:
+    """`serve` on an invalid file exits 2 naming the file and the bad path, no traceback."""
+    config = home / "failover.json5"
+    config.write_text(STANDALONE.replace('"p1/m1"', "5"))
+    result = CliRunner().invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "invalid configuration" in result.output
+    assert "Traceback" not in result.output

@@ -13,10 +13,26 @@ from ..proxy._bind import bind_refusal
 
 
 def _load(config: Path | None, kind: str | None) -> RouteTable:
-    from ..config import require_route_table
+    """Load the table, printing warnings; exit 2 naming every error."""
+    from ..config import load_route_table
 
-    table: RouteTable = require_route_table(str(config) if config else None, kind=kind)
-    return table
+    try:
+        result = load_route_table(str(config) if config else None, kind=kind)
+    except ValueError as exc:  # a bad --kind
+        typer.echo(f"openclaw-failover serve: --kind: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for problem in result.warnings:
+        typer.echo(
+            f"openclaw-failover serve: warning: [{problem.rule}] {problem.message}", err=True
+        )
+    if result.table is None:
+        typer.echo(
+            f"openclaw-failover serve: invalid configuration in {result.config_path}:", err=True
+        )
+        for problem in result.errors:
+            typer.echo(f"  [{problem.rule}] {problem.message}", err=True)
+        raise typer.Exit(2)
+    return result.table
 
 
 def serve(
@@ -31,13 +47,7 @@ def serve(
     ] = False,
 ) -> None:
     """Run the failover proxy: OpenAI-compatible, in front of the engine."""
-    from .._errors import ConfigError
-
-    try:
-        table = _load(config, kind)
-    except ConfigError as exc:
-        typer.echo(f"openclaw-failover serve: {exc}", err=True)
-        raise typer.Exit(2) from None
+    table = _load(config, kind)
     settings = table.settings.proxy
     bind_host = host or settings.host
     refusal = bind_refusal(
