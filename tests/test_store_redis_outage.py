@@ -9,6 +9,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
+import redis.asyncio
 
 from openclaw_failover._errors import StateStoreError
 from openclaw_failover._ports import Health
@@ -73,7 +74,7 @@ async def test_kill_under_load_loses_no_call_and_converges(
         server.kill()
         await wait_for(lambda: a.degraded and b.degraded)
         assert a.degraded_reason is not None
-        assert "unreachable" in a.degraded_reason
+        assert "unavailable" in a.degraded_reason
         await a.update("p:during", cool(NOW + 600))
         server.restart()  # empty: the server keeps nothing across restarts here
         took = await wait_for(lambda: not a.degraded and not b.degraded)
@@ -169,6 +170,30 @@ async def test_hung_redis_times_out_into_local_mode(
         await wait_for(lambda: not store.degraded)
     finally:
         server.resume()
+        await store.aclose()
+
+
+async def test_redis_refusing_writes_degrades_until_it_accepts_them(
+    redis_server_factory: Callable[[], RedisServer],
+) -> None:
+    """An OOM refusal (maxmemory reached) serves locally, then merges once writes work again."""
+    server = redis_server_factory()
+    store, admin = gateway(server), redis.asyncio.Redis.from_url(server.url)
+    try:
+        await store.update("p:a", bump)
+        await admin.config_set("maxmemory", "1")
+        await admin.config_set("maxmemory-policy", "noeviction")
+        result = await store.update("p:a", cool(NOW + 120))
+        assert store.degraded
+        assert store.degraded_reason is not None
+        assert "OutOfMemoryError" in store.degraded_reason
+        assert result is not None
+        assert result.cooldown_until == NOW + 120
+        await admin.config_set("maxmemory", "0")
+        await wait_for(lambda: not store.degraded)
+        assert (await store.snapshot(["p:a"]))["p:a"].cooldown_until == NOW + 120
+    finally:
+        await admin.aclose()
         await store.aclose()
 
 

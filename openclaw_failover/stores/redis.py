@@ -35,8 +35,7 @@ import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from .._errors import ConfigError, Problem, StateStoreError
 from .._ports import Clock, Health, HealthUpdate, StateStore
@@ -46,7 +45,8 @@ __all__ = ["RedisStateStore", "merge_health", "shared_fingerprint_salt"]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Any Redis failure (down, hung, auth, OOM, read-only replica) means "not usable now".
+_UNAVAILABLE = (RedisError, OSError)
 _MODES = ("local", "closed")
 _TIMEOUT_S = 0.5
 _MAX_CAS_ROUNDS = 100
@@ -161,7 +161,7 @@ class RedisStateStore:
             self._local_ops -= 1
 
     async def _fall_back(self, exc: BaseException) -> None:
-        reason = f"redis unreachable: {type(exc).__name__}: {_first_line(exc)}"
+        reason = f"redis unavailable: {type(exc).__name__}: {_first_line(exc)}"
         if self._closed_mode:
             raise StateStoreError(f"{reason} (state.onUnavailable is 'closed')") from exc
         if self._reason is not None:
@@ -238,7 +238,8 @@ class RedisStateStore:
             try:
                 await self._pool.disconnect()  # drop connections that died with the outage
                 await self._merge_back()
-            except _UNAVAILABLE:
+            except (*_UNAVAILABLE, StateStoreError) as exc:
+                _log.warning("state store still degraded: %s", type(exc).__name__)
                 continue
             else:
                 self._reason = None
