@@ -81,7 +81,9 @@ def _cue(*words: str) -> re.Pattern[str]:
 # (OpenAI error codes guide; OpenRouter relays the same text); Anthropic invalid_request_error
 # "prompt is too long" and 413 ``request_too_large`` (Anthropic "Errors" doc); Ollama "context
 # length exceeded" / "exceeds the context length" (OpenClaw 4.2 quotes "ollama error: context
-# length exceeded"); "input token count exceeds" (OpenClaw 4.2).
+# length exceeded"); "input token count exceeds" (OpenClaw 4.2); llama.cpp server 400
+# ``exceed_context_size_error`` "request (N tokens) exceeds the available context size"
+# (captured from xllamacpp 2026.10.11549's server; tests/test_providers_classify.py).
 _CONTEXT = _cue(
     r"context_length_exceeded",
     r"maximum context length",
@@ -91,6 +93,8 @@ _CONTEXT = _cue(
     r"exceeds the context (?:length|window)",
     r"input token count exceeds",
     r"context window",
+    r"exceed_context_size_error",
+    r"exceeds the available context size",
 )
 # Revoked or deactivated keys (OpenClaw 4.1: revoked/deactivated text -> auth_permanent;
 # DEACTIVATED_WORKSPACE code; OpenAI ``account_deactivated``).
