@@ -1,110 +1,219 @@
-"""The Anthropic and Ollama fake dialects render answers our adapters read back unchanged."""
+"""The Anthropic and Ollama fakes: their dialects render what our adapters and the official
+SDK read, and their scripted faults reach the adapters as statuses, failures and events."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import anthropic
+import httpx
+import pytest
+
+from openclaw_failover._model import Candidate, Profile, Provider, Secret, Tier
+from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall
 from openclaw_failover.providers._translate_anthropic_stream import (
     AnthropicStreamState,
     anthropic_event_chunks,
     message_chunks,
 )
 from openclaw_failover.providers._translate_ollama import OllamaStreamState, ollama_line_chunks
-from openclaw_failover.testing import _fake_anthropic, _fake_ollama
+from openclaw_failover.providers.anthropic import AnthropicTransport
+from openclaw_failover.providers.ollama import OllamaTransport
+from openclaw_failover.testing import (
+    Answer,
+    CutStream,
+    HttpError,
+    Ok,
+    Reset,
+    StreamError,
+    ToolCall,
+    tool_reply,
+)
+from openclaw_failover.testing import MalformedEvent as MalformedFault
+from openclaw_failover.testing._fake_anthropic import AnthropicDialect, FakeAnthropicServer
+from openclaw_failover.testing._fake_ollama import FakeOllamaServer, OllamaDialect
+
+WEATHER = ToolCall("get_weather", {"location": "Paris", "unit": "celsius"}, "toolu_1")
+ANSWER = Answer(text="Hello there", tool_calls=(WEATHER,), prompt_tokens=11, completion_tokens=7)
+QUESTION = {"messages": [{"role": "user", "content": "hi"}]}
 
 
-@dataclass(frozen=True)
-class Call:
-    id: str
-    name: str
-    arguments: Mapping[str, Any]
+def _text(chunks: list[Any]) -> str:
+    return "".join(
+        c["choices"][0]["delta"].get("content") or ""
+        for c in chunks
+        if isinstance(c, dict) and c["choices"]
+    )
 
 
-@dataclass(frozen=True)
-class Answer:
-    text: str = "Hello there"
-    pieces: Sequence[str] = ("Hello", " there")
-    tool_calls: Sequence[Call] = ()
-    id: str = "a1"
-    prompt_tokens: int = 11
-    completion_tokens: int = 7
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-WEATHER = Call("toolu_1", "get_weather", {"location": "Paris", "unit": "celsius"})
-
-
-def _text(chunks: list[dict[str, Any]]) -> str:
-    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
-
-
-def _arguments(chunks: list[dict[str, Any]]) -> dict[int, str]:
+def _arguments(chunks: list[Any]) -> dict[int, str]:
     args: dict[int, str] = {}
     for c in chunks:
-        for call in c["choices"][0]["delta"].get("tool_calls", ()) if c["choices"] else ():
+        if not isinstance(c, dict) or not c["choices"]:
+            continue
+        for call in c["choices"][0]["delta"].get("tool_calls", ()):
             args[call["index"]] = args.get(call["index"], "") + call["function"]["arguments"]
     return args
 
 
-def _read_sse(frames: list[bytes]) -> list[dict[str, Any]]:
+def _read_sse(data: bytes) -> list[dict[str, Any]]:
     state = AnthropicStreamState()
     chunks: list[dict[str, Any]] = []
-    for frame in frames:
-        lines = frame.decode().strip().split("\n")
-        event = lines[0].removeprefix("event: ")
-        data = json.loads(lines[1].removeprefix("data: "))
-        chunks.extend(anthropic_event_chunks(state, event, data))
+    for block in data.decode().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        if "data" in lines:
+            chunks.extend(anthropic_event_chunks(state, lines["event"], json.loads(lines["data"])))
     return chunks
 
 
-def test_anthropic_stream_round_trips_text_tools_and_usage() -> None:
-    """The fake's SSE frames read back as the scripted text, tool call, finish and usage."""
-    chunks = _read_sse(_fake_anthropic.stream_events(Answer(tool_calls=(WEATHER,)), model="c-1"))
+# ----------------------------------------------------------------------------- dialects
+
+
+def test_anthropic_stream_plan_round_trips_text_tools_and_usage() -> None:
+    """The dialect's SSE frames read back as the scripted text, tool call, finish and usage."""
+    plan = AnthropicDialect().stream_plan(ANSWER, model="c-1", request={})
+    chunks = _read_sse(b"".join((*plan.preamble, *plan.content, *plan.closing, plan.done)))
     assert _text(chunks) == "Hello there"
     assert json.loads(_arguments(chunks)[0]) == {"location": "Paris", "unit": "celsius"}
     assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
     assert chunks[-1]["usage"] == {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
-    assert {c["model"] for c in chunks} == {"c-1"}
 
 
-def test_anthropic_whole_message_round_trips() -> None:
-    """The fake's non-streamed message reads back as the same answer."""
-    chunks = message_chunks(
-        AnthropicStreamState(), _fake_anthropic.whole_message(Answer(), model="c-1")
-    )
+def test_anthropic_whole_reply_round_trips() -> None:
+    """The dialect's non-streamed message reads back as the same answer."""
+    message = AnthropicDialect().whole_reply(ANSWER, model="c-1", request={})
+    chunks = message_chunks(AnthropicStreamState(), message)
     assert _text(chunks) == "Hello there"
-    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert json.loads(_arguments(chunks)[0])["location"] == "Paris"
 
 
 def test_anthropic_error_bodies_follow_the_documented_shape() -> None:
     """Error bodies are ``{"type": "error", "error": {type, message}}`` with the status's type."""
-    body = _fake_anthropic.error_body(529)
+    dialect = AnthropicDialect()
+    body = dialect.error_body(529, model="", message=None, code=None)
     assert body == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     assert (
-        _fake_anthropic.error_body(404, model="claude-x")["error"]["message"] == "model: claude-x"
+        dialect.error_body(404, model="c-x", message=None, code=None)["error"]["message"]
+        == "model: c-x"
     )
 
 
-def test_ollama_stream_round_trips_text_tools_and_usage() -> None:
-    """The fake's NDJSON reads back with text, a string-arguments tool call and usage."""
+def test_ollama_stream_plan_round_trips_text_tools_and_usage() -> None:
+    """The dialect's NDJSON reads back with text, a string-arguments tool call and usage."""
+    plan = OllamaDialect().stream_plan(ANSWER, model="qwen3:8b", request={})
     state = OllamaStreamState()
-    lines = _fake_ollama.stream_lines(Answer(tool_calls=(WEATHER,)), model="qwen3:8b")
+    lines = [line for frame in (*plan.content, *plan.closing) for line in frame.splitlines()]
     chunks = [c for line in lines for c in ollama_line_chunks(state, json.loads(line))]
     assert _text(chunks) == "Hello there"
     assert json.loads(_arguments(chunks)[0]) == {"location": "Paris", "unit": "celsius"}
-    assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
     assert chunks[-1]["usage"]["total_tokens"] == 18
 
 
-def test_ollama_whole_reply_and_tags() -> None:
-    """``stream: false`` replies carry the whole text; /api/tags lists the pulled models."""
-    reply = _fake_ollama.whole_reply(Answer(), model="qwen3:8b")
-    assert reply["message"]["content"] == "Hello there"
-    assert reply["done"] is True
-    assert [m["name"] for m in _fake_ollama.tags(["qwen3:8b"])["models"]] == ["qwen3:8b"]
-    assert _fake_ollama.wants_stream({}) is True
-    assert _fake_ollama.wants_stream({"stream": False}) is False
-    assert "try pulling it first" in _fake_ollama.error_body(404, model="x")["error"]
+def test_ollama_dialect_defaults() -> None:
+    """Ollama streams unless told not to; 404 says "try pulling it first"; tags list names."""
+    dialect = OllamaDialect()
+    assert dialect.wants_stream({}) is True
+    assert dialect.wants_stream({"stream": False}) is False
+    assert (
+        "try pulling it first"
+        in dialect.error_body(404, model="x", message=None, code=None)["error"]
+    )
+    assert [m["name"] for m in dialect.model_list(["qwen3:8b"])["models"]] == ["qwen3:8b"]
+
+
+# ----------------------------------------------------------------------------- servers
+
+
+def _anthropic_call(url: str, key: str = "sk-ant-fake-1") -> UpstreamCall:
+    provider = Provider(id="anthropic", api="anthropic-messages", base_url=url)
+    profile = Profile(id="anthropic:0", provider="anthropic", secret=Secret(key), source="config")
+    return UpstreamCall(provider, Candidate("anthropic", "claude-fake"), profile, QUESTION)
+
+
+def _ollama_call(url: str) -> UpstreamCall:
+    provider = Provider(id="ollama", api="ollama", base_url=url)
+    return UpstreamCall(provider, Candidate("ollama", "qwen3:8b", Tier.LOCAL), None, QUESTION)
+
+
+async def _drain(transport: Any, call: UpstreamCall) -> tuple[int, list[Any], str]:
+    async with transport.send(call) as reply:
+        if reply.status >= 400:
+            return reply.status, [], await reply.error_excerpt()
+        return reply.status, [c async for c in reply.chunks()], ""
+
+
+async def test_fake_anthropic_server_serves_answers_errors_and_faults() -> None:
+    """Over loopback: a tool answer, a 529, an in-stream overloaded_error, a malformed event,
+    a cut stream and a reset reach AnthropicTransport as chunks, statuses and failures."""
+    with FakeAnthropicServer() as fake:
+        fake.script(
+            Ok(ANSWER),
+            HttpError(529),
+            StreamError(after=1, status=529),
+            MalformedFault(after=1),
+            CutStream(after=1),
+            Reset(),
+        )
+        async with httpx.AsyncClient(timeout=10) as client:
+            transport = AnthropicTransport(client)
+            call = _anthropic_call(fake.url)
+            status, chunks, _ = await _drain(transport, call)
+            assert (status, _text(chunks)) == (200, "Hello there")
+            assert json.loads(_arguments(chunks)[0])["unit"] == "celsius"
+            assert (await _drain(transport, call))[0] == 529
+            with pytest.raises(TransportFailure, match="overloaded_error"):
+                await _drain(transport, call)
+            _, chunks, _ = await _drain(transport, call)
+            assert any(isinstance(c, MalformedEvent) for c in chunks)
+            assert _text(chunks) == "one two three four five six"
+            with pytest.raises(TransportFailure):
+                await _drain(transport, call)
+            with pytest.raises(TransportFailure):
+                await _drain(transport, call)
+        assert fake.keys_seen()[0] == "sk-ant-fake-1"
+        assert fake.chat_requests[0].headers["anthropic-version"] == "2023-06-01"
+
+
+def test_official_anthropic_sdk_reads_the_fake() -> None:
+    """The ``anthropic`` SDK streams text and a tool call from FakeAnthropicServer, and raises
+    its own error classes for scripted 529 and 401 replies."""
+    with FakeAnthropicServer() as fake:
+        fake.script(Ok(ANSWER), Ok(ANSWER), HttpError(529), HttpError(401))
+        client = anthropic.Anthropic(api_key="sk-ant-fake", base_url=fake.url, max_retries=0)
+        request: dict[str, Any] = {
+            "model": "claude-fake",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        with client.messages.stream(**request) as stream:
+            final = stream.get_final_message()
+        assert final.content[0].type == "text"
+        assert final.content[0].text == "Hello there"
+        assert final.content[1].type == "tool_use"
+        assert final.content[1].input == {"location": "Paris", "unit": "celsius"}
+        whole = client.messages.create(**request)
+        assert whole.stop_reason == "tool_use"
+        with pytest.raises(anthropic.APIStatusError) as overloaded:
+            client.messages.create(**request)
+        assert overloaded.value.status_code == 529
+        with pytest.raises(anthropic.AuthenticationError):
+            client.messages.create(**request)
+
+
+async def test_fake_ollama_server_serves_tool_calls_404_and_tags() -> None:
+    """Over loopback: a tool call comes back with string arguments, a missing model is a 404
+    saying "try pulling it first", and /api/tags lists the pulled models."""
+    with FakeOllamaServer(models=["qwen3:8b"]) as fake:
+        fake.script(tool_reply("get_weather", {"location": "Paris"}), HttpError(404))
+        async with httpx.AsyncClient(timeout=10) as client:
+            transport = OllamaTransport(client)
+            call = _ollama_call(fake.url)
+            status, chunks, _ = await _drain(transport, call)
+            assert status == 200
+            assert json.loads(_arguments(chunks)[0]) == {"location": "Paris"}
+            status, _, excerpt = await _drain(transport, call)
+            assert status == 404
+            assert "try pulling it first" in excerpt
+            assert await transport.list_models(call.provider, None) == ["qwen3:8b"]
+        assert fake.chat_requests[0].json["stream"] is True

@@ -14,11 +14,30 @@ from typing import Any
 
 import httpx
 
-from .._model import Profile
+from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure
 
 Chunk = dict[str, Any]
 ChunkOrMalformed = Chunk | MalformedEvent
+
+CONNECT_TIMEOUT_S = 15.0
+#: Profile sources that are placeholders (``apiKey: "ollama-local"``), never a key to send.
+PLACEHOLDER_SOURCES = frozenset({"dummy"})
+
+
+def request_timeout(provider: Provider) -> httpx.Timeout:
+    """The engine owns the first-token and idle deadlines, so httpx bounds only the connect,
+    unless the provider sets ``timeoutSeconds``."""
+    if provider.timeout_s:
+        return httpx.Timeout(provider.timeout_s)
+    return httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)
+
+
+def sendable_key(profile: Profile | None) -> str | None:
+    """The key to put on the wire, or None (no profile, unresolved, or a placeholder)."""
+    if profile is None or profile.secret is None or profile.source in PLACEHOLDER_SOURCES:
+        return None
+    return profile.secret.reveal() or None
 
 
 def transport_failure(exc: httpx.HTTPError) -> TransportFailure:

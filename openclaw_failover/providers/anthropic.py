@@ -30,6 +30,8 @@ from ._wire import (
     LocalReply,
     open_stream,
     parse_json_object,
+    request_timeout,
+    sendable_key,
     sse_events,
 )
 
@@ -55,8 +57,9 @@ def request_headers(
     headers["anthropic-version"] = headers.get("anthropic-version", ANTHROPIC_VERSION)
     headers["content-type"] = "application/json"
     headers["accept"] = "text/event-stream"
-    if profile is not None and profile.secret is not None:
-        headers["x-api-key"] = profile.secret.reveal()
+    key = sendable_key(profile)
+    if key is not None:
+        headers["x-api-key"] = key
     return headers
 
 
@@ -84,7 +87,7 @@ class AnthropicTransport:
             messages_url(call.provider.base_url),
             json=body,
             headers=request_headers(call.provider, call.profile, call.headers),
-            timeout=_timeout(call.provider),
+            timeout=request_timeout(call.provider),
         )
         async with open_stream(self._client, request) as response:
             yield HttpReply(response, _decode, profile=call.profile)
@@ -95,16 +98,14 @@ class AnthropicTransport:
         headers = request_headers(provider, profile, {})
         headers["accept"] = "application/json"
         try:
-            response = await self._client.get(url, headers=headers, timeout=_timeout(provider))
+            response = await self._client.get(
+                url, headers=headers, timeout=request_timeout(provider)
+            )
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise TransportFailure(kind=type(exc).__name__, detail=_status_detail(exc)) from exc
         data = response.json().get("data") or []
         return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
-
-
-def _timeout(provider: Provider) -> httpx.Timeout | None:
-    return httpx.Timeout(provider.timeout_s) if provider.timeout_s else None
 
 
 def _status_detail(exc: httpx.HTTPError) -> str:

@@ -24,7 +24,15 @@ from ._translate_ollama import (
     ollama_request,
     tags_model_names,
 )
-from ._wire import ChunkOrMalformed, HttpReply, LocalReply, open_stream, parse_json_object
+from ._wire import (
+    ChunkOrMalformed,
+    HttpReply,
+    LocalReply,
+    open_stream,
+    parse_json_object,
+    request_timeout,
+    sendable_key,
+)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 
@@ -46,8 +54,9 @@ def has_model(configured: str, pulled: Iterable[str]) -> bool:
 
 def _headers(provider: Provider, profile: Profile | None, extra: dict[str, str]) -> dict[str, str]:
     headers = {**provider.headers, **extra, "content-type": "application/json"}
-    if profile is not None and profile.secret is not None:  # a remote Ollama behind a proxy
-        headers["authorization"] = f"Bearer {profile.secret.reveal()}"
+    key = sendable_key(profile)
+    if key is not None:  # a remote Ollama behind an authenticating proxy
+        headers["authorization"] = f"Bearer {key}"
     return headers
 
 
@@ -76,7 +85,7 @@ class OllamaTransport:
             native_base(call.provider.base_url) + "/api/chat",
             json=body,
             headers=_headers(call.provider, call.profile, dict(call.headers)),
-            timeout=_timeout(call.provider),
+            timeout=request_timeout(call.provider),
         )
         async with open_stream(self._client, request) as response:
             yield HttpReply(response, _decode, profile=call.profile)
@@ -86,17 +95,13 @@ class OllamaTransport:
         url = native_base(provider.base_url) + "/api/tags"
         try:
             response = await self._client.get(
-                url, headers=_headers(provider, profile, {}), timeout=_timeout(provider)
+                url, headers=_headers(provider, profile, {}), timeout=request_timeout(provider)
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise TransportFailure(kind=type(exc).__name__, detail=_detail(exc)) from exc
         tags = parse_json_object(response.text)
         return [] if isinstance(tags, MalformedEvent) else tags_model_names(tags)
-
-
-def _timeout(provider: Provider) -> httpx.Timeout | None:
-    return httpx.Timeout(provider.timeout_s) if provider.timeout_s else None
 
 
 def _detail(exc: httpx.HTTPError) -> str:
