@@ -9,6 +9,8 @@ from __future__ import annotations
 from ._capture import CapturingAuditSink
 from ._clock import FakeClock
 from ._dialect import Dialect, StreamPlan
+from ._fake_anthropic import AnthropicDialect, FakeAnthropicServer
+from ._fake_ollama import FakeOllamaServer, OllamaDialect
 from ._fake_openai import FakeOpenAIServer, OpenAIDialect
 from ._fake_server import FakeProviderServer
 from ._faults import (
@@ -35,10 +37,13 @@ from ._script import RecordedRequest, Rule, Script
 
 __all__ = [
     "Answer",
+    "AnthropicDialect",
     "CapturingAuditSink",
     "CutStream",
     "Dialect",
+    "FakeAnthropicServer",
     "FakeClock",
+    "FakeOllamaServer",
     "FakeOpenAIServer",
     "FakeProviderServer",
     "Fault",
@@ -47,6 +52,7 @@ __all__ = [
     "HttpError",
     "MalformedEvent",
     "Ok",
+    "OllamaDialect",
     "OpenAIDialect",
     "RecordedRequest",
     "Reset",
