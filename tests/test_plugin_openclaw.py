@@ -102,3 +102,70 @@ def test_manifest_schema_rejects_an_unknown_plugin_key(openclaw_home: OpenClawHo
     checked = openclaw_home.config_validate()
     assert checked.rc != 0
     assert "notAKey" in json.dumps([checked.stdout, checked.stderr])
+
+
+def plugin_mode_home(home: OpenClawHome, upstream_url: str, *, local: bool) -> dict[str, Any]:
+    """OpenClaw with one fake provider, the bridge linked in plugin mode and a live sidecar.
+
+    With ``local``, the provider is declared local-tier in the plugin block (``tiers.local``).
+    """
+    plugin_config: dict[str, Any] = {
+        "mode": "plugin",
+        "sidecar": {"command": sidecar_command(), "timeoutMs": 5000},
+    }
+    if local:
+        plugin_config["tiers"] = {"local": ["fakelocal"]}
+    link_bridge(home, plugin_config)
+    config = home.read_config()
+    name = "fakelocal" if local else "fakeprimary"
+    config["models"]["providers"] = {
+        name: fake_provider_entry(upstream_url, api_key="${FAKE_UPSTREAM_KEY}")
+    }
+    config["agents"]["defaults"]["model"] = {"primary": f"{name}/fake-model", "fallbacks": []}
+    home.write_config(config)
+    home.extra_env["FAKE_UPSTREAM_KEY"] = "sk-test-upstream"
+    return config
+
+
+def tool_results(fake: Any) -> list[str]:
+    """The tool-result messages OpenClaw sent back to the fake model."""
+    texts = []
+    for request in fake.chat_requests:
+        for message in request.json.get("messages", []):
+            if message.get("role") == "tool":
+                content = message.get("content")
+                texts.append(content if isinstance(content, str) else json.dumps(content))
+    return texts
+
+
+def test_status_tool_runs_through_the_sidecar(openclaw_home: OpenClawHome) -> None:
+    """A failover_status call reaches the Python sidecar and its answer reaches the model."""
+    from openclaw_failover.testing import Answer, FakeOpenAIServer, Ok, tool_reply
+
+    with FakeOpenAIServer() as fake:
+        fake.script(tool_reply("failover_status", {}), Ok(Answer(text="Status read.")))
+        plugin_mode_home(openclaw_home, fake.url, local=False)
+        turn = openclaw_home.run_turn("what tier are you on?", "status-1")
+        print(f"turn wall time: {turn.wall_s:.1f}s")
+        assert turn.rc == 0, turn.stderr[-3000:]
+        results = tool_results(fake)
+    assert any("openclaw-failover, route auto" in r for r in results), results
+    assert "sk-test-upstream" not in " ".join(results)
+
+
+def test_exec_is_blocked_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
+    """A local-tier model's exec call is blocked by the plugin: no file, the reason reaches it."""
+    from openclaw_failover.testing import Answer, FakeOpenAIServer, Ok, tool_reply
+
+    target = openclaw_home.workspace / "probe.txt"
+    with FakeOpenAIServer() as fake:
+        fake.script(
+            tool_reply("exec", {"command": f"echo probe > {target}"}), Ok(Answer(text="Done."))
+        )
+        plugin_mode_home(openclaw_home, fake.url, local=True)
+        turn = openclaw_home.run_turn("make the file", "local-1")
+        print(f"turn wall time: {turn.wall_s:.1f}s")
+        assert turn.rc == 0, turn.stderr[-3000:]
+        results = tool_results(fake)
+    assert not target.exists()
+    assert any("openclaw-failover blocked exec" in r for r in results), results
