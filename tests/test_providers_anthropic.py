@@ -582,3 +582,24 @@ def test_messages_url_accepts_base_urls_with_or_without_v1() -> None:
     """Base URLs with and without ``/v1`` (and a trailing slash) reach the same endpoint."""
     assert messages_url("https://a.invalid") == "https://a.invalid/v1/messages"
     assert messages_url("https://a.invalid/v1/") == "https://a.invalid/v1/messages"
+
+
+def test_request_drops_empty_text_and_empty_turns() -> None:
+    """Empty text blocks and turns with nothing left are dropped (the API refuses them)."""
+    body = {
+        "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": ""},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": ""}, {"type": "text", "text": "second"}],
+            },
+        ]
+    }
+    out = anthropic_request(body, model="m")
+    assert out["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "first"}, {"type": "text", "text": "second"}],
+        }
+    ]

@@ -478,3 +478,14 @@ def test_native_base_strips_v1_and_defaults_to_loopback() -> None:
     """``…/v1`` and a trailing slash are stripped; an empty base URL means 127.0.0.1:11434."""
     assert native_base("http://h:11434/v1/") == "http://h:11434"
     assert native_base("") == "http://127.0.0.1:11434"
+
+
+def test_thinking_becomes_reasoning_content() -> None:
+    """A ``thinking`` field (``think`` on) becomes an OpenAI ``reasoning_content`` delta."""
+    line = {
+        "model": "qwen3:8b",
+        "message": {"role": "assistant", "content": "", "thinking": "Hmm."},
+        "done": False,
+    }
+    chunks = _collect([line])
+    assert chunks[1]["choices"][0]["delta"] == {"reasoning_content": "Hmm."}

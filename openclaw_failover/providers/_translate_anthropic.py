@@ -92,6 +92,9 @@ def _messages(raw: Any) -> tuple[str, list[dict[str, Any]]]:
             raise TranslationError(
                 f"messages[{i}].role", repr(role), "system, developer, user, assistant or tool"
             )
+        blocks = [b for b in blocks if b.get("type") != "text" or b.get("text")]
+        if not blocks:  # the API refuses empty text blocks; an empty turn carries nothing
+            continue
         if out and out[-1]["role"] == turn_role:  # Anthropic wants user/assistant turns
             out[-1]["content"].extend(blocks)
         else:
@@ -145,8 +148,6 @@ def _assistant_blocks(message: Mapping[str, Any], i: int) -> list[dict[str, Any]
                 "input": tool_arguments_object(function.get("arguments"), where),
             }
         )
-    if not blocks:  # an empty assistant turn is refused by the API
-        blocks.append({"type": "text", "text": ""})
     return blocks
 
 

@@ -176,6 +176,8 @@ def ollama_line_chunks(state: OllamaStreamState, line: Mapping[str, Any]) -> lis
         builder.model = str(line.get("model") or builder.model)
         chunks.append(builder.chunk({"role": "assistant", "content": ""}))
     message = line.get("message") or {}
+    if message.get("thinking"):  # reasoning models with ``think`` on (qwen3, deepseek-r1)
+        chunks.append(builder.chunk({"reasoning_content": str(message["thinking"])}))
     if message.get("content"):
         chunks.append(builder.chunk({"content": str(message["content"])}))
     for call in message.get("tool_calls") or ():
