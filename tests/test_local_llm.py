@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from openclaw_failover._model import Candidate, Provider, Tier
+from openclaw_failover._classify import classify_outcome
+from openclaw_failover._model import Candidate, FailureReason, Provider, Tier
 from openclaw_failover._ports import UpstreamCall
 from openclaw_failover.providers.anthropic import AnthropicTransport
+from openclaw_failover.providers.openai import OpenAICompatTransport
 from openclaw_failover.testing._llamacpp import LlamaCppServer
 
 pytestmark = pytest.mark.local_llm
@@ -66,3 +68,48 @@ async def test_anthropic_transport_streams_from_real_messages_endpoint(
     finish = [c["choices"][0]["finish_reason"] for c in dicts if c["choices"]]
     assert finish[-1] in {"stop", "length"}
     assert dicts[-1]["usage"]["completion_tokens"] > 0
+
+
+def _local_call(server: LlamaCppServer, body: dict[str, Any]) -> UpstreamCall:
+    provider = Provider(id="llamacpp", api="openai-completions", base_url=server.url + "/v1")
+    return UpstreamCall(provider, Candidate("llamacpp", "smollm2", Tier.LOCAL), None, body)
+
+
+async def test_openai_compatible_transport_serves_the_local_tier(
+    llamacpp_server: LlamaCppServer,
+) -> None:
+    """The OpenAI-compatible transport streams real text and usage from llama.cpp's ``/v1``."""
+    call = _local_call(llamacpp_server, {"messages": QUESTION, "max_tokens": 12, "temperature": 0})
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        OpenAICompatTransport(client).send(call) as reply,
+    ):
+        assert reply.status == 200
+        chunks = [c async for c in reply.chunks()]
+    assert _text(chunks).strip()
+    usage = [c["usage"] for c in chunks if isinstance(c, dict) and c.get("usage")]
+    assert usage[-1]["completion_tokens"] > 0
+
+
+async def test_real_context_overflow_classifies_as_context_overflow(
+    llamacpp_server: LlamaCppServer,
+) -> None:
+    """A prompt larger than the server's 2048-token window gets llama.cpp's real 400, which
+    classifies as context_overflow (never format)."""
+    huge = [{"role": "user", "content": "word " * 6000}]
+    call = _local_call(llamacpp_server, {"messages": huge, "max_tokens": 4})
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        OpenAICompatTransport(client).send(call) as reply,
+    ):
+        status, excerpt = reply.status, await reply.error_excerpt()
+    result = classify_outcome(
+        status=status,
+        headers={},
+        body_excerpt=excerpt,
+        transport_error=None,
+        provider="llamacpp",
+        api="openai-completions",
+    )
+    assert status == 400
+    assert result.reason is FailureReason.CONTEXT_OVERFLOW
