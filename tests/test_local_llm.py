@@ -12,10 +12,30 @@ import httpx
 import pytest
 
 from openclaw_failover._classify import classify_outcome
-from openclaw_failover._model import Candidate, FailureReason, Provider, Tier
+from openclaw_failover._engine import FailoverEngine
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import (
+    Candidate,
+    FailureReason,
+    Profile,
+    Provider,
+    Route,
+    RouteTable,
+    Secret,
+    Tier,
+)
 from openclaw_failover._ports import UpstreamCall
+from openclaw_failover.providers import build_transports
 from openclaw_failover.providers.anthropic import AnthropicTransport
 from openclaw_failover.providers.openai import OpenAICompatTransport
+from openclaw_failover.stores.memory import MemoryStateStore
+from openclaw_failover.testing import (
+    CapturingAuditSink,
+    FakeAnthropicServer,
+    FakeClock,
+    FakeOpenAIServer,
+    HttpError,
+)
 from openclaw_failover.testing._llamacpp import LlamaCppServer
 
 pytestmark = pytest.mark.local_llm
@@ -113,3 +133,58 @@ async def test_real_context_overflow_classifies_as_context_overflow(
     )
     assert status == 400
     assert result.reason is FailureReason.CONTEXT_OVERFLOW
+
+
+def _cloud_then_local(
+    openai: FakeOpenAIServer, anthropic: FakeAnthropicServer, url: str
+) -> RouteTable:
+    def key(provider: str) -> tuple[Profile, ...]:
+        return (Profile(f"{provider}:0", provider, Secret(f"sk-{provider}"), "config"),)
+
+    providers = {
+        "openai": Provider("openai", "openai-completions", openai.url, key("openai")),
+        "anthropic": Provider("anthropic", "anthropic-messages", anthropic.url, key("anthropic")),
+        "llamacpp": Provider("llamacpp", "openai-completions", url + "/v1"),
+    }
+    chain = (
+        Candidate("openai", "gpt-fake"),
+        Candidate("anthropic", "claude-fake"),
+        Candidate("llamacpp", "smollm2", Tier.LOCAL),
+    )
+    return RouteTable(routes={"auto": Route("auto", chain)}, providers=providers, version="local")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_real_model_answers_when_the_cloud_fails(
+    llamacpp_server: LlamaCppServer, *, stream: bool
+) -> None:
+    """With the OpenAI fake failing (429) and the Anthropic fake overloaded (529), the real
+    SmolLM2 on llama.cpp answers the request, streamed and not, marked local and downgraded."""
+    body = {"messages": QUESTION, "max_tokens": 16, "temperature": 0}
+    with FakeOpenAIServer() as openai, FakeAnthropicServer() as anthropic:
+        openai.always(HttpError(429, retry_after=120))
+        anthropic.always(HttpError(529))
+        table = _cloud_then_local(openai, anthropic, llamacpp_server.url)
+        async with httpx.AsyncClient(timeout=60) as client:
+            engine = FailoverEngine(
+                table,
+                transports=build_transports(client),
+                store=MemoryStateStore(),
+                audit=CapturingAuditSink(),
+                clock=FakeClock(),
+            )
+            if stream:
+                answer = await engine.open(ChatRequest(body=body, stream=True))
+                try:
+                    chunks = [c async for c in answer]
+                finally:
+                    await answer.aclose()
+                meta, text = answer.meta, _text(chunks)
+            else:
+                meta, whole = await engine.complete(ChatRequest(body=body))
+                text = whole["choices"][0]["message"]["content"]
+        assert openai.chat_requests
+        assert anthropic.chat_requests
+    assert (meta.provider, meta.model, meta.tier) == ("llamacpp", "smollm2", "local")
+    assert meta.downgraded is True
+    assert text.strip()
