@@ -1,0 +1,192 @@
+"""A started answer: the chunks after the first token, the stream-idle deadline, the local-tier
+guard, and aggregation into a whole ``chat.completion`` body.
+
+Once the first chunk has gone to the caller nothing fails over: a break becomes
+:class:`StreamInterrupted`, and the caller ends its stream with an explicit error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, Protocol
+
+from ._errors import StreamInterrupted
+from ._exchange import AnswerMeta
+from ._localguard import LocalToolGuard
+from ._model import FailureReason
+from ._ports import MalformedEvent, TransportFailure
+from ._upstream import Chunk, Failed, Opened, close_quietly
+
+__all__ = ["AnswerHooks", "StreamAnswer", "aggregate"]
+
+
+class AnswerHooks(Protocol):
+    """What the attempt loop does when the answer's stream ends, breaks or misbehaves."""
+
+    def malformed(self, event: MalformedEvent) -> None:
+        """Audit a skipped, unparseable event."""
+        ...
+
+    async def interrupted(self, failure: Failed | TransportFailure) -> StreamInterrupted:
+        """Record a break after the first token; return the error to raise."""
+        ...
+
+    def finished(self, outcome: str, blocked: tuple[str, ...]) -> None:
+        """Write the outcome line (answered, client_error) and any tool_blocked lines."""
+        ...
+
+
+class StreamAnswer:
+    """The :class:`~openclaw_failover._exchange.Answer` the engine returns. Iterate it once."""
+
+    def __init__(
+        self,
+        opened: Opened,
+        *,
+        meta: AnswerMeta,
+        idle_s: float,
+        guard: LocalToolGuard | None,
+        hooks: AnswerHooks,
+    ) -> None:
+        self._opened = opened
+        self._meta = meta
+        self._idle_s = idle_s
+        self._guard = guard
+        self._hooks = hooks
+        self._gen: AsyncIterator[Chunk] | None = None
+        self._done = False
+        self._closed = False
+
+    @property
+    def meta(self) -> AnswerMeta:
+        """Who answered."""
+        return self._meta
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        if self._gen is not None:
+            raise RuntimeError("an answer can be iterated only once")
+        self._gen = self._iterate()
+        return self._gen
+
+    async def _iterate(self) -> AsyncIterator[Chunk]:
+        for chunk in self._opened.head:
+            for out in self._pass(chunk):
+                yield out
+        chunks = self._opened.chunks
+        while True:
+            try:
+                async with asyncio.timeout(self._idle_s):
+                    item = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise await self._break(_idle_failure(self._idle_s)) from None
+            except TransportFailure as exc:
+                raise await self._break(exc) from None
+            if isinstance(item, MalformedEvent):
+                self._hooks.malformed(item)
+                continue
+            for out in self._pass(item):
+                yield out
+        if self._guard is not None:
+            for out in self._guard.finish():
+                yield out
+        self._finish("answered")
+
+    def _pass(self, chunk: Chunk) -> list[Chunk]:
+        return [chunk] if self._guard is None else self._guard.feed(chunk)
+
+    async def _break(self, failure: Failed | TransportFailure) -> StreamInterrupted:
+        self._done = True
+        return await self._hooks.interrupted(failure)
+
+    def _finish(self, outcome: str) -> None:
+        if self._done:
+            return
+        self._done = True
+        blocked = tuple(self._guard.blocked) if self._guard is not None else ()
+        self._hooks.finished(outcome, blocked)
+
+    async def aclose(self) -> None:
+        """Release the upstream connection; an answer closed before its end is a client_error."""
+        if self._closed:
+            return
+        self._closed = True
+        gen = self._gen
+        if gen is not None:
+            closer = getattr(gen, "aclose", None)
+            if closer is not None:
+                await closer()
+        await close_quietly(self._opened.context, self._opened.chunks)
+        self._finish("client_error")
+
+
+def _idle_failure(idle_s: float) -> Failed:
+    detail = f"stream idle for {idle_s:g} s"
+    return Failed(FailureReason.TIMEOUT, None, None, detail, "StreamIdleTimeout", idle_s * 1000.0)
+
+
+def aggregate(chunks: Iterable[Chunk], *, model: str) -> dict[str, Any]:
+    """The whole ``chat.completion`` body for a stream's chunks (tool-call deltas merged)."""
+    first: Chunk | None = None
+    choices: dict[int, dict[str, Any]] = {}
+    usage: Any = None
+    for chunk in chunks:
+        first = first or chunk
+        if chunk.get("usage"):
+            usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            _merge_choice(choices, choice)
+    body: dict[str, Any] = {
+        "id": (first or {}).get("id", "chatcmpl-failover"),
+        "object": "chat.completion",
+        "created": (first or {}).get("created", 0),
+        "model": model,
+        "choices": [_finish_choice(i, choices[i]) for i in sorted(choices)],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
+
+
+def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
+    if not isinstance(choice, dict):
+        return
+    index = int(choice.get("index", 0))
+    acc = choices.setdefault(
+        index, {"role": "assistant", "content": [], "calls": {}, "finish": None}
+    )
+    delta = choice.get("delta") or {}
+    if delta.get("role"):
+        acc["role"] = delta["role"]
+    if delta.get("content"):
+        acc["content"].append(delta["content"])
+    for call in delta.get("tool_calls") or ():
+        slot = acc["calls"].setdefault(
+            int(call.get("index", 0)), {"id": "", "type": "function", "name": "", "arguments": ""}
+        )
+        slot["id"] = call.get("id") or slot["id"]
+        slot["type"] = call.get("type") or slot["type"]
+        fn = call.get("function") or {}
+        slot["name"] += fn.get("name") or ""
+        slot["arguments"] += fn.get("arguments") or ""
+    if choice.get("finish_reason") is not None:
+        acc["finish"] = choice["finish_reason"]
+
+
+def _finish_choice(index: int, acc: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": acc["role"],
+        "content": "".join(acc["content"]) if acc["content"] else None,
+    }
+    if acc["calls"]:
+        message["tool_calls"] = [
+            {
+                "id": c["id"],
+                "type": c["type"],
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for _, c in sorted(acc["calls"].items())
+        ]
+    return {"index": index, "message": message, "finish_reason": acc["finish"], "logprobs": None}

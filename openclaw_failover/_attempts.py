@@ -1,0 +1,346 @@
+"""The attempt loop for one request (design: "Failure handling, in words").
+
+Candidates in route order; inside one, its keys in rotation order; cooling ones skipped at no
+cost; half-open keys probed by whoever claims them first; ``maxAttemptsPerKey``,
+``maxAttemptsPerIntent``, one inline Retry-After wait and ``intentBudgetS``; then the hard
+stop. The core decides (``_policy``, ``_ordering``); this shell reads and writes state around
+it and emits the audit lines.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from ._answer import StreamAnswer
+from ._errors import AllCandidatesFailed, RequestRejected, RouteDriftError
+from ._exchange import AnswerMeta, ChatRequest
+from ._localguard import LocalToolGuard
+from ._model import DEFAULT_COOLDOWNS, FailureReason, Tier
+from ._ordering import Slot, SlotView, order_profiles, scope_key
+from ._policy import claim_probe, decide_cooldown, record_success, release_probe
+from ._ports import EMPTY_HEALTH, Health, UpstreamCall
+from ._runhooks import AnswerEvents
+from ._runstate import EngineView, RunLog
+from ._toolpolicy import filter_tools
+from ._upstream import Failed, open_upstream
+
+__all__ = ["RequestRun"]
+
+R = FailureReason
+_KEY_REASONS = frozenset({R.RATE_LIMIT, R.AUTH, R.AUTH_PERMANENT, R.BILLING})
+_RETRY_SAME_KEY = frozenset({R.SERVER_ERROR, R.OVERLOADED})
+_PROBE_LEASE_MARGIN_S = 5.0
+
+
+class Move(Enum):
+    """Where the loop goes after a failed slot."""
+
+    NEXT_KEY = "next_key"
+    NEXT_MODEL = "next_model"
+    STOP = "stop"
+
+
+class RequestRun:
+    """One request's walk down its route. Use once: ``await RequestRun(...).run()``."""
+
+    def __init__(
+        self, view: EngineView, request: ChatRequest, *, owner: str, request_id: str
+    ) -> None:
+        self.view = view
+        self.request = request
+        self.plan = view.plans[request.route]  # KeyError: unknown route
+        self.settings = view.table.settings
+        self.owner = owner
+        self.log = RunLog(view, request, request_id)
+        self.health: dict[str, Health] = {}
+        self.claimed: set[str] = set()
+        self.cooling: list[SlotView] = []
+        self.tried = 0
+        self.waited = False
+        self.probe_only = False
+        self.overflow_window: int | None = None
+        self.overflowed = False
+        self.started = view.clock.monotonic()
+
+    # ------------------------------------------------------------------ the walk
+
+    async def run(self) -> StreamAnswer:
+        """Fail over until a first token; raise the stop (hard stop, drift, rejected)."""
+        self.health = dict(await self.view.store.snapshot(self.plan.keys))
+        for group in self.plan.groups:
+            if not group or not self._fits(group[0]):
+                continue
+            move = await self._walk(group)
+            if isinstance(move, StreamAnswer):
+                return move
+            if move is Move.STOP:
+                break
+        else:
+            if self.tried == 0 and self.cooling:
+                answer = await self._probe_soonest()
+                if answer is not None:
+                    return answer
+        raise self._stop()
+
+    async def _walk(self, group: tuple[Slot, ...]) -> StreamAnswer | Move:
+        pin = self.view.pins.get(self.request.session_id) if self.request.session_id else None
+        for view in order_profiles(group, self.health, now=self.view.clock.now(), pin=pin):
+            if not view.usable:
+                if view.state == "cooling":
+                    self.cooling.append(view)
+                self.log.skipped(view, view.state)
+                continue
+            if view.claim_keys and not await self._claim(view.slot, view.claim_keys, "half_open"):
+                self.log.skipped(view, "probing")
+                continue
+            move = await self._try_slot(view.slot)
+            if move is not Move.NEXT_KEY:
+                return move
+        return Move.NEXT_MODEL
+
+    async def _try_slot(self, slot: Slot) -> StreamAnswer | Move:
+        per_key = 0
+        while True:
+            if self._exhausted():
+                return Move.STOP
+            per_key += 1
+            self.tried += 1
+            result = await self._attempt(slot)
+            if isinstance(result, StreamAnswer):
+                return result
+            await self._stop_on_request_faults(slot, result)
+            delay = self._retry_delay(result, per_key)
+            if delay is not None:
+                await self.view.clock.sleep(delay)
+                continue
+            await self._cool(slot, result)
+            if result.reason is R.CONTEXT_OVERFLOW:
+                self.overflowed = True
+                self.overflow_window = _window(slot)
+                return Move.NEXT_MODEL
+            return Move.NEXT_KEY if result.reason in _KEY_REASONS else Move.NEXT_MODEL
+
+    async def _stop_on_request_faults(self, slot: Slot, failed: Failed) -> None:
+        """404 is route drift and a format error is the request's own: both stop at once."""
+        if failed.reason is R.MODEL_NOT_FOUND:
+            await self._release()
+            self.log.outcome("drift", slot, status=failed.status, reason=failed.reason.value)
+            raise RouteDriftError(tuple(self.log.attempts), request_id=self.log.request_id)
+        if failed.reason is R.FORMAT:
+            await self._release()
+            self.log.outcome("rejected", slot, status=failed.status, reason=failed.reason.value)
+            raise RequestRejected(tuple(self.log.attempts), request_id=self.log.request_id)
+
+    # ------------------------------------------------------------------ one attempt
+
+    async def _attempt(self, slot: Slot) -> StreamAnswer | Failed:
+        candidate = slot.candidate
+        body = self.request.body
+        guard: LocalToolGuard | None = None
+        removed: tuple[str, ...] = ()
+        if candidate.tier is Tier.LOCAL:
+            body, removed = filter_tools(body, self.view.high_risk)
+            guard = LocalToolGuard(self.view.high_risk, removed)
+            if removed:
+                self.log.emit("tool_blocked", slot, tools_blocked=removed, detail="removed")
+        transport = self.view.transports.get(slot.provider.api)
+        if transport is None:
+            failed = Failed(R.UNKNOWN, None, None, f"no transport for {slot.provider.api}", None, 0)
+            self.log.failed(slot, failed, attempt=self.tried)
+            return failed
+        call = UpstreamCall(
+            slot.provider, candidate, slot.profile, body, self.request.upstream_headers
+        )
+        events = AnswerEvents(self, slot)
+        result = await open_upstream(
+            transport,
+            call,
+            first_token_s=self._first_token_s(candidate.tier),
+            clock=self.view.clock,
+            on_malformed=events.malformed,
+        )
+        if isinstance(result, Failed):
+            self.log.failed(slot, result, attempt=self.tried)
+            return result
+        status = 200
+        self.log.answered(slot, attempt=self.tried, ttfb_ms=result.ttfb_ms, status=status)
+        await self._succeeded(slot)
+        meta = self._meta(slot, removed)
+        events.meta = meta
+        events.ttfb_ms = result.ttfb_ms
+        idle_s = self.settings.deadlines.stream_idle_s
+        return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
+
+    def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
+        candidate = slot.candidate
+        return AnswerMeta(
+            provider=candidate.provider,
+            model=candidate.model,
+            profile=slot.profile_id,
+            tier=candidate.tier.value,
+            attempts=self.tried,
+            route=self.request.route,
+            route_version=self.view.table.version,
+            downgraded=slot.index > 0,
+            tools_blocked=removed,
+            attempt_log=tuple(self.log.attempts),
+        )
+
+    def _first_token_s(self, tier: Tier) -> float:
+        deadlines = self.settings.deadlines
+        explicit = self.request.first_token_deadline_s
+        if explicit is not None:
+            budget = explicit
+        elif tier is Tier.LOCAL:
+            budget = deadlines.local_first_token_s
+        elif self.request.mode == "batch":
+            budget = deadlines.batch_first_token_s
+        else:
+            budget = deadlines.interactive_first_token_s
+        return max(0.001, min(budget, self._remaining_s()))
+
+    def _remaining_s(self) -> float:
+        elapsed = self.view.clock.monotonic() - self.started
+        return self.settings.deadlines.intent_budget_s - elapsed
+
+    def _exhausted(self) -> bool:
+        retries = self.settings.retries
+        return self.tried >= retries.max_attempts_per_intent or self._remaining_s() <= 0
+
+    def _retry_delay(self, failed: Failed, per_key: int) -> float | None:
+        """The wait before retrying the same key, or None to move on (design's table)."""
+        retries = self.settings.retries
+        if self.probe_only or per_key >= retries.max_attempts_per_key:
+            return None
+        if self.tried >= retries.max_attempts_per_intent:
+            return None
+        remaining = self._remaining_s()
+        if failed.reason is R.RATE_LIMIT:
+            wait = failed.retry_after_s
+            if wait is None or self.waited or wait > retries.inline_wait_max_s or wait >= remaining:
+                return None
+            self.waited = True
+            return wait
+        if failed.reason in _RETRY_SAME_KEY:
+            delay = self.view.jitter(0.25, 1.0)
+            return delay if delay < remaining else None
+        return None
+
+    def _fits(self, slot: Slot) -> bool:
+        """After a context overflow, only candidates whose window is not smaller (unknown fits)."""
+        if self.overflow_window is None:
+            return True
+        window = _window(slot)
+        if window is None or window >= self.overflow_window:
+            return True
+        view = SlotView(slot, "ready", reason=R.CONTEXT_OVERFLOW.value)
+        self.log.skipped(view, "context window smaller")
+        return False
+
+    # ------------------------------------------------------------------ state writes
+
+    async def _succeeded(self, slot: Slot) -> None:
+        now = self.view.clock.now()
+        store = self.view.store
+        for position, key in enumerate(slot.keys):
+            if position == 1 or key in self.health or key in self.claimed:
+                stored = await store.update(key, lambda h: record_success(h or EMPTY_HEALTH, now))
+                if stored is not None:
+                    self.health[key] = stored
+        self.claimed.clear()
+        await self._release()
+        session = self.request.session_id
+        if session and slot.profile is not None:
+            self.view.pins[session] = slot.profile.id
+
+    async def cool(self, slot: Slot, failed: Failed) -> None:
+        """Write the failure's cooldown on its scope's key (set-if-greater) and audit it."""
+        await self._cool(slot, failed)
+
+    async def _cool(self, slot: Slot, failed: Failed) -> None:
+        rule = self.settings.cooldowns.get(failed.reason) or DEFAULT_COOLDOWNS[failed.reason]
+        key = scope_key(rule.scope, slot.candidate, slot.profile)
+        if key is not None:
+            now = self.view.clock.now()
+            window = self.settings.failure_window_s
+            reason, retry_after = failed.reason, failed.retry_after_s
+
+            def fail(health: Health | None) -> Health:
+                return decide_cooldown(
+                    health or EMPTY_HEALTH,
+                    reason,
+                    rule=rule,
+                    retry_after_s=retry_after,
+                    now=now,
+                    failure_window_s=window,
+                )
+
+            stored = await self.view.store.update(key, fail)
+            self.claimed.discard(key)
+            if stored is not None:
+                self.health[key] = stored
+                if stored.cooldown_until > now:
+                    self.log.emit(
+                        "cooldown_set",
+                        slot,
+                        reason=stored.cooldown_reason,
+                        cooldown_until=stored.cooldown_until,
+                        detail=rule.scope,
+                    )
+        await self._release()
+
+    async def _claim(self, slot: Slot, keys: tuple[str, ...], why: str) -> bool:
+        """Claim the half-open probe on ``keys`` atomically; False when someone else holds one."""
+        now = self.view.clock.now()
+        lease = self._first_token_s(slot.candidate.tier) + _PROBE_LEASE_MARGIN_S
+        owner = self.owner
+        for key in keys:
+            stored = await self.view.store.update(
+                key, lambda h: claim_probe(h, owner=owner, now=now, lease_s=lease)
+            )
+            if stored is None or stored.probe_owner != owner:
+                await self._release()
+                return False
+            self.health[key] = stored
+            self.claimed.add(key)
+        self.log.emit("probe", slot, detail=why)
+        return True
+
+    async def _release(self) -> None:
+        owner = self.owner
+        for key in self.claimed:
+            await self.view.store.update(key, lambda h: release_probe(h, owner))
+        self.claimed.clear()
+
+    async def _probe_soonest(self) -> StreamAnswer | None:
+        """Everything is cooling: probe the one whose cooldown ends soonest, once."""
+        view = min(self.cooling, key=lambda v: v.until)
+        now = self.view.clock.now()
+        keys = tuple(
+            k for k in view.slot.keys if (h := self.health.get(k)) and h.cooldown_until > now
+        )
+        if not await self._claim(view.slot, keys or view.slot.keys[:1], "all_cooling"):
+            return None
+        self.probe_only = True
+        move = await self._try_slot(view.slot)
+        return move if isinstance(move, StreamAnswer) else None
+
+    # ------------------------------------------------------------------ the stop
+
+    def _stop(self) -> AllCandidatesFailed | RequestRejected:
+        attempts = tuple(self.log.attempts)
+        rid = self.log.request_id
+        real = [a for a in attempts if not a.skipped]
+        if self.overflowed and all(a.reason == R.CONTEXT_OVERFLOW.value for a in real):
+            self.log.outcome("rejected", reason=R.CONTEXT_OVERFLOW.value, attempt=self.tried)
+            return RequestRejected(attempts, request_id=rid)
+        now = self.view.clock.now()
+        untils = [h.cooldown_until for h in self.health.values() if h.cooldown_until > now]
+        soonest = min(untils) if untils else None
+        self.log.outcome("hard_stop", attempt=self.tried, cooldown_until=soonest)
+        return AllCandidatesFailed(attempts, soonest_retry_at=soonest, request_id=rid)
+
+
+def _window(slot: Slot) -> int | None:
+    spec = slot.provider.models.get(slot.candidate.model)
+    return spec.context_window if spec is not None else None

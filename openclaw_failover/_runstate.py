@@ -1,0 +1,139 @@
+"""What one request reads from its engine (``EngineView``) and writes about itself: audit
+records and the attempt log. Keys and prompt text never go into either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import AttemptRecord
+from ._exchange import ChatRequest
+from ._model import RouteTable
+from ._ordering import RoutePlan, Slot, SlotView
+from ._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
+from ._upstream import Failed
+
+__all__ = ["EngineView", "RunLog"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineView:
+    """One route table's precomputed parts plus the engine's ports; swapped whole on reload."""
+
+    table: RouteTable
+    plans: Mapping[str, RoutePlan]
+    high_risk: frozenset[str]
+    transports: Mapping[str, Transport]
+    store: StateStore
+    audit: AuditSink
+    clock: Clock
+    instance: str
+    jitter: Callable[[float, float], float]
+    pins: MutableMapping[str, str]
+
+
+class RunLog:
+    """The request's audit lines and attempt records (one ``outcome`` line, at most)."""
+
+    def __init__(self, view: EngineView, request: ChatRequest, request_id: str) -> None:
+        self._view = view
+        self._request = request
+        self.request_id = request_id
+        self.attempts: list[AttemptRecord] = []
+        self._outcome_written = False
+
+    def emit(self, event: str, slot: Slot | None = None, **fields: Any) -> None:
+        """One audit line with the request's identity and, when given, the slot's."""
+        view, request = self._view, self._request
+        if slot is not None:
+            candidate = slot.candidate
+            fields.setdefault("provider", candidate.provider)
+            fields.setdefault("model", candidate.model)
+            fields.setdefault("profile", slot.profile_id)
+            fields.setdefault("tier", candidate.tier.value)
+        view.audit.emit(
+            AuditRecord(
+                event=event,
+                ts=view.clock.now(),
+                request_id=self.request_id,
+                trace_id=request.trace_id,
+                session_id=request.session_id,
+                instance=view.instance,
+                route=request.route,
+                route_version=view.table.version,
+                **fields,
+            )
+        )
+
+    def outcome(self, outcome: str, slot: Slot | None = None, **fields: Any) -> None:
+        """The request's single ``outcome`` line; later calls are ignored."""
+        if self._outcome_written:
+            return
+        self._outcome_written = True
+        self.emit("outcome", slot, outcome=outcome, **fields)
+
+    def failed(self, slot: Slot, failed: Failed, *, attempt: int) -> None:
+        """Record and audit one failed attempt."""
+        self.attempts.append(
+            AttemptRecord(
+                provider=slot.candidate.provider,
+                model=slot.candidate.model,
+                profile=slot.profile_id,
+                tier=slot.candidate.tier.value,
+                reason=failed.reason.value,
+                status=failed.status,
+                latency_ms=failed.latency_ms,
+                detail=failed.detail,
+            )
+        )
+        self.emit(
+            "attempt",
+            slot,
+            attempt=attempt,
+            status=failed.status,
+            reason=failed.reason.value,
+            latency_ms=round(failed.latency_ms, 1),
+            failure_kind=failed.failure_kind,
+            detail=failed.detail or None,
+        )
+
+    def answered(self, slot: Slot, *, attempt: int, ttfb_ms: float, status: int) -> None:
+        """Record and audit the attempt that produced the first token."""
+        self.attempts.append(
+            AttemptRecord(
+                provider=slot.candidate.provider,
+                model=slot.candidate.model,
+                profile=slot.profile_id,
+                tier=slot.candidate.tier.value,
+                reason=None,
+                status=status,
+                latency_ms=ttfb_ms,
+            )
+        )
+        self.emit("attempt", slot, attempt=attempt, status=status, ttfb_ms=round(ttfb_ms, 1))
+
+    def skipped(self, view: SlotView, detail: str) -> None:
+        """Record and audit a slot passed over at no cost (cooling, being probed, no key)."""
+        slot = view.slot
+        self.attempts.append(
+            AttemptRecord(
+                provider=slot.candidate.provider,
+                model=slot.candidate.model,
+                profile=slot.profile_id,
+                tier=slot.candidate.tier.value,
+                reason=view.reason,
+                status=None,
+                latency_ms=0.0,
+                detail=detail,
+                skipped=True,
+            )
+        )
+        self.emit(
+            "skip",
+            slot,
+            reason=view.reason,
+            cooldown_until=view.until or None,
+            detail=detail,
+        )

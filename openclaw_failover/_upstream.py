@@ -1,0 +1,199 @@
+"""One attempt up to its first token: send, wait for the first content or tool-call delta within
+the first-token deadline, and return either the opened stream or the failure as a value.
+
+Headers alone or an empty role chunk do not count as the first token (design: "Deadlines per
+tier"); a 2xx stream that ends without one is ``empty_response``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from ._classify import classify_outcome
+from ._model import FailureReason
+from ._ports import (
+    Clock,
+    MalformedEvent,
+    Transport,
+    TransportFailure,
+    UpstreamCall,
+    UpstreamReply,
+)
+
+__all__ = ["Failed", "Opened", "close_quietly", "has_token", "open_upstream"]
+
+Chunk = dict[str, Any]
+_TOKEN_FIELDS = ("content", "tool_calls", "reasoning_content", "reasoning", "refusal")
+
+
+def has_token(chunk: Mapping[str, Any]) -> bool:
+    """True when a chunk carries content, a tool call, reasoning or a refusal (not just a role)."""
+    choices = chunk.get("choices")
+    if not choices:
+        return False
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict):
+            for field in _TOKEN_FIELDS:
+                if delta.get(field):
+                    return True
+    return False
+
+
+@dataclass(slots=True)
+class Opened:
+    """An upstream stream that produced its first token; ``head`` holds every chunk so far."""
+
+    context: AbstractAsyncContextManager[UpstreamReply]
+    chunks: AsyncIterator[Chunk | MalformedEvent]
+    head: list[Chunk]
+    ttfb_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A failed attempt, as a value: reason, status, provider delay, what failed, latency."""
+
+    reason: FailureReason
+    status: int | None
+    retry_after_s: float | None
+    detail: str
+    failure_kind: str | None
+    latency_ms: float
+
+
+async def close_quietly(
+    context: AbstractAsyncContextManager[UpstreamReply],
+    chunks: AsyncIterator[Any] | None = None,
+) -> None:
+    """Release an upstream stream; errors while closing a failed stream do not matter."""
+    try:
+        closer = getattr(chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+        await context.__aexit__(None, None, None)
+    except (TransportFailure, OSError, RuntimeError):
+        pass
+
+
+async def open_upstream(
+    transport: Transport,
+    call: UpstreamCall,
+    *,
+    first_token_s: float,
+    clock: Clock,
+    on_malformed: Callable[[MalformedEvent], None],
+) -> Opened | Failed:
+    """Send ``call`` and read until the first token, all within ``first_token_s`` seconds."""
+    started = clock.monotonic()
+    context = transport.send(call)
+    state: list[Any] = []  # [reply, chunk iterator] once known, for clean-up on failure
+    try:
+        async with asyncio.timeout(first_token_s):
+            return await _read_head(
+                context, call, state=state, started=started, clock=clock, on_malformed=on_malformed
+            )
+    except TimeoutError:
+        await _abandon(context, state)
+        return _failed(
+            FailureReason.TIMEOUT,
+            None,
+            detail="no first token",
+            kind="FirstTokenTimeout",
+            started=started,
+            clock=clock,
+        )
+    except TransportFailure as exc:
+        await _abandon(context, state)
+        result = classify_outcome(
+            status=None,
+            headers={},
+            body_excerpt="",
+            transport_error=exc,
+            provider=call.provider.id,
+            api=call.provider.api,
+        )
+        reason = result.reason or FailureReason.UNKNOWN
+        return _failed(
+            reason, None, detail=result.detail, kind=exc.kind, started=started, clock=clock
+        )
+
+
+async def _abandon(context: AbstractAsyncContextManager[UpstreamReply], state: list[Any]) -> None:
+    if state:
+        await close_quietly(context, state[1] if len(state) > 1 else None)
+
+
+def _failed(
+    reason: FailureReason,
+    status: int | None,
+    *,
+    detail: str,
+    kind: str | None,
+    started: float,
+    clock: Clock,
+    retry_after_s: float | None = None,
+) -> Failed:
+    latency_ms = (clock.monotonic() - started) * 1000.0
+    return Failed(reason, status, retry_after_s, detail, kind, latency_ms)
+
+
+async def _read_head(
+    context: AbstractAsyncContextManager[UpstreamReply],
+    call: UpstreamCall,
+    *,
+    state: list[Any],
+    started: float,
+    clock: Clock,
+    on_malformed: Callable[[MalformedEvent], None],
+) -> Opened | Failed:
+    reply = await context.__aenter__()
+    state.append(reply)
+    if not 200 <= reply.status < 300:
+        excerpt = await reply.error_excerpt(4096)
+        result = classify_outcome(
+            status=reply.status,
+            headers=reply.headers,
+            body_excerpt=excerpt,
+            transport_error=None,
+            provider=call.provider.id,
+            api=call.provider.api,
+            now=clock.now(),
+        )
+        await close_quietly(context)
+        state.clear()
+        reason = result.reason or FailureReason.UNKNOWN
+        return _failed(
+            reason,
+            reply.status,
+            detail=result.detail,
+            kind=None,
+            started=started,
+            clock=clock,
+            retry_after_s=result.retry_after_s,
+        )
+    chunks = reply.chunks().__aiter__()
+    state.append(chunks)
+    head: list[Chunk] = []
+    async for item in chunks:
+        if isinstance(item, MalformedEvent):
+            on_malformed(item)
+            continue
+        head.append(item)
+        if has_token(item):
+            ttfb_ms = (clock.monotonic() - started) * 1000.0
+            return Opened(context, chunks, head, ttfb_ms)
+    await close_quietly(context, chunks)
+    state.clear()
+    return _failed(
+        FailureReason.EMPTY_RESPONSE,
+        reply.status,
+        detail="no content",
+        kind=None,
+        started=started,
+        clock=clock,
+    )

@@ -1,0 +1,233 @@
+"""Engine walk over MockTransport upstreams and a FakeClock: keys, retries, moves, hard stop."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from openclaw_failover._errors import AllCandidatesFailed, RequestRejected, RouteDriftError
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import Deadlines, Retries
+from openclaw_failover._ordering import key_model_key, model_key, profile_key
+from openclaw_failover._ports import Health
+from tests.fixtures.engine import Spec, error, make_engine, make_table
+
+REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
+TWO_KEYS = [Spec("p", "m1", keys=("ka", "kb")), Spec("q", "m2", keys=("kq",))]
+
+
+async def _answer(rig, request: ChatRequest = REQ):
+    meta, body = await rig.engine.complete(request)
+    return meta, body
+
+
+async def test_healthy_primary_answers_first_time() -> None:
+    """A healthy primary answers on the first key; nothing is downgraded or cooled."""
+    rig = make_engine(make_table(TWO_KEYS))
+    meta, body = await _answer(rig)
+    assert (meta.provider, meta.model, meta.profile, meta.attempts) == ("p", "m1", "p:0", 1)
+    assert not meta.downgraded
+    assert body["choices"][0]["message"]["content"] == "hello"
+    assert rig.upstream.calls == [("ka", "m1")]
+    assert rig.clock.sleeps == []
+
+
+async def test_long_retry_after_moves_to_the_next_key() -> None:
+    """429 with Retry-After above inlineWaitMaxS on key A is answered by key B, no wait."""
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.script(error(429, retry_after="30"), key="ka")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("kb", "m1")]
+    assert meta.profile == "p:1"
+    assert rig.clock.sleeps == []
+    cooled = rig.store._data[key_model_key(rig.engine.table.providers["p"].profiles[0], "m1")]
+    assert cooled.cooldown_reason == "rate_limit"
+    assert cooled.cooldown_until == pytest.approx(rig.clock.now() + 30)
+
+
+async def test_short_retry_after_is_waited_out_once_on_the_same_key() -> None:
+    """429 with Retry-After: 1 is waited out once (clock.sleep) and retried on key A."""
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.script(error(429, retry_after="1"), key="ka")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("ka", "m1")]
+    assert rig.clock.sleeps == [1.0]
+    assert meta.profile == "p:0"
+    assert meta.attempts == 2
+
+
+async def test_only_one_inline_wait_per_request() -> None:
+    """A second short Retry-After in the same request is not waited for: the next key goes."""
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.script(error(429, retry_after="1"), error(429, retry_after="1"), key="ka")
+    rig.upstream.script(error(429, retry_after="1"), key="kb")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("ka", "m1"), ("kb", "m1"), ("kq", "m2")]
+    assert rig.clock.sleeps == [1.0]
+    assert meta.downgraded
+
+
+async def test_server_error_retries_once_then_next_model_not_next_key() -> None:
+    """500 is retried once on the same key after a jittered backoff, then the next model."""
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.set(error(500), model="m1")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("ka", "m1"), ("kq", "m2")]
+    assert rig.clock.sleeps == [0.5]
+    assert (meta.provider, meta.downgraded) == ("q", True)
+    cooled = rig.store._data[model_key(rig.engine.table.route("auto").candidates[0])]
+    assert cooled.cooldown_reason == "server_error"
+    assert cooled.cooldown_until == pytest.approx(rig.clock.now() + 5)
+
+
+async def test_all_primary_keys_cooling_go_straight_to_the_fallback() -> None:
+    """With every primary key cooling, the first fallback answers and cooled keys get 0 calls."""
+    table = make_table(TWO_KEYS)
+    rig = make_engine(table)
+    now = rig.clock.now()
+    for profile in table.providers["p"].profiles:
+        rig.store._data[profile_key(profile)] = Health(
+            cooldown_until=now + 300, cooldown_reason="auth"
+        )
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("kq", "m2")]
+    assert meta.provider == "q"
+    skips = rig.audit.events("skip")
+    assert [s.profile for s in skips] == ["p:0", "p:1"]
+
+
+async def test_not_found_is_drift_without_other_models() -> None:
+    """404 surfaces as RouteDriftError at once; no other model is tried."""
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.set(error(404), model="m1")
+    with pytest.raises(RouteDriftError) as info:
+        await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1")]
+    assert info.value.attempts[0].reason == "model_not_found"
+    assert [r.outcome for r in rig.audit.events("outcome")] == ["drift"]
+
+
+async def test_format_error_is_rejected_and_never_retried() -> None:
+    """400 is the request's own fault: RequestRejected, one call, no cooldown."""
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.set(error(400), model="m1")
+    with pytest.raises(RequestRejected):
+        await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1")]
+    assert rig.store._data == {}
+    assert [r.outcome for r in rig.audit.events("outcome")] == ["rejected"]
+
+
+async def test_three_candidates_all_500_make_exactly_six_attempts() -> None:
+    """Three candidates with one key each, all 500: exactly 6 attempts, then the hard stop."""
+    specs = [
+        Spec("a", "m1", keys=("k1",)),
+        Spec("b", "m2", keys=("k2",)),
+        Spec("c", "m3", keys=("k3",)),
+    ]
+    rig = make_engine(make_table(specs))
+    rig.upstream.set(error(500))
+    with pytest.raises(AllCandidatesFailed) as info:
+        await _answer(rig)
+    assert rig.upstream.models_called() == ["m1", "m1", "m2", "m2", "m3", "m3"]
+    failed = info.value
+    assert len([a for a in failed.attempts if not a.skipped]) == 6
+    assert failed.soonest_retry_at == pytest.approx(rig.clock.now() + 5, abs=2)
+    assert {a.reason for a in failed.attempts} == {"server_error"}
+    assert [r.outcome for r in rig.audit.events("outcome")] == ["hard_stop"]
+
+
+async def test_intent_cap_stops_the_walk() -> None:
+    """maxAttemptsPerIntent caps attempts across keys and models."""
+    specs = [Spec("a", "m1", keys=("k1", "k2", "k3")), Spec("b", "m2", keys=("k4", "k5"))]
+    rig = make_engine(make_table(specs, retries=Retries(max_attempts_per_intent=3)))
+    rig.upstream.set(error(401))
+    with pytest.raises(AllCandidatesFailed):
+        await _answer(rig)
+    assert len(rig.upstream.calls) == 3
+
+
+async def test_intent_budget_stops_the_walk() -> None:
+    """Once intentBudgetS is spent, no retry and no further attempt starts."""
+    specs = [Spec("a", "m1"), Spec("b", "m2"), Spec("c", "m3")]
+    rig = make_engine(make_table(specs, deadlines=Deadlines(intent_budget_s=1.5)))
+
+    def slow_500(request: httpx.Request) -> httpx.Response:
+        rig.clock.advance(1.0)  # the upstream took a virtual second to fail
+        return error(500)
+
+    rig.upstream.set(slow_500)
+    with pytest.raises(AllCandidatesFailed):
+        await _answer(rig)
+    # m1 fails at 1.0 s; a 0.5 s backoff no longer fits; m2 starts at 1.0 s and ends at 2.0 s.
+    assert rig.upstream.models_called() == ["m1", "m2"]
+    assert rig.clock.sleeps == []
+
+
+async def test_auth_rotates_keys_and_cools_the_key_for_every_model() -> None:
+    """401 on key A moves to key B; A's key-wide cooldown also skips it for the next model."""
+    specs = [Spec("p", "m1", keys=("ka", "kb")), Spec("p", "m2")]
+    rig = make_engine(make_table(specs))
+    rig.upstream.set(error(401), key="ka")
+    rig.upstream.set(error(500), key="kb", model="m1")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("kb", "m1"), ("kb", "m1"), ("kb", "m2")]
+    assert (meta.model, meta.profile) == ("m2", "p:1")
+    key = profile_key(rig.engine.table.providers["p"].profiles[0])
+    assert rig.store._data[key].cooldown_until == pytest.approx(rig.clock.now() + 300, abs=2)
+
+
+async def test_rate_limit_on_one_model_leaves_its_sibling_usable() -> None:
+    """A 429 cools key+model only: the same key still serves another model."""
+    specs = [Spec("p", "m1", keys=("ka",)), Spec("p", "m2")]
+    rig = make_engine(make_table(specs))
+    rig.upstream.script(error(429, retry_after="60"), model="m1")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("ka", "m2")]
+    assert meta.model == "m2"
+
+
+async def test_empty_200_fails_over() -> None:
+    """A 200 without content or tool call is empty_response: the next model answers."""
+    from tests.fixtures.engine import chunk, stream
+
+    rig = make_engine(make_table(TWO_KEYS))
+    rig.upstream.set(stream(chunk({"role": "assistant"}), chunk({}, finish="stop")), model="m1")
+    meta, _ = await _answer(rig)
+    assert meta.model == "m2"
+    assert rig.upstream.calls == [("ka", "m1"), ("kq", "m2")]
+    cooled = rig.store._data[model_key(rig.engine.table.route("auto").candidates[0])]
+    assert cooled.cooldown_reason == "empty_response"
+
+
+async def test_context_overflow_skips_smaller_windows() -> None:
+    """context_overflow moves to the next candidate whose window is not smaller."""
+    specs = [
+        Spec("a", "big", window=32000),
+        Spec("b", "small", window=8000),
+        Spec("c", "unknown"),
+    ]
+    rig = make_engine(make_table(specs))
+    overflow = {"error": {"code": "context_length_exceeded", "message": "maximum context length"}}
+    rig.upstream.set(error(400, body=overflow), model="big")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.models_called() == ["big", "unknown"]
+    assert meta.model == "unknown"
+
+
+async def test_context_overflow_everywhere_is_rejected() -> None:
+    """When no candidate can take the context, the request is rejected, not hard-stopped."""
+    specs = [Spec("a", "m1", window=8000), Spec("b", "m2", window=8000)]
+    rig = make_engine(make_table(specs))
+    overflow = {"error": {"code": "context_length_exceeded"}}
+    rig.upstream.set(error(400, body=overflow))
+    with pytest.raises(RequestRejected):
+        await _answer(rig)
+    assert rig.upstream.models_called() == ["m1", "m2"]
+
+
+async def test_unknown_route_is_a_key_error() -> None:
+    """An unknown route raises KeyError (the proxy maps it)."""
+    rig = make_engine(make_table(TWO_KEYS))
+    with pytest.raises(KeyError):
+        await rig.engine.open(ChatRequest(body={"messages": []}, route="nope"))
