@@ -489,3 +489,15 @@ def test_thinking_becomes_reasoning_content() -> None:
     }
     chunks = _collect([line])
     assert chunks[1]["choices"][0]["delta"] == {"reasoning_content": "Hmm."}
+
+
+def test_request_reports_overflow_instead_of_truncating() -> None:
+    """``truncate`` and ``shift`` default to false (an over-long prompt errors, as with
+    OpenClaw's own Ollama client); a body may turn them back on, and may set ``think``."""
+    msgs = [{"role": "user", "content": "x"}]
+    out = ollama_request({"messages": msgs}, model="m")
+    assert (out["truncate"], out["shift"]) == (False, False)
+    assert "think" not in out
+    on = ollama_request({"messages": msgs, "truncate": True, "think": False}, model="m")
+    assert on["truncate"] is True
+    assert on["think"] is False

@@ -41,7 +41,14 @@ def ollama_request(
         "model": model,
         "messages": _messages(body.get("messages")),
         "stream": True,
+        # Report an over-long prompt instead of silently dropping history (both default to true
+        # in Ollama's ChatRequest), so it classifies as context_overflow and fails over; real
+        # OpenClaw 2026.9.6's own Ollama client sends the same two flags.
+        "truncate": bool(body.get("truncate", False)),
+        "shift": bool(body.get("shift", False)),
     }
+    if isinstance(body.get("think"), bool | str):
+        out["think"] = body["think"]
     options = {
         target: body[name] for name, target in _OPTIONS.items() if body.get(name) is not None
     }
