@@ -44,3 +44,16 @@ def test_probe_answer_makes_ready_and_is_cached() -> None:
         assert httpx.get(f"{url}/readyz").json()["detail"] == "probe answered by p1/m1"
         assert httpx.get(f"{url}/readyz").status_code == 200
     assert [r.request_id for r in engine.requests] == ["readyz-probe"]
+
+
+def test_cooldown_gauge_from_engine_health() -> None:
+    """/metrics shows which candidates the engine reports cooling."""
+    engine = StubEngine()
+    engine.health = {
+        "p1/m1": {"healthy": False, "state": "cooling", "until": 2e9},
+        "p2/m2": {"healthy": True, "state": "ready", "until": None},
+    }
+    with running_server(create_app(engine)) as url:
+        text = httpx.get(f"{url}/metrics").text
+    assert 'openclaw_failover_active_cooldowns{model="m1",provider="p1"} 1.0' in text
+    assert 'openclaw_failover_active_cooldowns{model="m2",provider="p2"} 0.0' in text

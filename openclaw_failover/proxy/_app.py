@@ -13,10 +13,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from .._model import RouteTable, Secret
-from .._ports import AuditRecord, AuditSink, Clock, StateStore, UpstreamCall
+from .._ports import AuditSink, Clock, StateStore
 from ._auth import BearerAuth
 from ._chat import ChatCompletions
-from ._context import request_audit_fields
 from ._engine_build import EngineParts, build_engine
 from ._limits import ProviderLimits
 from ._metrics import ProxyMetrics
@@ -24,7 +23,6 @@ from ._probes import run_probes
 from ._reload import ConfigReloader, Loader, default_loader
 from ._routes import SmallRoutes, http_error, server_error
 from ._runtime import ChatEngine, ProxyRuntime
-from ._toolguard import OnBlocked, guard_policy
 
 #: Upstream pool: generous keep-alive so a burst reuses connections; read timeouts are the
 #: engine's deadlines, not the client's.
@@ -67,8 +65,6 @@ def create_app(
         audit=audit,
         clock=clock,
         limits=limits,
-        guard=lambda: guard_policy(runtime.require_engine().table.settings.tools),
-        on_blocked=_blocked_recorder(runtime),
         instance=instance,
     )
     routes = SmallRoutes(runtime)
@@ -96,26 +92,6 @@ def create_app(
     app.state.limits = limits
     app.add_middleware(BearerAuth, token=_token_of(runtime))
     return app
-
-
-def _blocked_recorder(runtime: ProxyRuntime) -> OnBlocked:
-    def record(call: UpstreamCall, tool: str, kind: str) -> None:
-        runtime.metrics.tools_blocked.labels(tool, kind).inc()
-        runtime.emit(
-            AuditRecord(
-                event="tool_blocked",
-                ts=runtime.clock.now(),
-                instance=runtime.instance,
-                provider=call.provider.id,
-                model=call.candidate.model,
-                tier=str(call.candidate.tier),
-                tools_blocked=(tool,),
-                detail=kind,
-                **request_audit_fields(),
-            )
-        )
-
-    return record
 
 
 def _token_of(runtime: ProxyRuntime) -> Callable[[], Secret | None]:

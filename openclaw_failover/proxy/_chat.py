@@ -187,11 +187,8 @@ class ChatCompletions:
     def _answer_headers(
         self, meta: AnswerMeta, headers: RequestHeaders
     ) -> list[tuple[bytes, bytes]]:
-        pairs = meta.headers()
-        ctx = current_request.get()
-        if not meta.tools_blocked and ctx is not None and ctx.blocked:
-            pairs["x-openclaw-failover-tools-blocked"] = ",".join(ctx.blocked)
-        return [(b"x-request-id", headers.request_id.encode("latin-1", "replace")), *_h(pairs)]
+        request_id = headers.request_id.encode("latin-1", "replace")
+        return [(b"x-request-id", request_id), *_h(meta.headers())]
 
     async def _engine_failed(
         self, send: Send, exc: Exception, request: ChatRequest, started: float

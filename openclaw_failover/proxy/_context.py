@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(slots=True)
 class RequestContext:
-    """Who a wrapped transport call belongs to, and the tools removed for it so far."""
+    """Who a wrapped transport call belongs to (for its audit lines)."""
 
     request_id: str
     trace_id: str | None
     route: str
-    blocked: list[str] = field(default_factory=list)
 
     def audit_fields(self) -> dict[str, Any]:
         """The audit-record fields that tie a line to this request."""

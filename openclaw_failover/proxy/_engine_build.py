@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +13,6 @@ from .._model import RouteTable
 from .._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
 from ._limits import ProviderLimits, limited_transports
 from ._runtime import ChatEngine
-from ._toolguard import GuardedTransport, OnBlocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +23,6 @@ class EngineParts:
     audit: AuditSink | None
     clock: Clock | None
     limits: ProviderLimits
-    guard: Callable[[], frozenset[str]]
-    on_blocked: OnBlocked
     instance: str = ""
 
 
@@ -49,14 +46,12 @@ async def build_engine(
     """
     from .._engine import FailoverEngine
     from ..providers import build_transports
+    from ..stores import build_store
 
-    limited = limited_transports(build_transports(client), parts.limits, table)
-    transports = {
-        api: GuardedTransport(t, parts.guard, parts.on_blocked) for api, t in limited.items()
-    }
+    transports = limited_transports(build_transports(client), parts.limits, table)
     store = parts.store
     if store is None:
-        store = _default_store(table)
+        store = build_store(table.settings.state)
         stack.push_async_callback(store.aclose)
     audit = parts.audit
     if audit is None:
@@ -80,32 +75,14 @@ class NullAuditSink:
         """Nothing to close."""
 
 
-def _default_store(table: RouteTable) -> StateStore:
-    state = table.settings.state
-    store: StateStore
-    if state.backend == "memory" or not state.directory:
-        from ..stores.memory import MemoryStateStore
-
-        store = MemoryStateStore()
-    elif state.backend == "redis" and state.url is not None:
-        from ..stores.redis import RedisStateStore
-
-        store = RedisStateStore(
-            state.url.reveal(), namespace=state.namespace, on_unavailable=state.on_unavailable
-        )
-    else:
-        from ..stores.file import FileStateStore
-
-        store = FileStateStore(state.directory)
-    return store
-
-
 def _default_audit(table: RouteTable) -> AuditSink:
     settings = table.settings.audit
     if not settings.path:
         return NullAuditSink()
-    from .._audit import JsonlAuditSink
-
+    try:
+        from .._audit import JsonlAuditSink  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # the audit sink arrives with its own module
+        return NullAuditSink()
     sink: AuditSink = JsonlAuditSink(
         settings.path, max_bytes=settings.max_bytes, keep=settings.keep
     )

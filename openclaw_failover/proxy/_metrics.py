@@ -40,8 +40,8 @@ class ProxyMetrics:
         )
         self.tools_blocked = Counter(
             "openclaw_failover_tools_blocked",
-            "High-risk tools removed from a local-tier request or refused in its answer.",
-            ["tool", "kind"],
+            "High-risk tools removed from requests answered by the local tier.",
+            ["tool"],
             registry=reg,
         )
         self.reloads = Counter(
@@ -113,6 +113,8 @@ class ProxyMetrics:
             self._child(self.attempts, meta.provider, meta.model, meta.tier, "ok").inc()
         if meta.downgraded:
             self._child(self.fallbacks, meta.provider, meta.model, meta.tier).inc()
+        for tool in meta.tools_blocked:
+            self._child(self.tools_blocked, tool).inc()
         self._child(self.first_token, meta.route, meta.tier).observe(first_token_s)
 
     def finish(self, *, route: str, outcome: str, stream: bool, duration_s: float) -> None:

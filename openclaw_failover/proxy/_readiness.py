@@ -33,36 +33,33 @@ def default_route(names: Mapping[str, Any]) -> str | None:
     return next(iter(names), None)
 
 
-async def healthy_candidates(runtime: ProxyRuntime, route: str) -> list[str] | None:
-    """Refs of the route's candidates that are healthy now, or None when nothing tells.
-
-    Reads the state store (same keys and states as ``status``); without a store, an
-    ``engine.health_snapshot()`` mapping ``provider/model`` to ``{"healthy": bool}``.
-    """
-    engine = runtime.require_engine()
-    candidates = engine.table.route(route).candidates
-    if runtime.store is not None:
-        from ._health import HEALTHY, candidate_states
-
-        states = await candidate_states(
-            engine.table, runtime.store, now=runtime.clock.now(), only=candidates
-        )
-        return [c.ref for c in candidates if states.get(c.ref) == HEALTHY]
-    snap_fn = getattr(engine, "health_snapshot", None)
+async def engine_health(runtime: ProxyRuntime) -> Mapping[str, Any] | None:
+    """``engine.health_snapshot()`` (sync or async): ``provider/model`` ->
+    ``{"healthy", "state", "until"}``; None when the engine has none."""
+    snap_fn = getattr(runtime.require_engine(), "health_snapshot", None)
     if snap_fn is None:
         return None
     snapshot = snap_fn()
     if inspect.isawaitable(snapshot):
         snapshot = await snapshot
-    healthy = []
-    for c in candidates:
-        entry = snapshot.get(c.ref) if isinstance(snapshot, Mapping) else None
-        if entry is None or _is_healthy(entry):
-            healthy.append(c.ref)
-    return healthy
+    return snapshot if isinstance(snapshot, Mapping) else None
+
+
+async def healthy_candidates(runtime: ProxyRuntime, route: str) -> list[str] | None:
+    """Refs of the route's candidates the engine calls usable now, or None when unknown.
+
+    A candidate missing from the snapshot has no state yet, so it counts as healthy.
+    """
+    snapshot = await engine_health(runtime)
+    if snapshot is None:
+        return None
+    candidates = runtime.require_engine().table.route(route).candidates
+    return [c.ref for c in candidates if _is_healthy(snapshot.get(c.ref))]
 
 
 def _is_healthy(entry: Any) -> bool:
+    if entry is None:
+        return True
     if isinstance(entry, Mapping):
         return bool(entry.get("healthy", True))
     return bool(getattr(entry, "healthy", True))

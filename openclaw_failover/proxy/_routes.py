@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._readiness import ReadinessCheck
+from ._readiness import ReadinessCheck, engine_health
 from ._request import new_request_id
 from ._runtime import ProxyRuntime, log
 from ._wire_errors import openai_error
@@ -58,18 +59,16 @@ class SmallRoutes:
         return _json(report, status=status, request=request, version=version)
 
     async def _refresh_cooldowns(self) -> None:
-        store, engine = self._rt.store, self._rt.engine
-        if store is None or engine is None:
+        if self._rt.engine is None:
             return
-        from ._health import candidate_states
-
         try:
-            states = await candidate_states(engine.table, store, now=self._rt.clock.now())
+            snapshot = await engine_health(self._rt)
         except Exception as exc:  # a broken store must not break the scrape
             log.warning("cooldown gauge not refreshed: %s", type(exc).__name__)
             return
-        for ref, state in states.items():
+        for ref, entry in (snapshot or {}).items():
             provider, _, model = ref.partition("/")
+            state = entry.get("state") if isinstance(entry, Mapping) else None
             cooling = 1 if state in ("cooling", "disabled") else 0
             self._rt.metrics.cooldowns.labels(provider, model).set(cooling)
 
