@@ -235,7 +235,10 @@ def run_demo(
     out = out_dir or Path(tempfile.mkdtemp(prefix="openclaw-failover-demo-"))
     out.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(_run(duration_s, out, console, prefer_real_local))
-    result.report = build_report(result.audit_path, now=time.time() + 1).to_json()
+    bucket_s = max(1, round(duration_s / 20))
+    result.report = build_report(
+        result.audit_path, now=time.time() + 1, series_bucket_s=bucket_s
+    ).to_json()
     print_report(console, result.report)
     try:
         result.plot_path = render_plot(result.report, out / "fallback.png").path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ class PlottedSeries:
     """What was drawn: the file and, per line label, the y values as plotted."""
 
     path: Path
-    hours: tuple[str, ...]
+    times: tuple[str, ...]
     lines: Mapping[str, tuple[float, ...]]
     thresholds: Mapping[str, float]
 
@@ -43,16 +43,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def _hour(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:00Z").replace(tzinfo=UTC)
+def _instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
-    """Draw fallback, local-tier and hard-stop % per hour with the alert thresholds; write a PNG."""
+    """Draw fallback, local-tier and hard-stop % per bucket with the alert thresholds (PNG)."""
     plt = _pyplot()
     series = report["series"]
     thresholds = report["thresholds"]
-    hours = [_hour(h) for h in series["hour"]]
+    times = [_instant(t) for t in series["t"]]
     fig, ax = plt.subplots(figsize=(10, 4.5), dpi=100)
     try:
         drawn = {}
@@ -61,7 +61,7 @@ def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
             ("local_pct", "local tier %", "--"),
             ("hard_stop_pct", "hard stop %", ":"),
         ):
-            (line,) = ax.plot(hours, series[key], style, marker=".", label=label)
+            (line,) = ax.plot(times, series[key], style, marker=".", label=label)
             drawn[key] = tuple(float(y) for y in line.get_ydata())
         limits = {
             "localShare": float(thresholds["localShare"]) * 100,
@@ -79,7 +79,10 @@ def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
             linewidth=1,
             label=f"hard-stop alert {limits['hardStopShare']:g}%",
         )
-        ax.set_ylabel("% of intents per hour")
+        step = timedelta(seconds=int(series["bucket_s"]))
+        if times:
+            ax.set_xlim(times[0] - step / 2, times[-1] + step / 2)
+        ax.set_ylabel(f"% of intents per {_span(int(series['bucket_s']))}")
         ax.set_ylim(0, 100)
         ax.set_title("openclaw-failover: fallback share over time (UTC)")
         ax.grid(alpha=0.3)
@@ -90,4 +93,10 @@ def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
         fig.savefig(target, format="png")
     finally:
         plt.close(fig)
-    return PlottedSeries(path=target, hours=tuple(series["hour"]), lines=drawn, thresholds=limits)
+    return PlottedSeries(path=target, times=tuple(series["t"]), lines=drawn, thresholds=limits)
+
+
+def _span(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return "hour" if seconds == 3600 else f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"

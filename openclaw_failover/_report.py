@@ -113,7 +113,9 @@ class _Pass:
 
     since: float
     until: float
+    series_s: int = 3600
     hours: dict[int, Bucket] = field(default_factory=dict)
+    series: dict[int, Bucket] = field(default_factory=dict)
     days: dict[int, Bucket] = field(default_factory=dict)
     rates: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     latency: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -144,7 +146,10 @@ class _Pass:
             self._manual(line, ts)
 
     def _key(self, line: dict[str, Any]) -> dict[str, Any]:
-        name = line.get("profile") or f"{line.get('provider')}/{line.get('model')}"
+        model = line.get("model")
+        name = line.get("profile") or (
+            f"{line.get('provider')}/{model}" if model else f"{line.get('provider')} (provider)"
+        )
         entry = self.keys.get(name)
         if entry is None:
             entry = {
@@ -200,7 +205,8 @@ class _Pass:
         session = line.get("session_id")
         hour = int(ts // 3600) * 3600
         day = int(ts // 86400) * 86400
-        for table, start in ((self.hours, hour), (self.days, day)):
+        step = int(ts // self.series_s) * self.series_s
+        for table, start in ((self.hours, hour), (self.days, day), (self.series, step)):
             bucket = table.get(start)
             if bucket is None:
                 bucket = table[start] = Bucket()
@@ -227,6 +233,18 @@ class _Pass:
                 "detail": line.get("detail"),
             }
         )
+
+
+def _series(run: _Pass) -> dict[str, Any]:
+    """Percentages per plot bucket (an hour unless asked); the plot draws exactly these."""
+    rows = [(k, bucket_json("", b)) for k, b in sorted(run.series.items())]
+    return {
+        "bucket_s": run.series_s,
+        "t": [datetime.fromtimestamp(k, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for k, _ in rows],
+        "fallback_pct": [round(r["fallback_share"] * 100, 4) for _, r in rows],
+        "local_pct": [round(r["local_share"] * 100, 4) for _, r in rows],
+        "hard_stop_pct": [round(r["hard_stop_share"] * 100, 4) for _, r in rows],
+    }
 
 
 def _alerts(hours: list[dict[str, Any]], *, hard_stop: float, local: float) -> list[dict[str, Any]]:
@@ -296,12 +314,7 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
         "totals": bucket_json("total", total),
         "hours": hours,
         "days": days,
-        "series": {
-            "hour": [h["start"] for h in hours],
-            "fallback_pct": [round(h["fallback_share"] * 100, 4) for h in hours],
-            "local_pct": [round(h["local_share"] * 100, 4) for h in hours],
-            "hard_stop_pct": [round(h["hard_stop_share"] * 100, 4) for h in hours],
-        },
+        "series": _series(run),
         "alerts": _alerts(hours, hard_stop=hard_stop, local=local),
         "rates": rates,
         "latency": latency,
@@ -324,10 +337,13 @@ def build_report(
     since_s: float | None = None,
     hard_stop_share: float = 0.15,
     local_share: float = 0.35,
+    series_bucket_s: int = 3600,
 ) -> Report:
     """Read the audit file (and its rotations) once; report on ``[now - since, now]``."""
     paths = audit_files(audit_path)
-    run = _Pass(since=now - since_s if since_s is not None else 0.0, until=now)
+    run = _Pass(
+        since=now - since_s if since_s is not None else 0.0, until=now, series_s=series_bucket_s
+    )
     bad = [0]
     for line in iter_audit(paths, bad=bad):
         run.add(line)

@@ -163,7 +163,10 @@ def test_hourly_fallback_shares_by_tier(report: dict[str, Any]) -> None:
     assert (h0["fallback_share"], h0["local_share"], h0["hard_stop_share"]) == (0.3, 0.1, 0.1)
     assert (h1["intents"], h1["local_share"], h1["hard_stop_share"]) == (4, 0.5, 0.5)
     assert report["series"]["fallback_pct"] == [30.0, 50.0]
-    assert report["series"]["hour"] == [h0["start"], h1["start"]]
+    assert report["series"]["t"] == [
+        h0["start"].replace(":00Z", ":00:00Z"),
+        h1["start"].replace(":00Z", ":00:00Z"),
+    ]
 
 
 def test_window_excludes_old_lines_and_counts_torn_line(report: dict[str, Any]) -> None:
@@ -250,3 +253,12 @@ def test_incident_unknown_request(audit: Path) -> None:
     """An unknown request id says so instead of printing an empty template."""
     own, samples = find_request(audit_files(audit), "nope")
     assert "not in the audit log" in render_incident("nope", own, samples, config_path=None)
+
+
+def test_series_bucket_can_be_finer_than_an_hour(audit: Path) -> None:
+    """With 5-minute buckets hour 0 splits into 0% and 60% fallback; alerts stay hourly."""
+    data = build_report(audit, now=T0 + 7200, since_s=86400, series_bucket_s=300).to_json()
+    assert data["series"]["bucket_s"] == 300
+    assert data["series"]["fallback_pct"] == [0.0, 60.0, 50.0]
+    assert data["series"]["local_pct"] == [0.0, 20.0, 50.0]
+    assert len(data["alerts"]) == 2

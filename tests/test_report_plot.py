@@ -41,6 +41,6 @@ def test_plotted_series_equal_the_report_json(
     assert isinstance(series, dict)
     for key in ("fallback_pct", "local_pct", "hard_stop_pct"):
         assert list(plotted.lines[key]) == series[key]
-    assert list(plotted.hours) == series["hour"]
+    assert list(plotted.times) == series["t"]
     assert plotted.lines["fallback_pct"] == (30.0, 50.0)
     assert plotted.thresholds == {"localShare": 35.0, "hardStopShare": 15.0}

@@ -23,6 +23,7 @@ def report(
         str | None, typer.Option(help="Print the incident template for this request id.")
     ] = None,
     audit: Annotated[Path | None, typer.Option(help="Audit file (default: audit.path).")] = None,
+    bucket: Annotated[str, typer.Option(help="Plot/series bucket: 1h, 15m, 1d.")] = "1h",
     config: ConfigOpt = None,
     kind: KindOpt = None,
 ) -> None:
@@ -50,6 +51,7 @@ def report(
         since_s=since_s,
         hard_stop_share=alerts.hard_stop_share if alerts else 0.15,
         local_share=alerts.local_share if alerts else 0.35,
+        series_bucket_s=_bucket(bucket),
     ).to_json()
     if plot is not None:
         built["plot"] = str(_plot(built, plot))
@@ -61,6 +63,17 @@ def report(
     print_report(_console(), built)
     if plot is not None:
         typer.echo(f"plot: {built['plot']}")
+
+
+def _bucket(text: str) -> int:
+    from .._report import parse_since
+
+    try:
+        return max(1, round(parse_since(text)))
+    except ValueError:
+        raise _fail(
+            f"--bucket: found {text!r}; expected a number and a unit s/m/h/d, e.g. 1h"
+        ) from None
 
 
 def _plot(data: dict[str, Any], path: Path) -> Path:
