@@ -7,6 +7,7 @@ each file at most 2 MB; sibling keys override included values.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import json5
+import pyjson5
 
 from .._errors import Problem
 from ._jsonpath import join
@@ -21,6 +23,22 @@ from ._jsonpath import join
 MAX_INCLUDE_DEPTH = 10
 MAX_FILE_BYTES = 2 * 1024 * 1024
 INCLUDE_KEY = "$include"
+
+
+def parse_text(text: str) -> Any:
+    """Parse JSON5: plain JSON (what OpenClaw's writers produce) first, then the C parser.
+
+    The pure-Python ``json5`` parser is the reference: it decides anything the fast ones
+    reject, and its errors name the line and column.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return pyjson5.decode(text)
+    except Exception:  # pyjson5 errors are not ValueErrors; json5 re-parses and explains
+        return json5.loads(text)
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -63,7 +81,7 @@ class _Reader:
             )
             return False, None
         try:
-            return True, json5.loads(file.read_text(encoding="utf-8"))
+            return True, parse_text(file.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             self.problem(
                 "file.parse",

@@ -29,18 +29,22 @@ def _profile(value: Profile) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
+def _scalar(value: Any) -> Any:
     if isinstance(value, Secret):
         return "<set>"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 30 and 30.0 are the same setting
+    return value.value if isinstance(value, Enum) else value
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, Profile):
         return _profile(value)
-    if isinstance(value, Enum):
-        return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {str(_plain(k)): _plain(v) for k, v in value.items()}
-    return [_plain(v) for v in value] if isinstance(value, tuple | list) else value
+    return [_plain(v) for v in value] if isinstance(value, tuple | list) else _scalar(value)
 
 
 def canonical_table(table: RouteTable) -> dict[str, Any]:
