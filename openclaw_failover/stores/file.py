@@ -1,0 +1,158 @@
+"""FileStateStore: health state in an append-only, checksummed journal shared by processes.
+
+Layout under the directory (0700): ``state.journal`` (0600) holds one line per write,
+``<crc32 hex> <json>\\n`` with ``{"k": key, "h": health-or-null}``; ``state.lock`` is the
+``flock`` target that serialises writers (a separate file, so compaction can replace the
+journal without breaking anyone's lock).
+
+- **Atomic, no lost update:** ``update`` takes the exclusive lock, catches up on records
+  other processes appended, applies ``fn`` (with :func:`forward_only`), appends one record and
+  unlocks. Readers take no lock.
+- **kill -9 at any moment:** an append cut short leaves a torn last line, which fails its
+  checksum and is ignored; the next writer truncates it away before appending. Compaction
+  writes a temp file, fsyncs it and renames it over the journal (then fsyncs the directory), so
+  a crash leaves either the old journal or the new one, never half of one.
+- **Fast:** the parsed state is cached with the journal's (inode, size); a snapshot
+  with no change costs one ``stat``; a change costs reading only the new records.
+- **Durability:** appends are in the page cache at once (enough for process crashes); the
+  journal is fdatasync'ed at most every ``fsync_interval_s`` and at compaction and close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+from .._errors import StateStoreError
+from .._ports import Health, HealthUpdate
+from ._journal import Journal
+from .memory import forward_only
+
+__all__ = ["FileStateStore"]
+
+JOURNAL = "state.journal"
+LOCK = "state.lock"
+
+
+class FileStateStore:
+    """A :class:`~openclaw_failover._ports.StateStore` in a directory, safe across processes."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        fsync_interval_s: float = 1.0,
+        lock_timeout_s: float = 10.0,
+        compact_min_bytes: int = 1 << 20,
+    ) -> None:
+        self.directory = Path(directory)
+        self._fsync_interval_s = fsync_interval_s
+        self._lock_timeout_s = lock_timeout_s
+        self._compact_min_bytes = compact_min_bytes
+        self._mutex = threading.RLock()
+        self._journal = Journal(self.directory / JOURNAL)
+        self._lock_fd: int | None = None
+        self._last_sync = time.monotonic()
+        self._dirty = False
+
+    # ------------------------------------------------------------------ StateStore
+
+    async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
+        """The stored health of each of ``keys`` that exists (reads only new records)."""
+        with self._mutex:
+            state = self._read().state
+            return {k: state[k] for k in keys if k in state}
+
+    async def update(self, key: str, fn: HealthUpdate) -> Health | None:
+        """Apply ``fn`` under the cross-process lock; append the result; return it."""
+        with self._mutex, self._locked():
+            journal = self._read(repair=True)
+            old = journal.state.get(key)
+            new = forward_only(old, fn(old))
+            if new != old:
+                journal.append(key, new)
+                self._after_write(journal)
+            return new
+
+    async def items(self) -> Mapping[str, Health]:
+        """Every stored key with its health (a copy)."""
+        with self._mutex:
+            return MappingProxyType(dict(self._read().state))
+
+    async def aclose(self) -> None:
+        """Flush to disk and release the files; the store reopens them if used again."""
+        with self._mutex:
+            if self._dirty:
+                self._journal.sync()
+                self._dirty = False
+            self._journal.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __repr__(self) -> str:
+        return f"FileStateStore({str(self.directory)!r})"
+
+    # ------------------------------------------------------------------ internals
+
+    def _read(self, *, repair: bool = False) -> Journal:
+        try:
+            if repair:
+                self._ensure_dir()
+            self._journal.refresh(repair=repair)
+        except OSError as exc:
+            raise StateStoreError(f"state store {self._journal.path}: {exc.strerror}") from None
+        return self._journal
+
+    def _ensure_dir(self) -> None:
+        if self._lock_fd is not None:  # the lock file is inside: the directory exists
+            return
+        if not self.directory.is_dir():
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o700)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self._ensure_dir()
+            if self._lock_fd is None:
+                path = self.directory / LOCK
+                self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = self._lock_fd
+            deadline = time.monotonic() + self._lock_timeout_s
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StateStoreError(
+                            f"state store {self.directory}: lock held longer than "
+                            f"{self._lock_timeout_s} s by another process"
+                        ) from None
+                    time.sleep(0.0002)
+        except OSError as exc:
+            raise StateStoreError(f"state store {self.directory}: {exc.strerror}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _after_write(self, journal: Journal) -> None:
+        self._dirty = True
+        if journal.size > max(self._compact_min_bytes, 4 * journal.live_bytes):
+            journal.compact()
+            self._dirty = False
+            self._last_sync = time.monotonic()
+            return
+        now = time.monotonic()
+        if now - self._last_sync >= self._fsync_interval_s:
+            journal.sync()
+            self._dirty = False
+            self._last_sync = now
