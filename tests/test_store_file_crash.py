@@ -109,7 +109,7 @@ def _writer(directory: Path, pipe: int, start: int) -> None:
     n = start
     while True:
         big = _value(n)
-        run(store.update("p:0", lambda _old: big))
+        run(store.update("p:0", lambda _old, big=big: big))
         for key in keys[1:]:
             run(store.update(key, bump))
         os.write(pipe, struct.pack("<Q", n))  # every key now holds round n
