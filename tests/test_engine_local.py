@@ -1,0 +1,130 @@
+"""The local tier inside the engine: high-risk tools stripped before the call, emitted calls
+to them refused in plain text, its own first-token budget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from openclaw_failover._errors import AllCandidatesFailed
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._localguard import REFUSAL
+from openclaw_failover._model import Deadlines, Tier
+from tests.fixtures.engine import Spec, chunk, error, make_engine, make_table, stream
+
+TOOLS = [
+    {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+    for name in ("read", "exec", "write", "tool_call")
+]
+REQ = ChatRequest(body={"messages": [{"role": "user", "content": "do it"}], "tools": TOOLS})
+SPECS = [Spec("cloud", "big"), Spec("ollama", "qwen", tier=Tier.LOCAL)]
+
+
+def _call_reply(name: str, arguments: dict[str, Any], *, call_id: str = "c1") -> httpx.Response:
+    args = json.dumps(arguments)
+    return stream(
+        chunk({"role": "assistant"}),
+        chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": call_id, "type": "function", "function": {"name": name}}
+                ]
+            }
+        ),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[:5]}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[5:]}}]}),
+        chunk({}, finish="tool_calls"),
+    )
+
+
+def _local_rig():
+    rig = make_engine(make_table(SPECS))
+    rig.upstream.set(error(503), model="big")
+    return rig
+
+
+async def test_high_risk_tools_are_stripped_before_a_local_call() -> None:
+    """The local candidate never sees exec/write; meta and audit name what was removed."""
+    rig = _local_rig()
+    meta, _ = await rig.engine.complete(REQ)
+    assert meta.tier == "local"
+    cloud_body, local_body = rig.upstream.bodies[0], rig.upstream.bodies[-1]
+    assert [t["function"]["name"] for t in cloud_body["tools"]] == [
+        "read",
+        "exec",
+        "write",
+        "tool_call",
+    ]
+    assert [t["function"]["name"] for t in local_body["tools"]] == ["read", "tool_call"]
+    assert meta.tools_blocked == ("exec", "write")
+    blocked = rig.audit.events("tool_blocked")
+    assert blocked[0].tools_blocked == ("exec", "write")
+    assert rig.audit.events("outcome")[0].tools_blocked == ("exec", "write")
+
+
+async def test_call_to_a_removed_tool_is_refused_in_plain_text() -> None:
+    """A local model that calls exec anyway gets a refusal instead of a tool call."""
+    rig = _local_rig()
+    rig.upstream.set(_call_reply("exec", {"command": "rm -rf /"}), model="qwen")
+    _, body = await rig.engine.complete(REQ)
+    choice = body["choices"][0]
+    assert "tool_calls" not in choice["message"]
+    assert choice["message"]["content"] == REFUSAL.format(name="exec")
+    assert choice["finish_reason"] == "stop"
+    refused = [r for r in rig.audit.events("tool_blocked") if r.detail == "refused"]
+    assert [r.tools_blocked for r in refused] == [("exec",)]
+
+
+async def test_tool_call_to_a_high_risk_deferred_tool_is_refused() -> None:
+    """``tool_call {id: terminal}`` is refused on the local tier."""
+    rig = _local_rig()
+    rig.upstream.set(_call_reply("tool_call", {"id": "terminal"}), model="qwen")
+    _, body = await rig.engine.complete(REQ)
+    assert body["choices"][0]["message"]["content"] == REFUSAL.format(name="tool_call")
+
+
+async def test_harmless_tool_calls_pass_whole() -> None:
+    """A local call to a harmless tool (or tool_call to one) arrives complete and unchanged."""
+    rig = _local_rig()
+    rig.upstream.set(_call_reply("tool_call", {"id": "web_search"}), model="qwen")
+    _, body = await rig.engine.complete(REQ)
+    [call] = body["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "tool_call"
+    assert json.loads(call["function"]["arguments"]) == {"id": "web_search"}
+    assert body["choices"][0]["finish_reason"] == "tool_calls"
+
+
+async def test_cloud_tier_keeps_every_tool_and_call() -> None:
+    """On the cloud tier nothing is stripped or refused."""
+    rig = make_engine(make_table(SPECS))
+    rig.upstream.set(_call_reply("exec", {"command": "ls"}), model="big")
+    meta, body = await rig.engine.complete(REQ)
+    assert meta.tier == "cloud"
+    assert meta.tools_blocked == ()
+    assert body["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "exec"
+    assert rig.audit.events("tool_blocked") == []
+
+
+async def test_local_tier_has_its_own_first_token_budget() -> None:
+    """A silent local candidate is abandoned at ``localFirstTokenS``, not the cloud budget."""
+    table = make_table(
+        [Spec("ollama", "qwen", tier=Tier.LOCAL)],
+        deadlines=Deadlines(interactive_first_token_s=60, local_first_token_s=0.2),
+    )
+    rig = make_engine(table)
+
+    async def silent(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        raise AssertionError("the deadline should have fired")
+
+    rig.upstream.set(silent)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(AllCandidatesFailed):
+        await rig.engine.complete(REQ)
+    assert loop.time() - started < 5
+    assert rig.audit.events("attempt")[0].reason == "timeout"

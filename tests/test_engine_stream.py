@@ -1,0 +1,203 @@
+"""Streaming over real loopback sockets (the fault-injecting fake server): first-token
+deadlines, silence after an empty role chunk, cut streams, resets, malformed events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from openclaw_failover._errors import StreamInterrupted
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import Deadlines
+from openclaw_failover.testing import (
+    Answer,
+    CutStream,
+    FakeOpenAIServer,
+    HangBeforeHeaders,
+    HangMidStream,
+    MalformedEvent,
+    Ok,
+    Reset,
+    SilentAfterPreamble,
+    StreamError,
+    no_done,
+    slow_first_token,
+    tool_reply,
+)
+from tests.fixtures.engine import Rig, Spec, make_engine, make_table
+
+DEADLINE_S = 0.3
+REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]}, stream=True)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """A real pooled client (no timeouts of its own: the engine's deadlines rule)."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0)) as http:
+        yield http
+
+
+def _rig(fake: FakeOpenAIServer, client: httpx.AsyncClient, **deadlines: float) -> Rig:
+    specs = [
+        Spec("p", "fake-model", keys=("sk-a",), base_url=fake.url),
+        Spec("f", "fake-model-2", keys=("sk-f",), base_url=fake.url),
+    ]
+    limits = {"interactive_first_token_s": DEADLINE_S, "stream_idle_s": DEADLINE_S, **deadlines}
+    return make_engine(make_table(specs, deadlines=Deadlines(**limits)), client=client)
+
+
+async def _drain(answer: Any, into: list[dict[str, object]]) -> None:
+    async for chunk in answer:
+        into.append(chunk)
+
+
+async def _timed_complete(rig: Rig) -> tuple[float, str]:
+    started = time.monotonic()
+    meta, body = await rig.engine.complete(REQ)
+    assert body["choices"][0]["message"]["content"]
+    return time.monotonic() - started, meta.model
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [HangBeforeHeaders(), SilentAfterPreamble(), slow_first_token(2.0)],
+    ids=["silent", "role-chunk-then-silence", "slow-first-token"],
+)
+async def test_silent_primary_is_abandoned_at_the_first_token_deadline(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient, fault: object
+) -> None:
+    """Headers or an empty role chunk do not count: the fallback answers at the deadline."""
+    fake_openai.always(fault, model="fake-model")  # type: ignore[arg-type]
+    rig = _rig(fake_openai, client)
+    elapsed, model = await _timed_complete(rig)
+    assert model == "fake-model-2"
+    assert DEADLINE_S * 0.9 <= elapsed < DEADLINE_S + 1.5
+    attempt = rig.audit.events("attempt")[0]
+    assert (attempt.reason, attempt.failure_kind) == ("timeout", "FirstTokenTimeout")
+    assert fake_openai.keys_seen().count("sk-a") == 1  # a silent route is never retried
+
+
+async def test_request_deadline_overrides_the_tier(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """``first_token_deadline_s`` on the request replaces the tier's budget."""
+    fake_openai.always(HangBeforeHeaders(), model="fake-model")
+    rig = _rig(fake_openai, client, interactive_first_token_s=30.0)
+    request = ChatRequest(body=REQ.body, first_token_deadline_s=0.2)
+    started = time.monotonic()
+    meta, _ = await rig.engine.complete(request)
+    assert meta.model == "fake-model-2"
+    assert time.monotonic() - started < 2.0
+
+
+async def test_cut_stream_ends_with_an_explicit_error(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """A stream cut after its first token raises StreamInterrupted, never a short success."""
+    fake_openai.always(CutStream(after=2), model="fake-model")
+    rig = _rig(fake_openai, client)
+    answer = await rig.engine.open(REQ)
+    seen: list[dict[str, object]] = []
+    with pytest.raises(StreamInterrupted):
+        await _drain(answer, seen)
+    await answer.aclose()
+    assert seen
+    outcomes = rig.audit.events("outcome")
+    assert [o.outcome for o in outcomes] == ["stream_error"]
+    assert outcomes[0].reason == "server_error"
+
+
+async def test_stream_that_goes_quiet_is_ended_at_the_idle_deadline(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """Silence after the stream started ends it with StreamInterrupted (stream idle)."""
+    fake_openai.always(HangMidStream(after=1), model="fake-model")
+    rig = _rig(fake_openai, client)
+    answer = await rig.engine.open(REQ)
+    started = time.monotonic()
+    with pytest.raises(StreamInterrupted):
+        await _drain(answer, [])
+    await answer.aclose()
+    assert time.monotonic() - started < DEADLINE_S + 1.5
+    assert rig.audit.events("outcome")[0].failure_kind == "StreamIdleTimeout"
+
+
+async def test_reset_before_headers_retries_once_then_moves(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """A connection reset before headers is a server fault: one retry, then the next model."""
+    fake_openai.always(Reset(), model="fake-model")
+    rig = _rig(fake_openai, client)
+    _, model = await _timed_complete(rig)
+    assert model == "fake-model-2"
+    assert fake_openai.keys_seen() == ["sk-a", "sk-a", "sk-f"]
+    assert {a.reason for a in rig.audit.events("attempt") if a.reason} == {"server_error"}
+
+
+async def test_malformed_event_is_skipped_and_audited(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """An unparseable event mid-stream is skipped (audited), and the answer completes."""
+    fake_openai.always(MalformedEvent(after=1), model="fake-model")
+    rig = _rig(fake_openai, client)
+    meta, body = await rig.engine.complete(REQ)
+    assert meta.model == "fake-model"
+    assert body["choices"][0]["message"]["content"]
+    assert [s.failure_kind for s in rig.audit.events("skip")] == ["MalformedEvent"]
+    assert [o.outcome for o in rig.audit.events("outcome")] == ["answered"]
+
+
+async def test_stream_without_done_finishes_cleanly(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """A complete stream closed without ``data: [DONE]`` is a clean answer."""
+    fake_openai.always(no_done("all here"), model="fake-model")
+    rig = _rig(fake_openai, client)
+    meta, body = await rig.engine.complete(REQ)
+    assert body["choices"][0]["message"]["content"] == "all here"
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert meta.model == "fake-model"
+
+
+async def test_in_stream_error_before_first_token_fails_over(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """An error event in a 200 stream before any token is a failure like any other."""
+    fake_openai.always(StreamError(after=0, status=500), model="fake-model")
+    rig = _rig(fake_openai, client)
+    meta, _ = await rig.engine.complete(REQ)
+    assert meta.model == "fake-model-2"
+
+
+async def test_tool_calls_are_merged_in_the_whole_answer(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """Tool-call deltas become one complete tool call; usage and model are kept."""
+    fake_openai.always(tool_reply("read", {"path": "a.txt"}, call_id="call_7"), model="fake-model")
+    rig = _rig(fake_openai, client)
+    meta, body = await rig.engine.complete(REQ)
+    message = body["choices"][0]["message"]
+    [call] = message["tool_calls"]
+    assert (call["id"], call["type"], call["function"]["name"]) == ("call_7", "function", "read")
+    assert json.loads(call["function"]["arguments"]) == {"path": "a.txt"}
+    assert body["choices"][0]["finish_reason"] == "tool_calls"
+    assert body["model"] == meta.model == "fake-model"
+    assert body["usage"]["prompt_tokens"] >= 1
+
+
+async def test_request_goes_out_streamed_with_usage(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """The transport always asks for a stream with usage, whatever the client asked."""
+    fake_openai.always(Ok(Answer(text="x")), model="fake-model")
+    rig = _rig(fake_openai, client)
+    await rig.engine.complete(ChatRequest(body={"messages": [], "stream": False}))
+    sent = fake_openai.chat_requests[0].json
+    assert sent["stream"] is True
+    assert sent["stream_options"] == {"include_usage": True}
+    assert sent["model"] == "fake-model"
