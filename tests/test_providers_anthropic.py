@@ -603,3 +603,41 @@ def test_request_drops_empty_text_and_empty_turns() -> None:
             "content": [{"type": "text", "text": "first"}, {"type": "text", "text": "second"}],
         }
     ]
+
+
+async def test_transport_reads_a_whole_json_message_when_the_server_ignores_stream() -> None:
+    """A server that answers ``application/json`` instead of SSE still yields the same chunks."""
+    message = {
+        "id": "msg_3",
+        "type": "message",
+        "model": "claude-opus-4-6",
+        "content": [{"type": "text", "text": "Plain reply."}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=message)
+
+    async with _reply(handler, _call({"messages": [{"role": "user", "content": "x"}]})) as reply:
+        chunks = [c async for c in reply.chunks()]
+    dicts = [c for c in chunks if isinstance(c, dict)]
+    assert _text(dicts) == "Plain reply."
+    assert dicts[-1]["usage"]["total_tokens"] == 5
+
+
+async def test_list_models_http_error_is_a_transport_failure_without_the_key() -> None:
+    """A 401 from /v1/models raises TransportFailure naming the status, never the key."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            401, json={"type": "error", "error": {"type": "authentication_error"}}
+        )
+
+    call = _call({})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(TransportFailure) as info:
+            await AnthropicTransport(client).list_models(call.provider, call.profile)
+    assert info.value.kind == "HTTPStatusError"
+    assert "401" in info.value.detail
+    assert "sk-ant-test-123" not in str(info.value)
