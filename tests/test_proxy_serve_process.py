@@ -1,0 +1,126 @@
+"""`openclaw-failover serve` as a real process: answers with headers, reloads on SIGHUP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from openclaw_failover.testing import FakeOpenAIServer, tool_reply
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def config(fake: FakeOpenAIServer, primary: str = "p1/m1") -> str:
+    return json.dumps(
+        {
+            "agents": {"defaults": {"model": {"primary": primary, "fallbacks": []}}},
+            "providers": {"p1": {"auth": [{"key": "${P1_KEY}"}]}},
+            "models": {"providers": {"p1": {"api": "openai-completions", "baseUrl": fake.url}}},
+            "failover": {"state": {"backend": "memory"}, "proxy": {"port": 0}},
+        }
+    )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAIServer]:
+    server = FakeOpenAIServer(models=["m1", "m2"]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, fake: FakeOpenAIServer
+) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    path = tmp_path / "failover.json"
+    path.write_text(config(fake))
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "OPENCLAW_STATE_DIR": str(tmp_path / "state"),
+        "P1_KEY": "sk-FAKE-process",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openclaw_failover", "serve", "--config", str(path)],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if "running on" in line.lower():
+                found.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert found.wait(20), "".join(lines)
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", "".join(lines))
+        assert match is not None
+        yield f"http://127.0.0.1:{match.group(1)}", path, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        reader.join(5)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert "sk-FAKE-process" not in "".join(lines)
+
+
+def test_process_answers_sdk_with_tools_and_headers(served, fake) -> None:  # type: ignore[no-untyped-def]
+    """The served proxy passes a tool call through to the openai SDK, saying who answered."""
+    url, _, _ = served
+    fake.script(tool_reply("read", {"path": "README.md"}))
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0, timeout=15)
+    tools = [{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}}]
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto",
+        messages=HI,
+        tools=tools,  # type: ignore[arg-type]
+    )
+    message = raw.parse().choices[0].message
+    assert message.tool_calls is not None
+    call = message.tool_calls[0]
+    assert call.function.name == "read"  # type: ignore[union-attr]
+    assert json.loads(call.function.arguments) == {"path": "README.md"}  # type: ignore[union-attr]
+    assert raw.headers["x-openclaw-failover-provider"] == "p1"
+    assert raw.headers["x-openclaw-failover-profile"] == "p1:0"
+    assert fake.chat_requests[0].json["tools"] == tools
+
+
+def test_sighup_reloads_and_readyz_shows_versions(served, fake) -> None:  # type: ignore[no-untyped-def]
+    """SIGHUP loads the edited file; /readyz shows the new version, loaded and on disk."""
+    url, path, proc = served
+    before = httpx.get(f"{url}/readyz").json()["route_version"]
+    assert before["loaded"] == before["on_disk"]
+    path.write_text(config(fake, primary="p1/m2"))
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    after = before
+    while time.monotonic() < deadline and after["loaded"] == before["loaded"]:
+        time.sleep(0.05)
+        after = httpx.get(f"{url}/readyz").json()["route_version"]
+    assert after["loaded"] != before["loaded"]
+    assert after["loaded"] == after["on_disk"]
+    answer = httpx.post(f"{url}/v1/chat/completions", json={"model": "auto", "messages": HI})
+    assert answer.json()["model"] == "m2"
