@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,15 +63,22 @@ class Fakes:
     ollama: FakeOllamaServer
 
 
-@pytest.fixture
-def fakes() -> Iterator[Fakes]:
-    """The three cloud/local fakes on loopback."""
+@contextmanager
+def running_fakes() -> Iterator[Fakes]:
+    """The OpenAI, Anthropic and Ollama fakes on loopback."""
     with (
         FakeOpenAIServer(models=["gpt-fake"]) as openai,
         FakeAnthropicServer(models=["claude-fake"]) as anthropic,
         FakeOllamaServer(models=["qwen3:8b"]) as ollama,
     ):
         yield Fakes(openai, anthropic, ollama)
+
+
+@pytest.fixture
+def fakes() -> Iterator[Fakes]:
+    """The three fakes for one test."""
+    with running_fakes() as running:
+        yield running
 
 
 def _profile(provider: str, key: str) -> tuple[Profile, ...]:
