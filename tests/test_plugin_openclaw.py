@@ -153,8 +153,13 @@ def test_status_tool_runs_through_the_sidecar(openclaw_home: OpenClawHome) -> No
     assert "sk-test-upstream" not in " ".join(results)
 
 
-def test_exec_is_blocked_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
-    """A local-tier model's exec call is blocked by the plugin: no file, the reason reaches it."""
+def offered_tools(request: Any) -> set[str]:
+    """The tool names one chat request offered the model."""
+    return {t["function"]["name"] for t in request.json.get("tools", []) if "function" in t}
+
+
+def test_local_tier_offer_leaves_out_high_risk_tools(openclaw_home: OpenClawHome) -> None:
+    """before_prompt_build's toolsAllow: a local-tier model is never offered exec or write."""
     from openclaw_failover.testing import Answer, FakeOpenAIServer, Ok, tool_reply
 
     target = openclaw_home.workspace / "probe.txt"
@@ -164,8 +169,30 @@ def test_exec_is_blocked_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
         )
         plugin_mode_home(openclaw_home, fake.url, local=True)
         turn = openclaw_home.run_turn("make the file", "local-1")
+        print(f"turn wall time: {turn.wall_s:.1f}s; tool results: {tool_results(fake)}")
+        assert turn.rc == 0, turn.stderr[-3000:]
+        offered = offered_tools(fake.chat_requests[0])
+    assert not target.exists()
+    assert "read" in offered
+    assert not offered & {"exec", "write", "edit", "apply_patch", "process"}
+
+
+def test_exec_is_blocked_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
+    """Without conversation access (no toolsAllow), before_tool_call still blocks exec locally."""
+    from openclaw_failover.testing import Answer, FakeOpenAIServer, Ok, tool_reply
+
+    target = openclaw_home.workspace / "probe.txt"
+    with FakeOpenAIServer() as fake:
+        fake.script(
+            tool_reply("exec", {"command": f"echo probe > {target}"}), Ok(Answer(text="Done."))
+        )
+        config = plugin_mode_home(openclaw_home, fake.url, local=True)
+        config["plugins"]["entries"]["openclaw-failover"]["hooks"] = {}
+        openclaw_home.write_config(config)
+        turn = openclaw_home.run_turn("make the file", "local-2")
         print(f"turn wall time: {turn.wall_s:.1f}s")
         assert turn.rc == 0, turn.stderr[-3000:]
+        assert "exec" in offered_tools(fake.chat_requests[0])
         results = tool_results(fake)
     assert not target.exists()
     assert any("openclaw-failover blocked exec" in r for r in results), results

@@ -110,7 +110,7 @@ export default {
         return r.ok ? (r.result ?? undefined) : failSafe(S.policy ?? LAST_RESORT, S.runs, event, ctx);
       }, { priority: 100 });
     }
-    api.registerTool({ name: "failover_status", label: "Failover status",
+    api.registerTool({ name: "failover_status", label: "Failover status", catalogMode: "direct-only",
       description: "Read-only: which model tier is answering, which providers are cooling down and why, " +
         "and which tools are off on the local tier.",
       parameters: { type: "object", additionalProperties: false, properties: { route: { type: "string" } } },
