@@ -25,6 +25,7 @@ __all__ = [
     "gather_status",
     "health_state",
     "local_health",
+    "openclaw_json",
 ]
 
 _LIST_TIMEOUT_S = 5.0
@@ -165,12 +166,7 @@ class StatusReport:
             "store_error": self.store_error,
             "candidates": [c.to_json() for c in self.candidates],
             "local": [x.to_json() for x in self.local],
-            "openclaw": {
-                "state_dir": self.openclaw.state_dir,
-                "read": list(self.openclaw.read),
-                "unreadable": list(self.openclaw.unreadable),
-                "cooldowns": [c.to_json(self.now) for c in self.openclaw.cooldowns],
-            },
+            "openclaw": openclaw_json(self.openclaw, self.now),
             "other_state": {
                 k: {
                     "state": health_state(h, self.now),
@@ -180,6 +176,16 @@ class StatusReport:
                 for k, h in self.other_keys.items()
             },
         }
+
+
+def openclaw_json(state: OpenClawState, now: float) -> dict[str, Any]:
+    """OpenClaw's own state as status shows it: where it was read and every window."""
+    return {
+        "state_dir": state.state_dir,
+        "read": list(state.read),
+        "unreadable": list(state.unreadable),
+        "cooldowns": [c.to_json(now) for c in state.cooldowns],
+    }
 
 
 def _worst(healths: Sequence[Health | None]) -> Health | None:

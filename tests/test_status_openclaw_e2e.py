@@ -147,17 +147,56 @@ def test_status_shows_openclaws_own_cooldown_and_never_the_key(
     db = openclaw_home.state_dir / "state" / "openclaw.sqlite"
     before = db.read_bytes()
 
-    result = _ours(openclaw_home, "status", "--json")
+    # OpenClaw's own file now says apiKey "fakeprimary:manual": the proxy has no key for it, so
+    # the config is refused; status says so and still shows OpenClaw's cooldown.
+    refused = _ours(openclaw_home, "status", "--json")
+    assert refused.returncode == 2
+    assert json.loads(refused.stdout)["problems"][0]["rule"] == "auth.no-usable-key"
+    assert "fakeprimary:manual" in refused.stdout
+    # A failover file that gives the proxy its own key (from the environment) works fully.
+    standalone = openclaw_home.root / "failover.json5"
+    standalone.write_text(
+        json.dumps(
+            {
+                "agents": {
+                    "defaults": {
+                        "model": {
+                            "primary": "fakeprimary/fake-model",
+                            "fallbacks": ["fakebackup/fake-model"],
+                        }
+                    }
+                },
+                "models": {
+                    "providers": {
+                        "fakeprimary": {"baseUrl": primary.url, "api": "openai-completions"},
+                        "fakebackup": {"baseUrl": backup.url, "api": "openai-completions"},
+                    }
+                },
+                "providers": {
+                    "fakeprimary": {"auth": [{"key": "${FAKEPRIMARY_API_KEY}"}]},
+                    "fakebackup": {"auth": [{"key": "${FAKEBACKUP_API_KEY}"}]},
+                },
+            }
+        )
+    )
+    result = _ours(openclaw_home, "status", "--json", "--config", str(standalone))
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout)
     cooldowns = {c["profile"]: c for c in data["openclaw"]["cooldowns"]}
     assert str(db) in data["openclaw"]["read"]
     mine = cooldowns["fakeprimary:manual"]
     assert (mine["kind"], mine["reason"], mine["active"]) == ("cooldown", "rate_limit", True)
-    table = _ours(openclaw_home, "status")
+    table = _ours(openclaw_home, "status", "--config", str(standalone))
     assert table.returncode == 0, table.stderr[-2000:]
     assert "fakeprimary:manual" in table.stdout
-    for output in (result.stdout, result.stderr, table.stdout, table.stderr):
+    for output in (
+        refused.stdout,
+        refused.stderr,
+        result.stdout,
+        result.stderr,
+        table.stdout,
+        table.stderr,
+    ):
         assert STORE_KEY not in output
         assert ENV_KEY not in output
     assert db.read_bytes() == before

@@ -102,7 +102,10 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
     from .._status import gather_status
     from ._ops_view import print_status
 
-    table = require(config, kind)
+    table, result = load(config, kind)
+    if table is None:
+        _status_without_table(result, as_json=as_json)
+        raise typer.Exit(2)
 
     async def go() -> dict[str, Any]:
         async with parts(table) as (store, transports, _):
@@ -117,6 +120,25 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
 
     data = run(go)
     echo_json(data) if as_json else print_status(_console(), data)
+
+
+def _status_without_table(result: Any, *, as_json: bool) -> None:
+    """The config is unusable: say why, and still show OpenClaw's own cooldowns (read-only)."""
+    from .._openclaw_state import read_openclaw_state
+    from .._status import openclaw_json
+    from ._ops_view import print_openclaw
+
+    now = time.time()
+    errors = [p for p in result.problems if p.severity == "error"]
+    openclaw = openclaw_json(read_openclaw_state(os.environ), now)
+    if as_json:
+        problems = [{"rule": p.rule, "path": p.path, "message": p.message} for p in errors]
+        echo_json({"config_path": result.config_path, "problems": problems, "openclaw": openclaw})
+        return
+    for problem in errors:
+        typer.echo(f"[{problem.rule}] {problem.message}", err=True)
+    typer.echo(f"openclaw-failover: invalid configuration in {result.config_path}", err=True)
+    print_openclaw(_console(), openclaw, now)
 
 
 # --------------------------------------------------------------------------- cooldowns

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["print_doctor", "print_probe", "print_report", "print_status"]
+__all__ = ["print_doctor", "print_openclaw", "print_probe", "print_report", "print_status"]
 
 _STATE_STYLE = {
     "healthy": "green",
@@ -106,10 +106,11 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
                 _yes(item["present"]) + f" {item['detail']}",
             )
         console.print(local)
-    _print_openclaw(console, data["openclaw"], now)
+    print_openclaw(console, data["openclaw"], now)
 
 
-def _print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:
+def print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:
+    """OpenClaw's own active cooldowns and where they were read from."""
     read = ", ".join(openclaw["read"]) or f"nothing found under {openclaw['state_dir']}"
     console.print(f"OpenClaw's own cooldowns (read-only), read from: {read}")
     for bad in openclaw["unreadable"]:
