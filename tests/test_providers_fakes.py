@@ -23,11 +23,16 @@ from openclaw_failover.providers.ollama import OllamaTransport
 from openclaw_failover.testing import (
     Answer,
     CutStream,
+    HangBeforeHeaders,
+    HangMidStream,
     HttpError,
     Ok,
     Reset,
+    SilentAfterPreamble,
     StreamError,
     ToolCall,
+    empty,
+    no_done,
     tool_reply,
 )
 from openclaw_failover.testing import MalformedEvent as MalformedFault
@@ -217,3 +222,67 @@ async def test_fake_ollama_server_serves_tool_calls_404_and_tags() -> None:
             assert "try pulling it first" in excerpt
             assert await transport.list_models(call.provider, None) == ["qwen3:8b"]
         assert fake.chat_requests[0].json["stream"] is True
+
+
+# ----------------------------------------------------------------------------- the fault matrix
+
+FAULTS: list[tuple[str, Any, str]] = [
+    ("ok", Ok(Answer(text="a b c")), "answer"),
+    ("no_done", no_done("a b c"), "answer"),
+    ("empty", empty(), "empty"),
+    ("http_429", HttpError(429, retry_after=3), "status"),
+    ("hang_before_headers", HangBeforeHeaders(limit_s=0.3), "failure"),
+    ("silent_after_preamble", SilentAfterPreamble(limit_s=0.3), "failure"),
+    ("hang_mid_stream", HangMidStream(after=1, limit_s=0.3), "failure"),
+    ("reset_before_headers", Reset(), "failure"),
+    ("reset_mid_stream", Reset(after=1), "failure"),
+    ("cut_stream", CutStream(after=2), "failure"),
+    ("cut_mid_event", CutStream(after=1, mid_event=True), "failure"),
+    ("malformed_event", MalformedFault(after=1), "malformed"),
+    ("stream_error", StreamError(after=1), "failure"),
+]
+
+
+def _server(dialect: str) -> FakeAnthropicServer | FakeOllamaServer:
+    if dialect == "anthropic":
+        return FakeAnthropicServer(hang_limit_s=2.0)
+    return FakeOllamaServer(hang_limit_s=2.0)
+
+
+def _matrix_call(dialect: str, url: str) -> tuple[Any, UpstreamCall]:
+    return (
+        (AnthropicTransport, _anthropic_call(url))
+        if dialect == "anthropic"
+        else (OllamaTransport, _ollama_call(url))
+    )
+
+
+@pytest.mark.parametrize("dialect", ["anthropic", "ollama"])
+@pytest.mark.parametrize(("name", "fault", "outcome"), FAULTS, ids=[f[0] for f in FAULTS])
+async def test_every_scripted_fault_reaches_the_adapter(
+    dialect: str, name: str, fault: Any, outcome: str
+) -> None:
+    """Each fault the OpenAI fake knows plays in the Anthropic and Ollama dialects too, and the
+    adapter sees it as an answer, an empty answer, an error status, a malformed event or a
+    TransportFailure, never a hang or a crash."""
+    with _server(dialect) as fake:
+        fake.script(fault)
+        transport_cls, call = _matrix_call(dialect, fake.url)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+            transport = transport_cls(client)
+            if outcome == "failure":
+                with pytest.raises(TransportFailure):
+                    await _drain(transport, call)
+                return
+            status, chunks, excerpt = await _drain(transport, call)
+    if outcome == "status":
+        assert status == 429
+        assert excerpt
+    elif outcome == "empty":
+        assert status == 200
+        assert _text(chunks) == ""
+        assert not _arguments(chunks)
+    else:
+        assert status == 200
+        assert _text(chunks) == ("a b c" if outcome == "answer" else "one two three four five six")
+        assert any(isinstance(c, MalformedEvent) for c in chunks) is (outcome == "malformed")
