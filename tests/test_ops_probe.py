@@ -8,13 +8,9 @@ from contextlib import asynccontextmanager
 from types import MappingProxyType
 from typing import Any
 
-import pytest
-
 from openclaw_failover._model import Candidate, Profile, Provider, Route, RouteTable, Secret
 from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall
 from openclaw_failover._probe import PROBE_BODY, failing_default_candidates, probe_table
-
-pytest.importorskip("openclaw_failover._classify")  # TEMP: until the core issue lands it
 
 
 class Reply:

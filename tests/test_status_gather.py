@@ -27,8 +27,6 @@ from openclaw_failover.stores.memory import MemoryStateStore
 
 from .test_status_openclaw_state import NOW, STORE_KEY, seed_2026_9_6
 
-pytest.importorskip("openclaw_failover._ordering")  # TEMP: until the engine issue lands it
-
 CONFIG_KEY = "sk-config-DISTINCTIVE-91ab"
 
 
