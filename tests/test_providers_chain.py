@@ -35,6 +35,7 @@ from openclaw_failover.testing import (
     FakeOpenAIServer,
     HttpError,
     Ok,
+    SilentAfterPreamble,
     ToolCall,
 )
 
@@ -191,3 +192,18 @@ async def test_empty_anthropic_answer_fails_over(fakes: Fakes) -> None:
     assert body["choices"][0]["message"]["content"] == "Local answer."
     reasons = [a.reason for a in meta.attempt_log]
     assert "empty_response" in reasons
+
+
+async def test_silent_anthropic_after_message_start_times_out_to_ollama(fakes: Fakes) -> None:
+    """Anthropic's message_start (a role chunk) is not a first token: an upstream that sends it
+    and then nothing is abandoned at the first-token deadline, and Ollama answers."""
+    fakes.openai.always(HttpError(500))
+    fakes.anthropic.always(SilentAfterPreamble(limit_s=5.0))
+    fakes.ollama.always(Ok(Answer(text="Local answer.")))
+    request = ChatRequest(body=BODY, first_token_deadline_s=0.5)
+    async with httpx.AsyncClient(timeout=10) as client:
+        engine = await _engine(chain_table(fakes), client)
+        meta, body = await engine.complete(request)
+    assert meta.provider == "ollama"
+    assert body["choices"][0]["message"]["content"] == "Local answer."
+    assert "timeout" in [a.reason for a in meta.attempt_log]
