@@ -207,3 +207,24 @@ async def test_silent_anthropic_after_message_start_times_out_to_ollama(fakes: F
     assert meta.provider == "ollama"
     assert body["choices"][0]["message"]["content"] == "Local answer."
     assert "timeout" in [a.reason for a in meta.attempt_log]
+
+
+async def test_local_ollama_tier_is_offered_no_high_risk_tools(fakes: Fakes) -> None:
+    """When the chain reaches Ollama (local tier), ``exec`` is stripped from the tools it sees;
+    the harmless tool stays and the answer says what was blocked."""
+    exec_tool = {
+        "type": "function",
+        "function": {"name": "exec", "parameters": {"type": "object", "properties": {}}},
+    }
+    fakes.openai.always(HttpError(500))
+    fakes.anthropic.always(HttpError(529))
+    fakes.ollama.always(Ok(Answer(text="Local answer.")))
+    body = {**BODY, "tools": [WEATHER_TOOL, exec_tool]}
+    async with httpx.AsyncClient(timeout=10) as client:
+        engine = await _engine(chain_table(fakes), client)
+        meta, _ = await engine.complete(ChatRequest(body=body))
+    offered = [t["function"]["name"] for t in fakes.ollama.chat_requests[0].json["tools"]]
+    assert offered == ["get_weather"]
+    assert "exec" in meta.tools_blocked
+    anthropic_offered = [t["name"] for t in fakes.anthropic.chat_requests[0].json["tools"]]
+    assert "exec" in anthropic_offered  # the cloud tier keeps every tool
