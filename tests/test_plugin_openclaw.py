@@ -196,3 +196,49 @@ def test_exec_is_blocked_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
         results = tool_results(fake)
     assert not target.exists()
     assert any("openclaw-failover blocked exec" in r for r in results), results
+
+
+def seed_cooling(home: OpenClawHome, ref: str) -> None:
+    """Mark ``ref`` as cooling for ten minutes in the failover state OpenClaw's sidecar reads."""
+    import asyncio
+    import time
+
+    from openclaw_failover._ports import Health
+    from openclaw_failover.stores.file import FileStateStore
+
+    async def seed() -> None:
+        store = FileStateStore(home.state_dir / "failover")
+        now = time.time()
+        cooling = Health(
+            cooldown_until=now + 600, cooldown_reason="rate_limit", last_failure_at=now
+        )
+        await store.update(f"model:{ref}", lambda _old: cooling)
+        await store.aclose()
+
+    asyncio.run(seed())
+
+
+def test_steers_past_a_cooling_primary_but_not_a_strict_pick(openclaw_home: OpenClawHome) -> None:
+    """A cooling primary gets no request; with --model naming it, the user's pick stands."""
+    from openclaw_failover.testing import FakeOpenAIServer
+
+    with FakeOpenAIServer() as primary, FakeOpenAIServer() as backup:
+        plugin_mode_home(openclaw_home, primary.url, local=False)
+        config = openclaw_home.read_config()
+        providers = config["models"]["providers"]
+        providers["fakebackup"] = fake_provider_entry(backup.url, api_key="${FAKE_UPSTREAM_KEY}")
+        config["agents"]["defaults"]["model"]["fallbacks"] = ["fakebackup/fake-model"]
+        openclaw_home.write_config(config)
+        seed_cooling(openclaw_home, "fakeprimary/fake-model")
+
+        steered = openclaw_home.run_turn("hi", "steer-1")
+        print(f"steered turn: {steered.wall_s:.1f}s")
+        assert steered.rc == 0, steered.stderr[-3000:]
+        assert (len(primary.chat_requests), len(backup.chat_requests)) == (0, 1)
+        assert steered.execution_trace.get("winnerProvider") == "fakebackup"
+
+        picked = openclaw_home.run_turn(
+            "hi", "steer-2", extra_args=["--model", "fakeprimary/fake-model"]
+        )
+        assert picked.rc == 0, picked.stderr[-3000:]
+        assert len(primary.chat_requests) == 1
