@@ -36,8 +36,8 @@ _VERDICTS = {
 
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
-    """One probe: verdict is ok, auth, rate_limit, billing, timeout, not_found, no_key or
-    another failure reason; ``listed`` is None when the model list could not be read."""
+    """One probe: verdict is ok, auth, rate_limit, billing, timeout, not_found, unreachable,
+    no_key or another failure reason; ``listed`` is None when the model list could not be read."""
 
     route: str
     candidate: str
@@ -114,6 +114,8 @@ async def _call(transport: Transport, call: UpstreamCall) -> tuple[int | None, s
                 break
             return reply.status, None, ""
     except TransportFailure as exc:
+        if exc.kind == "ConnectError":  # nothing listening: say so rather than a 5xx bucket
+            return None, "unreachable", exc.kind
         reason, detail = _classify(call.provider, status=None, headers={}, body="", error=exc)
         return None, reason or "unknown", detail or exc.kind
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._model import Candidate, Profile, Provider, RouteTable, Tier
 from ._openclaw_state import OpenClawState
-from ._ports import Health, StateStore, Transport
+from ._ports import Health, StateStore, Transport, TransportFailure
 
 __all__ = [
     "KeyStatus",
@@ -227,7 +227,9 @@ async def local_health(provider: Provider, model: str, transport: Transport | No
     except TimeoutError:
         return replace(base, detail=f"no answer within {_LIST_TIMEOUT_S:g} s")
     except Exception as exc:  # any transport failure is a finding, not a crash
-        return replace(base, detail=f"{type(exc).__name__}")
+        return replace(
+            base, detail=exc.kind if isinstance(exc, TransportFailure) else type(exc).__name__
+        )
     present = any(m in (model, f"{model}:latest") or f"{m}:latest" == model for m in models)
     detail = "" if present else f"model not pulled (found {len(models)} models)"
     return replace(base, reachable=True, present=present, detail=detail)

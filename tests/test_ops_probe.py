@@ -74,8 +74,12 @@ def _table() -> RouteTable:
             tuple(_profile(f"a:{x}", None if x == "nokey" else "sk-x") for x in labels),
         ),
         "b": Provider("b", "openai-completions", "https://b.invalid", (_profile("b:only"),)),
+        "c": Provider("c", "openai-completions", "https://c.invalid", (_profile("c:gone"),)),
     }
-    routes = {"auto": Route("auto", (Candidate("a", "m1"), Candidate("b", "m2")))}
+    routes = {
+        "auto": Route("auto", (Candidate("a", "m1"), Candidate("b", "m2"))),
+        "batch": Route("batch", (Candidate("c", "m3"),)),
+    }
     return RouteTable(routes=MappingProxyType(routes), providers=MappingProxyType(providers))
 
 
@@ -88,11 +92,12 @@ SCRIPT: dict[str, Reply | TransportFailure | str] = {
     "a:reset": TransportFailure("ReadTimeout", "read timed out"),
     "a:hang": "hang",
     "b:only": Reply(503, '{"error": {"message": "down"}}'),
+    "c:gone": TransportFailure("ConnectError", "connection refused"),
 }
 
 
 async def test_each_key_gets_its_bucket_with_latency_and_listing() -> None:
-    """ok / auth / rate_limit / billing / not_found / timeout / no_key, per profile."""
+    """ok / auth / rate_limit / billing / not_found / timeout / no_key / unreachable, per key."""
     transport = ScriptedTransport(SCRIPT, models=["m1"])
     results = await probe_table(
         _table(), transports={"openai-completions": transport}, timeout_s=0.3
@@ -108,6 +113,7 @@ async def test_each_key_gets_its_bucket_with_latency_and_listing() -> None:
         "a:hang": "timeout",
         "a:nokey": "no_key",
         "b:only": "server_error",
+        "c:gone": "unreachable",
     }
     ok = next(r for r in results if r.profile == "a:ok")
     assert (ok.status, ok.listed) == (200, True)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["print_doctor", "print_openclaw", "print_probe", "print_report", "print_status"]
@@ -103,7 +104,7 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
                 item["model"],
                 item["base_url"],
                 _yes(item["reachable"]),
-                _yes(item["present"]) + f" {item['detail']}",
+                _yes(item["present"]) + f" {escape(item['detail'])}",
             )
         console.print(local)
     print_openclaw(console, data["openclaw"], now)
@@ -266,7 +267,7 @@ def print_probe(console: Console, results: Iterable[Mapping[str, Any]]) -> None:
             str(r["status"] or "-"),
             f"{r['latency_ms']:.0f}",
             listed,
-            r["detail"],
+            escape(r["detail"]),
         )
     console.print(table)
 
@@ -276,6 +277,9 @@ def print_doctor(console: Console, findings: Iterable[Mapping[str, str]]) -> Non
     table = _table("Doctor", "check", "level", "finding", "fix")
     for f in findings:
         table.add_row(
-            f["check"], f"[{_LEVEL_STYLE[f['level']]}]{f['level']}[/]", f["message"], f["fix"]
+            f["check"],
+            f"[{_LEVEL_STYLE[f['level']]}]{f['level']}[/]",
+            escape(f["message"]),
+            escape(f["fix"]),
         )
     console.print(table)
