@@ -178,8 +178,6 @@ class ChatCompletions:
             final, outcome = await _pump(answer, send, meta)
         finally:
             await answer.aclose()
-        if outcome == "stream_error":
-            self._audit_stream_error(request, meta)
         watch.stop()
         await send({"type": "http.response.body", "body": final})
         self._finish(request, outcome, started)
@@ -239,25 +237,6 @@ class ChatCompletions:
                 route_version=version,
                 outcome="client_error",
                 status=error.status,
-            )
-        )
-
-    def _audit_stream_error(self, request: ChatRequest, meta: AnswerMeta) -> None:
-        self._rt.emit(
-            AuditRecord(
-                event="outcome",
-                ts=self._rt.clock.now(),
-                request_id=request.request_id,
-                trace_id=request.trace_id,
-                instance=self._rt.instance,
-                route=request.route,
-                route_version=meta.route_version,
-                provider=meta.provider,
-                model=meta.model,
-                profile=meta.profile,
-                tier=meta.tier,
-                outcome="stream_error",
-                downgraded=meta.downgraded,
             )
         )
 
