@@ -168,6 +168,12 @@ def cooldowns_clear(
         raise _fail(
             f"--provider: found {provider!r}; expected one of {', '.join(sorted(table.providers))}"
         )
+    if table.settings.state.backend == "memory":
+        typer.echo(
+            "note: state.backend is memory, so a running proxy keeps its own state that "
+            "this command cannot reach; use file or redis to clear it from here",
+            err=True,
+        )
     what = "every cooldown" if everything else f"cooldowns of {provider or profile}"
     if not yes and not typer.confirm(f"Clear {what}?", default=False):
         raise _fail("nothing cleared", code=1)
