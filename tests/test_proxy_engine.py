@@ -17,6 +17,7 @@ from openclaw_failover.config import load_route_table
 from openclaw_failover.proxy import create_app
 from openclaw_failover.testing import (
     Answer,
+    CapturingAuditSink,
     CutStream,
     FakeOpenAIServer,
     HangBeforeHeaders,
@@ -68,13 +69,18 @@ ENV = {"P1_KEY_A": "sk-p1-a", "P1_KEY_B": "sk-p1-b", "P2_KEY": "sk-p2"}
 
 
 @pytest.fixture
-def proxy_for(tmp_path: Path, fakes: dict[str, FakeOpenAIServer]):  # type: ignore[no-untyped-def]
+def audit() -> CapturingAuditSink:
+    return CapturingAuditSink()
+
+
+@pytest.fixture
+def proxy_for(tmp_path: Path, fakes: dict[str, FakeOpenAIServer], audit: CapturingAuditSink):  # type: ignore[no-untyped-def]
     def start(**failover: Any):  # type: ignore[no-untyped-def]
         path = write_config(tmp_path, fakes, **failover)
         env = {"HOME": str(tmp_path), "OPENCLAW_STATE_DIR": str(tmp_path / "state"), **ENV}
         result = load_route_table(str(path), kind="standalone", environ=env)
         assert result.table is not None, result.problems
-        return running_server(create_app(result.table, reload_poll_s=3600))
+        return running_server(create_app(result.table, audit=audit, reload_poll_s=3600))
 
     return start
 
@@ -226,3 +232,24 @@ def test_429_lowers_provider_concurrency(proxy_for, fakes) -> None:  # type: ign
         assert sdk(url).chat.completions.create(model="auto", messages=HI).model in ("m1", "m2")  # type: ignore[arg-type]
         text = httpx.get(f"{url}/metrics").text
     assert 'openclaw_failover_concurrency_limit{provider="p1"} 1.0' in text
+
+
+def test_audit_lines_carry_request_and_trace_ids(proxy_for, fakes, audit) -> None:  # type: ignore[no-untyped-def]
+    """Audit lines take the request id from x-request-id and the trace id from traceparent."""
+    fakes["p1"].script(HttpError(500), HttpError(500))
+    headers = {
+        "x-request-id": "req-audit-1",
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    }
+    with proxy_for() as url:
+        response = httpx.post(
+            f"{url}/v1/chat/completions",
+            timeout=15,
+            headers=headers,
+            json={"model": "auto", "messages": HI},
+        )
+    assert response.status_code == 200
+    mine = [r for r in audit.records if r.request_id == "req-audit-1"]
+    assert {r.event for r in mine} >= {"attempt", "outcome"}
+    assert all(r.trace_id == "0af7651916cd43dd8448eb211c80319c" for r in mine)
+    assert not any("sk-p1" in repr(r) for r in audit.records)
