@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import json
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from openclaw_failover._ports import Health
+from openclaw_failover._status import candidate_keys
 from openclaw_failover.cli import app
+from openclaw_failover.config import require_route_table
+from openclaw_failover.stores.file import FileStateStore
 
 from .test_report_analytics import T0, hour0, hour1, write
 
@@ -133,3 +140,53 @@ def test_argument_errors_are_one_clear_line(args: list[str], expected: str, tmp_
     code, out = invoke(args, tmp_path)
     assert code == 2
     assert expected in out
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("openclaw_failover._audit") is None,
+    reason="TEMP: the audit sink has not landed yet",
+)
+def test_cooldowns_clear_through_a_file_store_is_audited(tmp_path: Path) -> None:
+    """clear --provider empties the shared file store's cooldown and writes manual_intervention."""
+    config = tmp_path / "failover.json5"
+    audit = tmp_path / "audit.jsonl"
+    config.write_text(
+        json.dumps(
+            {
+                "agents": {"defaults": {"model": {"primary": "anthropic/claude-opus-4-6"}}},
+                "providers": {
+                    "anthropic": {"auth": [{"key": "${ANTHROPIC_API_KEY}", "profile": "main"}]}
+                },
+                "failover": {
+                    "state": {"backend": "file", "directory": str(tmp_path / "state")},
+                    "audit": {"path": str(audit)},
+                },
+            }
+        )
+    )
+    os.environ["ANTHROPIC_API_KEY"] = INLINE_KEY
+    try:
+        table = require_route_table(str(config), environ=os.environ)
+        keys = candidate_keys(table.routes["auto"].candidates[0], table.providers["anthropic"])
+
+        async def seed() -> None:
+            store = FileStateStore(table.settings.state.directory)
+            until = time.time() + 600
+            await store.update(
+                keys["anthropic:main"][0],
+                lambda _: Health(cooldown_until=until, cooldown_reason="auth"),
+            )
+            await store.aclose()
+
+        asyncio.run(seed())
+        code, out = invoke(
+            ["cooldowns", "clear", "--provider", "anthropic", "--yes", "--config", str(config)],
+            tmp_path,
+        )
+    finally:
+        del os.environ["ANTHROPIC_API_KEY"]
+    assert code == 0, out
+    assert "1 cleared" in out
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [x["event"] for x in lines] == ["manual_intervention"]
+    assert INLINE_KEY not in out + audit.read_text()
