@@ -1,16 +1,19 @@
-"""The ``failover_status`` tool's answer: a short text for the model plus structured details.
+"""Each candidate's state as the engine sees it, and the ``failover_status`` tool's answer.
 
-Pure: it takes each candidate's state as the engine sees it and ``now``; it never shows a key.
+Pure: it takes stored health and ``now``; it never shows a key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ._model import Candidate, RouteTable, Tier
+from ._ordering import model_key, plan_route, view_slot
+from ._policy import health_state
+from ._ports import EMPTY_HEALTH, Health
 
 #: Candidate states in which a turn may be sent to it (a half-open one is probed by that turn).
 USABLE_STATES = frozenset({"ready", "half_open"})
@@ -29,6 +32,43 @@ class CandidateView:
     def usable(self) -> bool:
         """Whether a turn may go to this candidate now."""
         return self.state in USABLE_STATES
+
+
+def state_keys(table: RouteTable, route: str) -> list[str]:
+    """Every state key the candidates of ``route`` depend on (model keys and usable keys)."""
+    found = table.routes.get(route)
+    if found is None:
+        return []
+    plan = plan_route(found, table.providers, banned=table.settings.banned_models)
+    return list(dict.fromkeys([*plan.keys, *(model_key(c) for c in found.candidates)]))
+
+
+def candidate_views(
+    table: RouteTable, route: str, health: Mapping[str, Health], now: float
+) -> list[CandidateView]:
+    """Each candidate's state: the best of its key slots (the engine rotates keys), or for a
+    provider whose keys only OpenClaw holds, its model key alone."""
+    found = table.routes.get(route)
+    if found is None:
+        return []
+    banned = table.settings.banned_models
+    plan = plan_route(found, table.providers, banned=banned)
+    out: list[CandidateView] = []
+    for candidate, group in zip(found.candidates, plan.groups, strict=True):
+        if candidate.ref in banned or candidate.model in banned:
+            out.append(CandidateView(candidate, "banned"))
+            continue
+        views = [view_slot(slot, health, now) for slot in group]
+        if not views:
+            stored = health.get(model_key(candidate), EMPTY_HEALTH)
+            state = health_state(stored, now)
+            out.append(
+                CandidateView(candidate, state, stored.cooldown_reason, stored.cooldown_until)
+            )
+            continue
+        best = next((v for v in views if v.usable), min(views, key=lambda v: v.until))
+        out.append(CandidateView(candidate, best.state, best.reason, best.until))
+    return out
 
 
 def _when(epoch_s: float) -> str:

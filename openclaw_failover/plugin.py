@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._model import FailureReason, RouteTable
-from ._ordering import model_key, plan_route, view_slot
+from ._ordering import model_key
 from ._plugin_guard import ToolGuard
-from ._plugin_status import CandidateView, describe_status
-from ._policy import decide_cooldown, health_state, record_success
+from ._plugin_status import CandidateView, candidate_views, describe_status, state_keys
+from ._policy import decide_cooldown, record_success
 from ._ports import EMPTY_HEALTH, AuditRecord, AuditSink, Clock, Health, StateStore
 from ._vendor import openclaw_sdk_shim as shim
 
@@ -98,33 +98,10 @@ class FailoverPlugin:
         )
 
     async def _views(self, route: str = "auto") -> list[CandidateView]:
-        """Each candidate of ``route`` with its state as the engine sees it (worst over its
-        model key and usable keys; a provider whose keys only OpenClaw holds: its model key)."""
-        found = self.table.routes.get(route)
-        if found is None:
-            return []
-        banned = self.table.settings.banned_models
-        plan = plan_route(found, self.table.providers, banned=banned)
-        keys = [*plan.keys, *(model_key(c) for c in found.candidates)]
-        health = await self.store.snapshot(list(dict.fromkeys(keys)))
-        now = self.clock.now()
-        out: list[CandidateView] = []
-        for candidate, group in zip(found.candidates, plan.groups, strict=True):
-            if candidate.ref in banned or candidate.model in banned:
-                out.append(CandidateView(candidate, "banned"))
-                continue
-            views = [view_slot(slot, health, now) for slot in group]
-            if not views:
-                key = model_key(candidate)
-                state = health_state(health.get(key), now)
-                stored = health.get(key, EMPTY_HEALTH)
-                out.append(
-                    CandidateView(candidate, state, stored.cooldown_reason, stored.cooldown_until)
-                )
-                continue
-            best = next((v for v in views if v.usable), min(views, key=lambda v: v.until))
-            out.append(CandidateView(candidate, best.state, best.reason, best.until))
-        return out
+        """Each candidate of ``route`` with its state as the engine sees it."""
+        keys = state_keys(self.table, route)
+        health = await self.store.snapshot(keys) if keys else {}
+        return candidate_views(self.table, route, health, self.clock.now())
 
     async def before_model_resolve(
         self, event: shim.BeforeModelResolveEvent, ctx: shim.AgentContext
