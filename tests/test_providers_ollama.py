@@ -501,3 +501,17 @@ def test_request_reports_overflow_instead_of_truncating() -> None:
     on = ollama_request({"messages": msgs, "truncate": True, "think": False}, model="m")
     assert on["truncate"] is True
     assert on["think"] is False
+
+
+async def test_list_models_non_json_reply_is_a_decoding_failure() -> None:
+    """Something that is not Ollama on the port (an HTML page) is a TransportFailure, not an
+    empty model list that would read as "nothing pulled"."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>hello</html>")
+
+    call = _call({})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(TransportFailure) as info:
+            await OllamaTransport(client).list_models(call.provider, None)
+    assert info.value.kind == "DecodingError"

@@ -41,8 +41,26 @@ def sendable_key(profile: Profile | None) -> str | None:
 
 
 def transport_failure(exc: httpx.HTTPError) -> TransportFailure:
-    """The one translation of an httpx error: ``kind`` is its class name, never a secret."""
+    """The one translation of an httpx error: ``kind`` is its class name, never a secret
+    (a status error says only its status, not the URL)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return TransportFailure(kind=type(exc).__name__, detail=f"HTTP {exc.response.status_code}")
     return TransportFailure(kind=type(exc).__name__, detail=str(exc)[:200])
+
+
+async def get_json(
+    client: httpx.AsyncClient, url: str, *, headers: Mapping[str, str], provider: Provider
+) -> dict[str, Any]:
+    """GET a JSON object (a model list); any failure is a :class:`TransportFailure`."""
+    try:
+        response = await client.get(url, headers=headers, timeout=request_timeout(provider))
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise transport_failure(exc) from exc
+    data = parse_json_object(response.text)
+    if isinstance(data, MalformedEvent):
+        raise TransportFailure(kind="DecodingError", detail="the reply is not a JSON object")
+    return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from ._wire import (
     ChunkOrMalformed,
     HttpReply,
     LocalReply,
+    get_json,
     open_stream,
     parse_json_object,
     request_timeout,
@@ -97,21 +98,9 @@ class AnthropicTransport:
         url = messages_url(provider.base_url).removesuffix("/messages") + "/models"
         headers = request_headers(provider, profile, {})
         headers["accept"] = "application/json"
-        try:
-            response = await self._client.get(
-                url, headers=headers, timeout=request_timeout(provider)
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise TransportFailure(kind=type(exc).__name__, detail=_status_detail(exc)) from exc
-        data = response.json().get("data") or []
+        reply = await get_json(self._client, url, headers=headers, provider=provider)
+        data = reply.get("data") or []
         return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
-
-
-def _status_detail(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code}"
-    return str(exc)[:200]
 
 
 async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:

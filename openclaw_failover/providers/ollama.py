@@ -28,6 +28,7 @@ from ._wire import (
     ChunkOrMalformed,
     HttpReply,
     LocalReply,
+    get_json,
     open_stream,
     parse_json_object,
     request_timeout,
@@ -93,21 +94,9 @@ class OllamaTransport:
     async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
         """The pulled model names from ``GET /api/tags``."""
         url = native_base(provider.base_url) + "/api/tags"
-        try:
-            response = await self._client.get(
-                url, headers=_headers(provider, profile, {}), timeout=request_timeout(provider)
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise TransportFailure(kind=type(exc).__name__, detail=_detail(exc)) from exc
-        tags = parse_json_object(response.text)
-        return [] if isinstance(tags, MalformedEvent) else tags_model_names(tags)
-
-
-def _detail(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code}"
-    return str(exc)[:200]
+        headers = _headers(provider, profile, {})
+        tags = await get_json(self._client, url, headers=headers, provider=provider)
+        return tags_model_names(tags)
 
 
 async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
