@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import json5
+import pytest
+
+from tests.fixtures.openclaw import OpenClawHome
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,3 +101,19 @@ def test_status_tool_is_the_plugins_tool() -> None:
     )
     assert manifest["tools"] == bridge["contracts"]["tools"] == ["failover_status"]
     assert "`failover_status`" in body
+
+
+@pytest.mark.openclaw_e2e
+def test_real_openclaw_reads_the_skill(openclaw_home: OpenClawHome) -> None:
+    """OpenClaw 2026.9.6 parses SKILL.md from the workspace and reports it ready."""
+    skill_dir = openclaw_home.workspace / "skills" / "openclaw-failover"
+    skill_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "SKILL.md", skill_dir / "SKILL.md")
+    openclaw_home.write_config(openclaw_home.base_config({}, primary="openai/gpt-5.4-mini"))
+    venv_bin = Path(sys.executable).parent
+    openclaw_home.extra_env["PATH"] = f"{openclaw_home.bin_dir}:{venv_bin}:/usr/bin:/bin"
+    info = openclaw_home.run_cli(["skills", "info", "openclaw-failover"])
+    assert info.rc == 0, info.stderr[-2000:]
+    assert "Ready" in info.stdout
+    assert "openclaw-workspace" in info.stdout
+    assert "✓ openclaw-failover" in info.stdout
