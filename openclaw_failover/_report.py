@@ -203,10 +203,11 @@ class _Pass:
         if kind in ("fallback", "local"):
             self.triggers[trigger or line.get("reason") or "unknown"] += 1
         session = line.get("session_id")
-        hour = int(ts // 3600) * 3600
-        day = int(ts // 86400) * 86400
-        step = int(ts // self.series_s) * self.series_s
-        for table, start in ((self.hours, hour), (self.days, day), (self.series, step)):
+        # Only hours (and a finer plot series) are counted per line; days merge hours at the end.
+        tables = [(self.hours, int(ts // 3600) * 3600)]
+        if self.series_s != 3600:
+            tables.append((self.series, int(ts // self.series_s) * self.series_s))
+        for table, start in tables:
             bucket = table.get(start)
             if bucket is None:
                 bucket = table[start] = Bucket()
@@ -237,7 +238,8 @@ class _Pass:
 
 def _series(run: _Pass) -> dict[str, Any]:
     """Percentages per plot bucket (an hour unless asked); the plot draws exactly these."""
-    rows = [(k, bucket_json("", b)) for k, b in sorted(run.series.items())]
+    source = run.series if run.series_s != 3600 else run.hours
+    rows = [(k, bucket_json("", b)) for k, b in sorted(source.items())]
     return {
         "bucket_s": run.series_s,
         "t": [datetime.fromtimestamp(k, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for k, _ in rows],
@@ -277,10 +279,16 @@ def _alerts(hours: list[dict[str, Any]], *, hard_stop: float, local: float) -> l
 
 def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], bad: int) -> Report:
     hours = [bucket_json(_iso_hour(k), b) for k, b in sorted(run.hours.items())]
+    for start, bucket in run.hours.items():
+        day = run.days.get(start // 86400 * 86400)
+        if day is None:
+            day = run.days[start // 86400 * 86400] = Bucket()
+        day.merge(bucket)
     days = [bucket_json(_iso_day(k), b) for k, b in sorted(run.days.items())]
     total = Bucket()
     for bucket in run.hours.values():
         total.merge(bucket)
+    total.manual = len(run.manual)
     rates = [
         {
             "provider": p,

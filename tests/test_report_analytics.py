@@ -220,6 +220,7 @@ def test_downgrade_triggers_against_manual_interventions(report: dict[str, Any])
     assert downgrades["triggers"] == {"timeout": 3, "rate_limit": 2}
     assert downgrades["manual_interventions"] == 1
     assert report["days"][0]["manual_interventions"] == 1
+    assert report["totals"]["manual_interventions"] == 1
 
 
 def test_parse_since_units_and_error() -> None:
