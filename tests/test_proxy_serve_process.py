@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
 from openclaw_failover.testing import FakeOpenAIServer, tool_reply
+from tests.fixtures.proxy import serve_process
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -43,48 +40,17 @@ def fake() -> Iterator[FakeOpenAIServer]:
 
 
 @pytest.fixture
-def served(
-    tmp_path: Path, fake: FakeOpenAIServer
-) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+def served(tmp_path: Path, fake: FakeOpenAIServer) -> Iterator[tuple[str, Path, Any]]:
     path = tmp_path / "failover.json"
     path.write_text(config(fake))
     env = {
-        **os.environ,
         "HOME": str(tmp_path),
         "OPENCLAW_STATE_DIR": str(tmp_path / "state"),
         "P1_KEY": "sk-FAKE-process",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openclaw_failover", "serve", "--config", str(path)],
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    lines: list[str] = []
-    found = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            if "running on" in line.lower():
-                found.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert found.wait(20), "".join(lines)
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", "".join(lines))
-        assert match is not None
-        yield f"http://127.0.0.1:{match.group(1)}", path, proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        reader.join(5)
-        assert proc.stderr is not None
-        proc.stderr.close()
-    assert "sk-FAKE-process" not in "".join(lines)
+    with serve_process(str(path), env) as served:
+        yield served.url, path, served.proc
+    assert "sk-FAKE-process" not in "".join(served.lines)
 
 
 def test_process_answers_sdk_with_tools_and_headers(served, fake) -> None:  # type: ignore[no-untyped-def]
