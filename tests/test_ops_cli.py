@@ -190,3 +190,16 @@ def test_cooldowns_clear_through_a_file_store_is_audited(tmp_path: Path) -> None
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     assert [x["event"] for x in lines] == ["manual_intervention"]
     assert INLINE_KEY not in out + audit.read_text()
+
+
+def test_report_with_an_unusable_config_reads_the_default_audit(tmp_path: Path) -> None:
+    """A config with errors still lets report read $OPENCLAW_STATE_DIR/failover/audit.jsonl."""
+    bad = tmp_path / "failover.json5"
+    bad.write_text("{ agents: { defaults: { model: { primary: 'nokey/m' } } } }")
+    default = tmp_path / "oc" / "failover" / "audit.jsonl"
+    default.parent.mkdir(parents=True)
+    write(default, [replace(r, ts=time.time() - 60) for r in hour1()])
+    code, out = invoke(["report", "--config", str(bad), "--json"], tmp_path)
+    assert code == 0, out
+    assert f"reading {default}" in out
+    assert '"intents": 4' in out

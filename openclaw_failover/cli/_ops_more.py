@@ -38,9 +38,14 @@ def report(
     path = audit or (
         Path(table.settings.audit.path) if table and table.settings.audit.path else None
     )
-    if path is None:
-        where = result.config_path if result is not None else "the config"
-        raise _fail(f"no audit file: {where} has no usable audit.path; pass --audit FILE")
+    if path is None:  # an unusable config still leaves the default audit file to read
+        from ..config import resolve_state_dir
+
+        path = resolve_state_dir(os.environ) / "audit.jsonl"
+        where = result.config_path if result is not None else "?"
+        typer.echo(f"note: config {where} is not usable; reading {path}", err=True)
+    if not path.exists():
+        raise _fail(f"no audit file at {path}; pass --audit FILE")
     if incident is not None:
         _print_incident(path, incident, table.config_path if table else None)
         return
