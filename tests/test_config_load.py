@@ -354,3 +354,61 @@ def test_unknown_kind_is_rejected(tmp_path):
     """kind must be openclaw or standalone."""
     with pytest.raises(ValueError, match="kind must be"):
         load_route_table(tmp_path / "x", kind="other")
+
+
+def test_plugin_mode_uses_openclaw_profiles_in_auth_order(load_doc):
+    """Plugin mode: auth.profiles become profiles (no key here) in auth.order; no key error."""
+    doc = base_openclaw()
+    block = doc["plugins"]["entries"]["openclaw-failover"]["config"]
+    block["mode"] = "plugin"
+    del block["providers"]
+    doc["auth"] = {
+        "profiles": {
+            "anthropic:default": {"provider": "anthropic", "mode": "api_key"},
+            "anthropic:work": {"provider": "anthropic", "mode": "api_key"},
+        },
+        "order": {"anthropic": ["anthropic:work", "anthropic:default"]},
+    }
+    result = load_doc(doc, name="openclaw.json", env={"ANTHROPIC_API_KEY": ""})
+    assert result.problems == ()
+    anthropic = result.table.providers["anthropic"]
+    assert [(p.id, p.source) for p in anthropic.profiles][:2] == [
+        ("anthropic:work", "openclaw-store"),
+        ("anthropic:default", "openclaw-store"),
+    ]
+    assert anthropic.explicit_order is True
+
+
+def test_provider_mode_ignores_store_only_profiles(load_doc):
+    """Provider mode: OpenClaw's store profiles hold no key the proxy can send, so none is kept."""
+    doc = base_openclaw()
+    doc["auth"] = {"profiles": {"openai:default": {"provider": "openai", "mode": "api_key"}}}
+    result = load_doc(
+        doc, name="openclaw.json", env={"OPENAI_API_KEY": "", "OPENAI_API_KEYS": "k1,k2"}
+    )
+    assert [p.id for p in result.table.providers["openai"].profiles] == [
+        "openai:OPENAI_API_KEYS[0]",
+        "openai:OPENAI_API_KEYS[1]",
+    ]
+
+
+def test_tool_support_downgrade_warns(load_doc):
+    """A fallback without tool support behind a primary with it draws a downgrade warning."""
+    doc = base_standalone()
+    doc["models"]["providers"]["anthropic"] = {
+        "models": [{"id": "claude-opus-4-6", "compat": {"supportsTools": True}}]
+    }
+    doc["models"]["providers"]["openai"] = {
+        "models": [{"id": "gpt-5.4-mini", "compat": {"supportsTools": False}}]
+    }
+    (problem,) = load_doc(doc).problems
+    assert (problem.rule, problem.severity) == ("chain.capability-downgrade", "warning")
+    assert "no tool support" in problem.message
+
+
+def test_dotenv_parsing_rules(tmp_path):
+    """The state .env: export prefix, quotes, comments, first definition wins."""
+    from openclaw_failover.config._env import parse_dotenv
+
+    text = "# c\nexport A=1\nB = 'two words'\nC=x # note\nA=again\nnot a line\n"
+    assert parse_dotenv(text) == {"A": "1", "B": "two words", "C": "x"}

@@ -96,7 +96,8 @@ def load_route_table(
     view = build_view(substituted, found_kind)
     settings = build_settings(view.settings, state_dir=resolve_state_dir(env))
     n = Normalised(view, build_view(doc, found_kind), settings, problems=problems)
-    normalise(n, layers, salt=_salt(settings.state.directory, problems))
+    salt = _salt(settings.state.directory, problems)
+    normalise(n, layers, salt=salt)
     check_rules(n)
     problems = _without_shadowed(problems)
     if any(p.severity == "error" for p in problems):
@@ -107,7 +108,7 @@ def load_route_table(
         settings=settings,
         config_path=str(file),
         kind=found_kind,
-        fingerprint_salt=_salt(settings.state.directory, []),
+        fingerprint_salt=salt,
     )
     table = replace(table, version=route_table_version(table))
     return LoadResult(table, tuple(problems), str(file), found_kind)
