@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -253,3 +255,32 @@ def test_audit_lines_carry_request_and_trace_ids(proxy_for, fakes, audit) -> Non
     assert {r.event for r in mine} >= {"attempt", "outcome"}
     assert all(r.trace_id == "0af7651916cd43dd8448eb211c80319c" for r in mine)
     assert not any("sk-p1" in repr(r) for r in audit.records)
+
+
+def test_max_concurrent_caps_calls_in_flight(tmp_path, fakes, audit) -> None:  # type: ignore[no-untyped-def]
+    """providers.p1.maxConcurrent 1: three concurrent requests reach p1 one after another."""
+    fakes["p1"].always(Ok(Answer(text="slow"), first_token_delay_s=0.3))
+    path = write_config(tmp_path, fakes)
+    doc = json.loads(path.read_text())
+    doc["providers"]["p1"]["maxConcurrent"] = 1
+    path.write_text(json.dumps(doc))
+    env = {"HOME": str(tmp_path), "OPENCLAW_STATE_DIR": str(tmp_path / "state"), **ENV}
+    table = load_route_table(str(path), kind="standalone", environ=env).table
+    assert table is not None
+    assert table.providers["p1"].max_concurrent == 1
+    body = {"model": "auto", "messages": HI}
+    with running_server(create_app(table, audit=audit, reload_poll_s=3600)) as url:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            replies = list(
+                pool.map(
+                    lambda _: httpx.post(f"{url}/v1/chat/completions", json=body, timeout=15),
+                    range(3),
+                )
+            )
+        text = httpx.get(f"{url}/metrics").text
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    arrivals = sorted(r.at for r in fakes["p1"].chat_requests)
+    assert len(arrivals) == 3
+    assert all(b - a >= 0.25 for a, b in itertools.pairwise(arrivals))
+    assert 'openclaw_failover_concurrency_wait_seconds_total{provider="p1"}' in text
+    assert any(r.event == "concurrency_wait" for r in audit.records)
