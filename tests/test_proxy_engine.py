@@ -21,6 +21,7 @@ from openclaw_failover.testing import (
     Answer,
     CapturingAuditSink,
     CutStream,
+    FakeClock,
     FakeOpenAIServer,
     HangBeforeHeaders,
     HttpError,
@@ -284,3 +285,28 @@ def test_max_concurrent_caps_calls_in_flight(tmp_path, fakes, audit) -> None:  #
     assert all(b - a >= 0.25 for a, b in itertools.pairwise(arrivals))
     assert 'openclaw_failover_concurrency_wait_seconds_total{provider="p1"}' in text
     assert any(r.event == "concurrency_wait" for r in audit.records)
+
+
+def test_readyz_down_then_ready_after_recovery(tmp_path, fakes, audit) -> None:  # type: ignore[no-untyped-def]
+    """Every candidate failing -> /readyz 503; upstreams healed and cooldowns over -> 200."""
+    for fake in fakes.values():
+        fake.always(HttpError(500))
+    clock = FakeClock()
+    path = write_config(tmp_path, fakes)
+    env = {"HOME": str(tmp_path), "OPENCLAW_STATE_DIR": str(tmp_path / "state"), **ENV}
+    table = load_route_table(str(path), kind="standalone", environ=env).table
+    assert table is not None
+    app = create_app(table, audit=audit, clock=clock, reload_poll_s=3600)
+    with running_server(app) as url:
+        stop = httpx.post(
+            f"{url}/v1/chat/completions", timeout=15, json={"model": "auto", "messages": HI}
+        )
+        assert stop.status_code == 429
+        down = httpx.get(f"{url}/readyz", timeout=15)
+        assert down.status_code == 503, down.text
+        assert down.json()["healthy"] == []
+        for fake in fakes.values():
+            fake.reset_script()
+        clock.advance(120)
+        up = httpx.get(f"{url}/readyz", timeout=15)
+    assert up.status_code == 200, up.text
