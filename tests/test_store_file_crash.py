@@ -19,7 +19,7 @@ import sys
 import textwrap
 import time
 import zlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -108,12 +108,16 @@ def _writer(directory: Path, pipe: int, start: int) -> None:
     keys = [f"p:{n}" for n in range(8)]
     n = start
     while True:
-        big = _value(n)
-        run(store.update("p:0", lambda _old, big=big: big))
+        run(store.update("p:0", _setter(_value(n))))
         for key in keys[1:]:
             run(store.update(key, bump))
         os.write(pipe, struct.pack("<Q", n))  # every key now holds round n
         n += 1
+
+
+def _setter(value: Health) -> Callable[[Health | None], Health | None]:
+    """An update that stores ``value`` whatever was there."""
+    return lambda _old: value
 
 
 def _value(n: int) -> Health:
