@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,9 +54,14 @@ class RequestHeaders:
     content_length: int | None
 
 
+#: Request ids are a random per-process prefix and a counter: unique, cheap, no syscall.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
 def new_request_id() -> str:
-    """A fresh random request id (32 hex characters)."""
-    return os.urandom(16).hex()
+    """A fresh request id (32 hex characters), unique across processes and restarts."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 def trace_id_from(traceparent: str) -> str | None:
