@@ -422,3 +422,13 @@ def test_all_problems_at_once(load_doc):
     doc["failover"] = {"bannedModels": ["openai/gpt-5.4-mini"]}
     rules = {p.rule for p in load_doc(doc).problems}
     assert {"chain.drift", "chain.duplicate", "local.remote-url", "chain.banned"} <= rules
+
+
+def test_url_credentials_never_shown(load_doc):
+    """A base URL with user:password@ is shown with the credentials masked."""
+    doc = base_standalone()
+    _mp(doc)["ollama"]["baseUrl"] = "http://admin:hunter2-FAKE@10.0.0.9:11434/v1"
+    problems = load_doc(doc).problems
+    assert {p.rule for p in problems} == {"local.remote-url", "ollama.v1-path"}
+    assert all("hunter2-FAKE" not in p.message for p in problems)
+    assert any("***@10.0.0.9:11434" in p.message for p in problems)

@@ -25,7 +25,7 @@ SCHEMA_FILES = {
     "standalone": "standalone.schema.json",
     "openclaw": "openclaw-checked.schema.json",
 }
-_QUOTABLE = frozenset({"enum", "const", "pattern", "minLength", "not"})
+_QUOTABLE = frozenset({"enum", "const", "not"})  # values of a closed set: never a secret
 
 
 def schema_dir() -> Path:
