@@ -178,3 +178,17 @@ def test_reloaded_token_applies_at_once(engine: StubEngine) -> None:
             replace(engine.table, settings=replace(engine.table.settings, proxy=proxy))
         )
         assert httpx.get(f"{base}/v1/models").status_code == 401
+
+
+def test_stalled_body_gets_408() -> None:
+    """A client that declares a body and stops sending gets 408 at the body timeout."""
+    with running_server(create_app(limited_engine(), body_timeout_s=0.3)) as base:
+        head = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b'content-length: 500\r\n\r\n{"model":'
+        )
+        started = time.monotonic()
+        reply = raw_exchange(base, head)
+    assert reply.startswith(b"HTTP/1.1 408")
+    assert b"request_timeout" in reply
+    assert time.monotonic() - started < 3

@@ -45,13 +45,17 @@ def create_app(
     config_path: str | None = None,
     load: Loader | None = None,
     reload_poll_s: float = 1.0,
+    body_timeout_s: float = 30.0,
     instance: str = "",
 ) -> Starlette:
     """Build the proxy app around a route table (the engine is built in the lifespan) or a
     ready engine. ``config_path`` (default: the table's) is watched and reloaded; ``load``
-    replaces the config loader (tests). Nothing is opened until the lifespan starts."""
+    replaces the config loader (tests); a body not received within ``body_timeout_s`` gets a
+    408. Nothing is opened until the lifespan starts."""
     metrics = ProxyMetrics()
-    runtime = ProxyRuntime(metrics=metrics, audit=audit, store=store, instance=instance)
+    runtime = ProxyRuntime(
+        metrics=metrics, audit=audit, store=store, instance=instance, body_timeout_s=body_timeout_s
+    )
     if clock is not None:
         runtime.clock = clock
     limits = ProviderLimits(

@@ -29,6 +29,17 @@ def too_large_error(limit: int, found: str) -> WireError:
     )
 
 
+def body_timeout_error(timeout_s: float) -> WireError:
+    """The 408 for a body that did not arrive whole within ``timeout_s``."""
+    return openai_error(
+        408,
+        f"the request body: not received whole within {timeout_s:g} s; expected the client "
+        "to send its declared body",
+        code="request_timeout",
+        headers=(("connection", "close"),),
+    )
+
+
 async def read_body(receive: Receive, *, limit: int, declared: int | None) -> bytes:
     """Read the whole body, refusing it before reading when Content-Length is over ``limit``
     and as soon as the bytes read pass ``limit`` otherwise (chunked uploads)."""

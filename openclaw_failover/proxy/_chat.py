@@ -18,7 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 from .._errors import AttemptRecord, StreamInterrupted, UpstreamError
 from .._exchange import Answer, AnswerMeta, ChatRequest
 from .._ports import AuditRecord
-from ._body import BodyTooLarge, ClientGone, read_body
+from ._body import BodyTooLarge, ClientGone, body_timeout_error, read_body
 from ._context import RequestContext, current_request
 from ._request import (
     BadRequest,
@@ -97,15 +97,24 @@ class ChatCompletions:
             await self._reject(send, exc.error, "", table.version, route="?", started=started)
             return
         try:
-            raw = await read_body(
-                receive, limit=table.settings.proxy.max_body_bytes, declared=headers.content_length
-            )
+            async with asyncio.timeout(self._rt.body_timeout_s):
+                raw = await read_body(
+                    receive,
+                    limit=table.settings.proxy.max_body_bytes,
+                    declared=headers.content_length,
+                )
             body = parse_body(raw)
             route = route_of(body["model"], table)
             request = chat_request(body, headers, route=route, table=table)
         except (BadRequest, BodyTooLarge) as exc:
             await self._reject(
                 send, exc.error, headers.request_id, table.version, route="?", started=started
+            )
+            return
+        except TimeoutError:
+            error = body_timeout_error(self._rt.body_timeout_s)
+            await self._reject(
+                send, error, headers.request_id, table.version, route="?", started=started
             )
             return
         except ClientGone:

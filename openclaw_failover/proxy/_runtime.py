@@ -67,6 +67,7 @@ class ProxyRuntime:
     instance: str = ""
     reload: ReloadStatus = field(default_factory=ReloadStatus)
     reloader: Any = None
+    body_timeout_s: float = 30.0
     table_listeners: list[Callable[[RouteTable], None]] = field(default_factory=list)
 
     def require_engine(self) -> ChatEngine:
