@@ -1,6 +1,6 @@
 """Shared state on one real Redis: propagation, overhead per request, ops, convergence.
 
-    .venv/bin/python benchmarks/shared_state.py [--rounds 500]
+    .venv/bin/python benchmarks/shared_state.py [--rounds 500] [--trials 30]
 
 Starts ``redis-server`` (Debian package) on an ephemeral loopback port and prints:
 
@@ -11,7 +11,13 @@ Starts ``redis-server`` (Debian package) on an ephemeral loopback port and print
   median (target < 0.5 ms);
 - Redis round trips per request, and the server's commands (``INFO commandstats``);
 - convergence: time from restarting a killed Redis to a gateway under load leaving degraded
-  mode with its local state merged (target 1 s).
+  mode with its local state merged (target 1 s);
+- 4 ``openclaw-failover serve`` processes on one Redis, each in front of its own fake upstream
+  (so the fake's log says which gateway sent what), 4 clients each under steady load: gateway
+  0's upstream answers one 429 (Retry-After 60) on key 1; how long each other gateway still
+  sends key 1 after that 429 arrived (in-flight requests included; p50/p99, target p99 <
+  50 ms); and one gateway's median request latency on memory vs redis, with Redis commands per
+  request. The load is steady answers, not the full chaos mix.
 """
 
 from __future__ import annotations
@@ -25,20 +31,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
+import httpx
 import redis.asyncio
 import uvloop
-from openclaw_failover.stores.memory import MemoryStateStore
 
 from openclaw_failover._ports import Health, StateStore
+from openclaw_failover.stores.memory import MemoryStateStore
 from openclaw_failover.stores.redis import RedisStateStore
+from openclaw_failover.testing import FakeOpenAIServer, HttpError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.fixtures.redis_server import RedisServer  # noqa: E402  (after the path fix)
+from tests.fixtures.proxy import serve_process  # noqa: E402  (after the path fix)
+from tests.fixtures.redis_server import RedisServer  # noqa: E402
 
 NOW = 1_800_000_000.0
 KEYS = [f"openai:{k}#fp|gpt-{m}" for k in range(4) for m in range(2)]  # 8 keys per decision
@@ -185,7 +195,137 @@ async def convergence(server: RedisServer, trials: int) -> list[float]:
     return times
 
 
-async def main(rounds: int) -> None:
+# ----------------------------------------------------------------------------- 4 gateways
+
+KEY1, KEY2 = "sk-FAKE-bench-1", "sk-FAKE-bench-2"
+HI = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def gateway_config(upstream: str, state: dict[str, str]) -> str:
+    """One provider, two keys in explicit order (key 1 is used until it cools), one model."""
+    return json.dumps(
+        {
+            "agents": {"defaults": {"model": {"primary": "p1/m1", "fallbacks": []}}},
+            "providers": {"p1": {"auth": [{"key": "${BENCH_K1}"}, {"key": "${BENCH_K2}"}]}},
+            "models": {"providers": {"p1": {"api": "openai-completions", "baseUrl": upstream}}},
+            "failover": {"state": state, "proxy": {"port": 0}},
+        }
+    )
+
+
+def start_gateways(
+    stack: ExitStack, fakes: list[FakeOpenAIServer], state: dict[str, str], home: Path
+) -> list[str]:
+    """One ``serve`` process per fake upstream, sharing one state dir (one fingerprint salt)."""
+    env = {"HOME": str(home), "OPENCLAW_STATE_DIR": str(home / "state")}
+    env |= {"BENCH_K1": KEY1, "BENCH_K2": KEY2}
+    urls = []
+    for n, fake in enumerate(fakes):
+        path = home / f"gateway{n}.json"
+        path.write_text(gateway_config(fake.url, state))
+        urls.append(stack.enter_context(serve_process(str(path), env)).url)
+    return urls
+
+
+async def drive(client: httpx.AsyncClient, url: str, stop: asyncio.Event, lat: list[float]) -> None:
+    """Send chat requests to one gateway until ``stop``; record each latency."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        reply = await client.post(f"{url}/v1/chat/completions", json=HI)
+        lat.append(time.perf_counter() - start)
+        assert reply.status_code == 200, reply.text[:200]
+
+
+def key1_lag(fakes: list[FakeOpenAIServer], since: float) -> tuple[float, list[float]] | None:
+    """When gateway 0's upstream sent the 429, and how long each other gateway kept key 1."""
+    hit = [r for r in fakes[0].chat_requests if r.at > since and r.fault == "http_error"]
+    if not hit:
+        return None
+    t0 = hit[0].at
+    lags = []
+    for fake in fakes[1:]:
+        later = [r for r in fake.chat_requests if r.at > t0]
+        if not any(r.key == KEY2 for r in later):
+            lags.append(float("inf"))  # never honoured within the trial
+            continue
+        lags.append(max((r.at - t0 for r in later if r.key == KEY1), default=0.0))
+    return t0, lags
+
+
+async def gateway_propagation(server: RedisServer, home: Path, trials: int) -> list[float]:
+    """4 gateways under steady load; a 429 on key 1 at gateway 0; how long the others use it."""
+    fakes = [FakeOpenAIServer(models=["m1"]).start() for _ in range(4)]
+    state = {"backend": "redis", "url": server.url, "namespace": "gw"}
+    admin = redis.asyncio.Redis.from_url(server.url)
+    lags: list[float] = []
+    with ExitStack() as stack:
+        for fake in fakes:
+            stack.callback(fake.stop)
+        urls = start_gateways(stack, fakes, state, home)
+        stop, lat = asyncio.Event(), []
+        async with httpx.AsyncClient(timeout=30) as client:
+            loads = [drive(client, url, stop, lat) for url in urls for _ in range(4)]
+            running = asyncio.gather(*loads)
+            for _ in range(trials):
+                await admin.flushdb()  # every key healthy again
+                await asyncio.sleep(0.3)
+                since = time.monotonic()
+                fakes[0].script(HttpError(429, retry_after=60), key=KEY1)
+                await asyncio.sleep(0.5)
+                found = key1_lag(fakes, since)
+                if found is not None:
+                    lags.extend(found[1])
+            stop.set()
+            await running
+    await admin.aclose()
+    return lags
+
+
+async def gateway_overhead(server: RedisServer, home: Path, n: int) -> dict[str, float]:
+    """One gateway, one client: median request latency on memory vs redis, commands/request."""
+    admin = redis.asyncio.Redis.from_url(server.url)
+    result: dict[str, float] = {}
+    for backend in ("memory", "redis"):
+        state = {"backend": backend, "url": server.url, "namespace": "over-gw"}
+        with FakeOpenAIServer(models=["m1"]) as fake, ExitStack() as stack:
+            (url,) = start_gateways(stack, [fake], state, home)
+            async with httpx.AsyncClient(timeout=30) as client:
+                for _ in range(100):
+                    await client.post(f"{url}/v1/chat/completions", json=HI)
+                await admin.config_resetstat()
+                lat: list[float] = []
+                for _ in range(n):
+                    start = time.perf_counter()
+                    await client.post(f"{url}/v1/chat/completions", json=HI)
+                    lat.append(time.perf_counter() - start)
+                stats = await admin.info("commandstats")
+        result[backend] = statistics.median(lat) * 1000
+        calls = sum(row["calls"] for name, row in stats.items() if "resetstat" not in name)
+        result[f"{backend}_commands"] = calls / n
+    await admin.aclose()
+    return result
+
+
+async def gateways(server: RedisServer, trials: int) -> None:
+    """Print the 4-gateway figures."""
+    home = Path(tempfile.mkdtemp(prefix="bench-gw-"))
+    lags = await gateway_propagation(server, home, trials)
+    honoured = [x for x in lags if x != float("inf")]
+    print(
+        f"4 gateways: key 1 still used by the others after gateway 0's 429 "
+        f"(n={len(lags)}, never honoured {len(lags) - len(honoured)}): "
+        f"p50 {pct(honoured, 0.5):.1f} ms, p99 {pct(honoured, 0.99):.1f} ms, "
+        f"max {max(honoured) * 1000:.1f} ms (target p99 < 50 ms)"
+    )
+    over = await gateway_overhead(server, home, 1000)
+    print(
+        f"1 gateway, sequential requests: median {over['memory']:.3f} ms on memory, "
+        f"{over['redis']:.3f} ms on redis, added {over['redis'] - over['memory']:.3f} ms "
+        f"(target < 0.5 ms); redis commands per request {over['redis_commands']:.2f}"
+    )
+
+
+async def main(rounds: int, *, trials: int) -> None:
     """Run every measurement on one fresh redis-server and print the figures."""
     server = RedisServer("redis-server", Path(tempfile.mkdtemp(prefix="bench-redis-")))
     server.start()
@@ -214,6 +354,8 @@ async def main(rounds: int) -> None:
             f"convergence after restart (10 trials): median {statistics.median(conv):.3f} s, "
             f"max {max(conv):.3f} s (target 1 s)"
         )
+        if trials:
+            await gateways(server, trials)
     finally:
         server.stop()
 
@@ -221,10 +363,11 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--trials", type=int, default=30, help="4-gateway trials (0: skip)")
     parser.add_argument("--reader", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     uvloop.install()  # what ``serve`` runs on
     if args.reader:
         asyncio.run(reader(args.reader, "bench", args.rounds))
     else:
-        asyncio.run(main(args.rounds))
+        asyncio.run(main(args.rounds, trials=args.trials))
