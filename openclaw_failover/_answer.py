@@ -7,12 +7,12 @@ Once the first chunk has gone to the caller nothing fails over: a break becomes
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Protocol
 
 from ._errors import StreamInterrupted
 from ._exchange import AnswerMeta
+from ._idle import IdleWatch
 from ._localguard import LocalToolGuard
 from ._model import FailureReason
 from ._ports import MalformedEvent, TransportFailure
@@ -74,21 +74,24 @@ class StreamAnswer:
             for out in self._pass(chunk):
                 yield out
         chunks = self._opened.chunks
-        while True:
-            try:
-                async with asyncio.timeout(self._idle_s):
-                    item = await anext(chunks)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise await self._break(_idle_failure(self._idle_s)) from None
-            except TransportFailure as exc:
-                raise await self._break(exc) from None
-            if isinstance(item, MalformedEvent):
-                self._hooks.malformed(item)
-                continue
-            for out in self._pass(item):
-                yield out
+        watch = IdleWatch(self._idle_s)
+        try:
+            while True:
+                try:
+                    item = await watch.wait(anext(chunks))
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise await self._break(_idle_failure(self._idle_s)) from None
+                except TransportFailure as exc:
+                    raise await self._break(exc) from None
+                if isinstance(item, MalformedEvent):
+                    self._hooks.malformed(item)
+                    continue
+                for out in self._pass(item):
+                    yield out
+        finally:
+            watch.close()
         if self._guard is not None:
             for out in self._guard.finish():
                 yield out

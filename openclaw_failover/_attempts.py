@@ -30,6 +30,8 @@ R = FailureReason
 _KEY_REASONS = frozenset({R.RATE_LIMIT, R.AUTH, R.AUTH_PERMANENT, R.BILLING})
 _RETRY_SAME_KEY = frozenset({R.SERVER_ERROR, R.OVERLOADED})
 _PROBE_LEASE_MARGIN_S = 5.0
+#: How often a clean key's last used/good times are written back (status shows them).
+_TOUCH_S = 60.0
 
 
 class Move(Enum):
@@ -66,10 +68,11 @@ class RequestRun:
 
     async def run(self) -> StreamAnswer:
         """Fail over until a first token; raise the stop (hard stop, drift, rejected)."""
-        self.health = dict(await self.view.store.snapshot(self.plan.keys))
-        for group in self.plan.groups:
+        store, health = self.view.store, self.health
+        for group, keys in zip(self.plan.groups, self.plan.group_keys, strict=True):
             if not group or not self._fits(group[0]):
                 continue
+            health.update(await store.snapshot(keys))
             move = await self._walk(group)
             if isinstance(move, StreamAnswer):
                 return move
@@ -84,7 +87,9 @@ class RequestRun:
 
     async def _walk(self, group: tuple[Slot, ...]) -> StreamAnswer | Move:
         pin = self.view.pins.get(self.request.session_id) if self.request.session_id else None
-        for view in order_profiles(group, self.health, now=self.view.clock.now(), pin=pin):
+        now = self.view.clock.now()
+        views = order_profiles(group, self.health, now=now, pin=pin, last_used=self.view.last_used)
+        for view in views:
             if not view.usable:
                 if view.state == "cooling":
                     self.cooling.append(view)
@@ -143,6 +148,8 @@ class RequestRun:
             guard = LocalToolGuard(self.view.high_risk, removed)
             if removed:
                 self.log.emit("tool_blocked", slot, tools_blocked=removed, detail="removed")
+        if slot.profile is not None:
+            self.view.last_used[slot.keys[1]] = self.view.clock.now()
         transport = self.view.transports.get(slot.provider.api)
         if transport is None:
             failed = Failed(R.UNKNOWN, None, None, f"no transport for {slot.provider.api}", None, 0)
@@ -240,10 +247,17 @@ class RequestRun:
     # ------------------------------------------------------------------ state writes
 
     async def _succeeded(self, slot: Slot) -> None:
+        """Clear what the success heals; refresh the key's last used/good at most once per
+        ``_TOUCH_S`` (a clean key needs no write per request)."""
         now = self.view.clock.now()
         store = self.view.store
         for position, key in enumerate(slot.keys):
-            if position == 1 or key in self.health or key in self.claimed:
+            current = self.health.get(key)
+            if (
+                key in self.claimed
+                or _needs_reset(current)
+                or (position == 1 and _stale(current, now))
+            ):
                 stored = await store.update(key, lambda h: record_success(h or EMPTY_HEALTH, now))
                 if stored is not None:
                     self.health[key] = stored
@@ -339,6 +353,23 @@ class RequestRun:
         soonest = min(untils) if untils else None
         self.log.outcome("hard_stop", attempt=self.tried, cooldown_until=soonest)
         return AllCandidatesFailed(attempts, soonest_retry_at=soonest, request_id=rid)
+
+
+def _needs_reset(health: Health | None) -> bool:
+    """True when a success has something to clear on this key."""
+    if health is None:
+        return False
+    return bool(
+        health.cooldown_reason is not None
+        or health.cooldown_until
+        or health.failure_counts
+        or health.probe_owner is not None
+        or health.disabled
+    )
+
+
+def _stale(health: Health | None, now: float) -> bool:
+    return health is None or now - health.last_good_at >= _TOUCH_S
 
 
 def _window(slot: Slot) -> int | None:

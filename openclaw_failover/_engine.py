@@ -78,6 +78,7 @@ class FailoverEngine:
         self._instance = instance
         self._jitter = jitter if jitter is not None else random.Random().uniform  # noqa: S311  # jitter, not crypto
         self._pins = _SessionPins()
+        self._last_used: dict[str, float] = {}
         self._token = f"{instance or 'engine'}:{os.getpid()}:{secrets.token_hex(4)}"
         self._seq = itertools.count(1)
         self._closers: list[Callable[[], Awaitable[Any]]] = []
@@ -102,6 +103,7 @@ class FailoverEngine:
             instance=self._instance,
             jitter=self._jitter,
             pins=self._pins,
+            last_used=self._last_used,
         )
 
     @property

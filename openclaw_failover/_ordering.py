@@ -8,7 +8,7 @@ Pure: health snapshots and ``now`` are passed in. A route is planned once per ro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._model import Candidate, CooldownScope, Profile, Provider, Route
 from ._policy import HealthState, health_state
@@ -64,11 +64,16 @@ class Slot:
     provider: Provider
     profile: Profile | None
     keys: tuple[str, ...]
+    #: This slot seen with no stored state (built once, reused by every request).
+    ready_view: SlotView = field(init=False, repr=False, compare=False)
 
     @property
     def profile_id(self) -> str:
         """The profile id, or ``-`` for a provider without keys (a local server)."""
         return self.profile.id if self.profile is not None else "-"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ready_view", SlotView(self, "ready"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,7 @@ class RoutePlan:
     route: Route
     groups: tuple[tuple[Slot, ...], ...]
     keys: tuple[str, ...]
+    group_keys: tuple[tuple[str, ...], ...] = ()
 
 
 def _usable(profile: Profile) -> bool:
@@ -93,12 +99,14 @@ def plan_route(
     whose key could not be resolved get none.
     """
     groups: list[tuple[Slot, ...]] = []
+    group_keys: list[tuple[str, ...]] = []
     keys: list[str] = []
     banned_set = frozenset(banned)
     for index, candidate in enumerate(route.candidates):
         provider = providers.get(candidate.provider)
         if provider is None or candidate.ref in banned_set or candidate.model in banned_set:
             groups.append(())
+            group_keys.append(())
             continue
         mkey = model_key(candidate)
         keys.append(mkey)
@@ -113,7 +121,8 @@ def plan_route(
                 keys.extend(slot_keys[1:])
             group.append(Slot(index, candidate, provider, profile, slot_keys))
         groups.append(tuple(group))
-    return RoutePlan(route, tuple(groups), tuple(dict.fromkeys(keys)))
+        group_keys.append(tuple(dict.fromkeys(k for slot in group for k in slot.keys)))
+    return RoutePlan(route, tuple(groups), tuple(dict.fromkeys(keys)), tuple(group_keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +146,8 @@ _RANK: Mapping[HealthState, int] = {"ready": 0, "half_open": 1, "probing": 2, "c
 
 def view_slot(slot: Slot, health: Mapping[str, Health], now: float) -> SlotView:
     """The worst state over the slot's keys (cooling > probing > half-open > ready)."""
+    if not any(key in health for key in slot.keys):
+        return slot.ready_view
     worst: HealthState = "ready"
     until, reason = 0.0, None
     claims: list[str] = []
@@ -161,18 +172,20 @@ def order_profiles(
     *,
     now: float,
     pin: str | None = None,
+    last_used: Mapping[str, float] | None = None,
 ) -> list[SlotView]:
     """One candidate's slots in rotation order: usable first, then cooling by soonest expiry.
 
     Usable ones keep the explicit order when the provider has one (``auth.order`` or the
     ``auth`` list), else the session's pinned profile goes first and the rest follow least
-    recently used first (round robin, OpenClaw 4.5).
+    recently used first (round robin, OpenClaw 4.5). ``last_used`` (profile key -> epoch s)
+    adds what this process knows beyond the stored ``last_used_at``.
     """
     views = [view_slot(slot, health, now) for slot in group]
     usable = [v for v in views if v.usable]
     waiting = [v for v in views if not v.usable]
     if len(usable) > 1 and not group[0].provider.explicit_order:
-        usable.sort(key=lambda v: _last_used(v.slot, health))
+        usable.sort(key=lambda v: _last_used(v.slot, health, last_used))
         if pin is not None:
             usable.sort(key=lambda v: v.slot.profile_id != pin)
     if len(waiting) > 1:
@@ -180,11 +193,15 @@ def order_profiles(
     return usable + waiting
 
 
-def _last_used(slot: Slot, health: Mapping[str, Health]) -> float:
+def _last_used(
+    slot: Slot, health: Mapping[str, Health], local: Mapping[str, float] | None
+) -> float:
     if len(slot.keys) < 2:
         return 0.0
-    found = health.get(slot.keys[1])
-    return found.last_used_at if found is not None else 0.0
+    key = slot.keys[1]
+    found = health.get(key)
+    stored = found.last_used_at if found is not None else 0.0
+    return max(stored, local.get(key, 0.0)) if local else stored
 
 
 def soonest_cooling(views: Sequence[SlotView]) -> SlotView | None:

@@ -32,6 +32,7 @@ class EngineView:
     instance: str
     jitter: Callable[[float, float], float]
     pins: MutableMapping[str, str]
+    last_used: MutableMapping[str, float]
 
 
 class RunLog:
@@ -49,20 +50,20 @@ class RunLog:
         view, request = self._view, self._request
         if slot is not None:
             candidate = slot.candidate
-            fields.setdefault("provider", candidate.provider)
-            fields.setdefault("model", candidate.model)
-            fields.setdefault("profile", slot.profile_id)
-            fields.setdefault("tier", candidate.tier.value)
+            fields["provider"] = candidate.provider
+            fields["model"] = candidate.model
+            fields["profile"] = slot.profile_id
+            fields["tier"] = candidate.tier.value
         view.audit.emit(
             AuditRecord(
-                event=event,
-                ts=view.clock.now(),
-                request_id=self.request_id,
-                trace_id=request.trace_id,
-                session_id=request.session_id,
-                instance=view.instance,
-                route=request.route,
-                route_version=view.table.version,
+                event,
+                view.clock.now(),
+                self.request_id,
+                request.trace_id,
+                request.session_id,
+                view.instance,
+                request.route,
+                view.table.version,
                 **fields,
             )
         )

@@ -7,13 +7,13 @@ tier"); a 2xx stream that ends without one is ``empty_response``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from ._classify import classify_outcome
+from ._idle import IdleWatch
 from ._model import FailureReason
 from ._ports import (
     Clock,
@@ -92,11 +92,13 @@ async def open_upstream(
     started = clock.monotonic()
     context = transport.send(call)
     state: list[Any] = []  # [reply, chunk iterator] once known, for clean-up on failure
+    watch = IdleWatch(first_token_s)  # one timer handle, cheaper than asyncio.timeout
     try:
-        async with asyncio.timeout(first_token_s):
-            return await _read_head(
+        return await watch.wait(
+            _read_head(
                 context, call, state=state, started=started, clock=clock, on_malformed=on_malformed
             )
+        )
     except TimeoutError:
         await _abandon(context, state)
         return _failed(
@@ -121,6 +123,8 @@ async def open_upstream(
         return _failed(
             reason, None, detail=result.detail, kind=exc.kind, started=started, clock=clock
         )
+    finally:
+        watch.close()
 
 
 async def _abandon(context: AbstractAsyncContextManager[UpstreamReply], state: list[Any]) -> None:

@@ -1,0 +1,202 @@
+"""The engine's own decision cost per request: ordering + policy + state update + audit enqueue.
+
+The transport returns a prebuilt reply (no HTTP, no httpx request building), so what is timed
+is the engine alone: ``open`` + reading the two prebuilt chunks + ``aclose``. Run:
+
+    .venv/bin/python benchmarks/engine_overhead.py [--requests N]
+
+It prints the median and p90 per request for 1, 10, 32 (8 models x 4 keys, the target case),
+100 and 1,000 profiles, with the memory store and the file store, for a healthy primary and
+for a primary whose keys are all cooling (the walk skips them). Ratios are from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from openclaw_failover._engine import FailoverEngine
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import Candidate, Profile, Provider, Route, RouteTable, Secret
+from openclaw_failover._ordering import profile_key
+from openclaw_failover._ports import AuditRecord, Health, StateStore, UpstreamCall
+from openclaw_failover.stores.file import FileStateStore
+from openclaw_failover.stores.memory import MemoryStateStore
+
+CHUNKS = (
+    {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+    {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]},
+)
+SHAPES = {1: (1, 1), 10: (2, 5), 32: (8, 4), 100: (10, 10), 1000: (10, 100)}
+
+
+class PrebuiltReply:
+    """A 200 whose chunks are prebuilt dicts."""
+
+    status = 200
+    headers: Mapping[str, str] = MappingProxyType({})
+
+    async def error_excerpt(self, limit: int = 4096) -> str:
+        return ""
+
+    async def chunks(self) -> AsyncIterator[dict[str, Any]]:
+        for chunk in CHUNKS:
+            yield chunk
+
+
+class _Opened:
+    __slots__ = ()
+    reply = PrebuiltReply()
+
+    async def __aenter__(self) -> PrebuiltReply:
+        return self.reply
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class PrebuiltTransport:
+    """A Transport that never builds a request."""
+
+    opened = _Opened()
+
+    def send(self, call: UpstreamCall) -> _Opened:
+        return self.opened
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        return []
+
+
+class QueueAudit:
+    """Audit enqueue only (what the JSONL sink does on the request path)."""
+
+    def __init__(self) -> None:
+        self.queue: deque[AuditRecord] = deque(maxlen=10_000)
+
+    def emit(self, record: AuditRecord) -> None:
+        self.queue.append(record)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def table(models: int, keys: int) -> RouteTable:
+    providers = {}
+    candidates = []
+    for m in range(models):
+        pid = f"p{m}"
+        profiles = tuple(
+            Profile(f"{pid}:{k}", pid, Secret(f"key-{m}-{k}"), "config", fingerprint=f"f{m}{k}")
+            for k in range(keys)
+        )
+        providers[pid] = Provider(pid, "bench", "http://127.0.0.1:9", profiles=profiles)
+        candidates.append(Candidate(pid, f"model-{m}"))
+    route = Route("auto", tuple(candidates))
+    return RouteTable(
+        routes=MappingProxyType({"auto": route}),
+        providers=MappingProxyType(providers),
+        version="bench",
+    )
+
+
+async def cool_primary(store: StateStore, rt: RouteTable, now: float) -> None:
+    for profile in rt.providers["p0"].profiles:
+        cooling = Health(cooldown_until=now + 1e6, cooldown_reason="auth")
+        await store.update(profile_key(profile), lambda h, c=cooling: c)
+
+
+async def measure(store: StateStore, rt: RouteTable, requests: int) -> tuple[float, float]:
+    engine = FailoverEngine(
+        rt, transports={"bench": PrebuiltTransport()}, store=store, audit=QueueAudit()
+    )
+    request = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
+    samples = []
+    perf = time.perf_counter_ns
+    for i in range(requests + 200):
+        start = perf()
+        answer = await engine.open(request)
+        async for _ in answer:
+            pass
+        await answer.aclose()
+        if i >= 200:  # warm-up
+            samples.append(perf() - start)
+    samples.sort()
+    return statistics.median(samples) / 1000, samples[int(len(samples) * 0.9)] / 1000
+
+
+async def reference_us() -> tuple[float, float]:
+    """Two reference costs on this machine right now: one ``AuditRecord`` and one
+    ``asyncio.timeout`` enter/exit (a busy or slow machine scales everything)."""
+    perf = time.perf_counter_ns
+    records, timeouts = [], []
+    for _ in range(3000):
+        start = perf()
+        AuditRecord(event="attempt", ts=1.0, request_id="r", route="auto", provider="p", model="m")
+        records.append(perf() - start)
+        start = perf()
+        async with asyncio.timeout(10):  # noqa: ASYNC100  # its enter/exit cost is the point
+            pass
+        timeouts.append(perf() - start)
+    return statistics.median(records) / 1000, statistics.median(timeouts) / 1000
+
+
+async def main(requests: int) -> None:
+    record_us, timeout_us = await reference_us()
+    print(
+        f"reference on this machine: one AuditRecord {record_us:.2f} us, "
+        f"one asyncio.timeout {timeout_us:.2f} us (os.cpu_count={os.cpu_count()}, "
+        f"load {os.getloadavg()[0]:.1f})"
+    )
+    print(f"engine decision cost per request, us (median / p90), {requests} requests each")
+    print(f"{'profiles':>9} {'shape':>7} {'scenario':>16} {'memory':>16} {'file':>16}")
+    results: dict[tuple[int, str, str], float] = {}
+    for count, (models, keys) in SHAPES.items():
+        rt = table(models, keys)
+        for scenario in ("healthy", "primary-cooling"):
+            if scenario == "primary-cooling" and models == 1:
+                continue
+            cells = []
+            for kind in ("memory", "file"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    store: StateStore = (
+                        MemoryStateStore() if kind == "memory" else FileStateStore(tmp)
+                    )
+                    if scenario == "primary-cooling":
+                        await cool_primary(store, rt, time.time())
+                    median, p90 = await measure(store, rt, requests)
+                    await store.aclose()
+                results[(count, scenario, kind)] = median
+                cells.append(f"{median:7.1f} / {p90:6.1f}")
+            print(f"{count:>9} {models:>3}x{keys:<3} {scenario:>16} {cells[0]:>16} {cells[1]:>16}")
+    base = results[(1, "healthy", "memory")]
+    target = results[(32, "healthy", "memory")]
+    print(
+        f"\n8 models x 4 keys, memory store: {target:.1f} us median (target <= 20 us), "
+        f"= {target / record_us:.1f} AuditRecord constructions on this machine"
+    )
+    for count in (10, 100, 1000):
+        ratio = results[(count, "healthy", "memory")] / base
+        print(f"healthy, memory: {count} profiles / 1 profile = {ratio:.2f}x")
+    for count in (10, 100, 1000):
+        ratio = (
+            results[(count, "primary-cooling", "memory")]
+            / results[(10, "primary-cooling", "memory")]
+        )
+        grown = count / 10
+        print(
+            f"primary cooling, memory: {count} / 10 profiles = {ratio:.2f}x (profiles x{grown:g})"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    asyncio.run(main(parser.parse_args().requests))
