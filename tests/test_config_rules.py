@@ -54,6 +54,12 @@ def _plugin_block(d: Doc) -> Doc:
 
 def _ollama_models(d: Doc) -> None:
     _mp(d)["ollama"]["models"] = [{"id": "qwen3:8b"}]
+    d["models"]["mode"] = "replace"  # the listed models are all there is
+
+
+def _custom(d: Doc, **spec: Any) -> None:
+    _mp(d)["custom"] = {"apiKey": "${CUSTOM_KEY}", **spec}
+    _chain(d)["fallbacks"].insert(0, "custom/c-1")
 
 
 def _windows(primary: int, fallback: int) -> Callable[[Doc], Any]:
@@ -85,6 +91,26 @@ CASES = [
             _ollama_models, lambda d: _chain(d)["fallbacks"].__setitem__(1, "ollama/q:4b")
         ),
         near=_ollama_models,
+    ),
+    Case(
+        "chain.drift",
+        "agents.defaults.model.fallbacks[0]",
+        "not in custom's models",
+        broken=lambda d: _custom(d, baseUrl="https://c.example/v1", models=[{"id": "c-2"}]),
+        near=_both(
+            lambda d: _custom(d, baseUrl="https://c.example/v1", models=[{"id": "c-1"}]),
+            # merge mode: OpenClaw adds its own catalog to a built-in provider's list
+            lambda d: _mp(d).__setitem__("openai", {"models": [{"id": "gpt-4o"}]}),
+        ),
+        env={"CUSTOM_KEY": "c-FAKE"},
+    ),
+    Case(
+        "provider.no-base-url",
+        "models.providers.custom",
+        "provider 'custom' with no baseUrl",
+        broken=_custom,
+        near=lambda d: _custom(d, baseUrl="https://c.example/v1"),
+        env={"CUSTOM_KEY": "c-FAKE"},
     ),
     Case(
         "chain.duplicate",

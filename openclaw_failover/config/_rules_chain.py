@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from .._catalog import KNOWN_PROVIDERS
 from .._errors import Problem
 from .._model import Candidate, Tier
 from ._jsonpath import join
 from ._normalise import Normalised, Placed
+from ._view import dig
+
+
+def _models_closed(n: Normalised, provider: str) -> bool:
+    """Whether the listed models are all there is.
+
+    For built-in providers OpenClaw merges the list with its own catalog (``models.mode``
+    ``merge``, the default), so an unlisted model may still exist; ``replace`` closes the list.
+    """
+    return provider not in KNOWN_PROVIDERS or dig(n.view.doc, "models", "mode") == "replace"
 
 
 def _drift(n: Normalised, placed: Placed) -> Problem | None:
@@ -20,7 +31,7 @@ def _drift(n: Normalised, placed: Placed) -> Problem | None:
             f'define models.providers["{cand.provider}"] with baseUrl and api, '
             "or fix the provider name",
         )
-    if provider.models and cand.model not in provider.models:
+    if provider.models and cand.model not in provider.models and _models_closed(n, cand.provider):
         known = ", ".join(sorted(provider.models)[:5])
         return Problem(
             "chain.drift",

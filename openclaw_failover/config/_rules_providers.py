@@ -89,6 +89,18 @@ def _no_key(n: Normalised, p: Provider) -> Problem | None:
     )
 
 
+def _no_url(n: Normalised, p: Provider) -> Problem | None:
+    if p.base_url:
+        return None
+    return Problem(
+        "provider.no-base-url",
+        field_path(n, p.id, "baseUrl"),
+        f"provider {p.id!r} with no baseUrl (and not in the built-in catalog)",
+        "a baseUrl in models.providers or the providers block",
+        f'set models.providers["{p.id}"].baseUrl, e.g. "http://127.0.0.1:8080/v1"',
+    )
+
+
 def _api(n: Normalised, p: Provider) -> Problem | None:
     path = field_path(n, p.id, "api")
     if p.api not in OPENCLAW_APIS:
@@ -183,9 +195,9 @@ def check(n: Normalised) -> None:
         p = n.providers.get(pid)
         if p is None:
             continue
-        found = [_api(n, p), _ollama_v1(n, p), _self_loop(n, p)]
+        found = [_no_url(n, p), _api(n, p), _ollama_v1(n, p), _self_loop(n, p)]
         if Tier.CLOUD in used:
             found.append(_no_key(n, p))
-        if Tier.LOCAL in used:
+        if Tier.LOCAL in used and p.base_url:
             found += _local(n, p)
         n.problems.extend(f for f in found if f is not None)
