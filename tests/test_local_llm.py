@@ -208,3 +208,41 @@ def test_launcher_fails_fast_with_the_log_when_the_model_is_bad(tmp_path: Path) 
         server.start(ready_timeout_s=60)
     assert time.monotonic() - started < 30
     assert server.url == ""
+
+
+async def test_real_messages_endpoint_accepts_translated_tool_history(
+    llamacpp_server: LlamaCppServer,
+) -> None:
+    """An OpenAI history with an assistant tool call and its tool result, translated to
+    tool_use/tool_result blocks, is accepted by llama.cpp's real Anthropic parser (200, text)."""
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+    function = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    call_1 = {"id": "call_1", "type": "function", "function": function}
+    body = {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call_1]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "22 C and sunny"},
+        ],
+        "tools": [weather],
+        "max_tokens": 12,
+    }
+    provider = Provider(id="llamacpp", api="anthropic-messages", base_url=llamacpp_server.url)
+    call = UpstreamCall(provider, Candidate("llamacpp", "smollm2", Tier.LOCAL), None, body)
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        AnthropicTransport(client).send(call) as reply,
+    ):
+        status = reply.status
+        chunks = [c async for c in reply.chunks()] if status == 200 else []
+        excerpt = "" if status == 200 else await reply.error_excerpt()
+    assert status == 200, excerpt
+    assert _text(chunks).strip()
