@@ -336,6 +336,8 @@ def test_discovery_rules(tmp_path):
     env = {"HOME": "/h", "OPENCLAW_HOME": "/oh"}
     assert discover_config_path(env) == Path("/oh/.openclaw/openclaw.json")
     assert resolve_state_dir({"HOME": "/h"}) == Path("/h/.openclaw/failover")
+    profiled = {"HOME": "/h", "OPENCLAW_PROFILE": "work"}
+    assert discover_config_path(profiled) == Path("/h/.openclaw-work/openclaw.json")
 
 
 def test_require_raises_config_error_with_every_problem(load_doc, write_config, config_env):

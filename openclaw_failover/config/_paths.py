@@ -24,10 +24,17 @@ def openclaw_home(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def openclaw_state_root(environ: Mapping[str, str] | None = None) -> Path:
-    """OpenClaw's state folder: ``$OPENCLAW_STATE_DIR``, else ``<home>/.openclaw``."""
+    """OpenClaw's state folder: ``$OPENCLAW_STATE_DIR``, else ``<home>/.openclaw``.
+
+    ``OPENCLAW_PROFILE=<name>`` isolates it as ``<home>/.openclaw-<name>``, as OpenClaw does.
+    """
     env = _env(environ)
     state = env.get("OPENCLAW_STATE_DIR")
-    return Path(state).expanduser() if state else openclaw_home(env) / ".openclaw"
+    if state:
+        return Path(state).expanduser()
+    profile = env.get("OPENCLAW_PROFILE", "").strip()
+    name = f".openclaw-{profile}" if profile and profile != "default" else ".openclaw"
+    return openclaw_home(env) / name
 
 
 def discover_config_path(environ: Mapping[str, str] | None = None) -> Path:
