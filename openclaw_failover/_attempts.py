@@ -349,7 +349,12 @@ class RequestRun:
             self.log.outcome("rejected", reason=R.CONTEXT_OVERFLOW.value, attempt=self.tried)
             return RequestRejected(attempts, request_id=rid)
         now = self.view.clock.now()
-        untils = [h.cooldown_until for h in self.health.values() if h.cooldown_until > now]
+        # A key being probed by another request is known again at its lease's end at worst.
+        untils = [
+            h.cooldown_until if h.cooldown_until > now else h.probe_until
+            for h in self.health.values()
+            if h.cooldown_until > now or h.probe_until > now
+        ]
         soonest = min(untils) if untils else None
         self.log.outcome("hard_stop", attempt=self.tried, cooldown_until=soonest)
         return AllCandidatesFailed(attempts, soonest_retry_at=soonest, request_id=rid)

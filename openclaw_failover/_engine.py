@@ -256,10 +256,8 @@ def _default_audit(table: RouteTable) -> AuditSink:
     settings = table.settings.audit
     if not settings.path:
         return _NullAudit()
-    try:
-        from ._audit import JsonlAuditSink  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the audit sink arrives with its own module
-        return _NullAudit()
+    from ._audit import JsonlAuditSink
+
     sink: AuditSink = JsonlAuditSink(
         settings.path, max_bytes=settings.max_bytes, keep=settings.keep
     )
