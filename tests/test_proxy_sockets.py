@@ -159,8 +159,11 @@ def test_token_required_when_configured() -> None:
     engine = limited_engine(max_body=1 << 20, token="s3cret-token")
     with running_server(create_app(engine)) as base:
         body = {"model": "auto", "messages": HI}
-        denied = httpx.post(f"{base}/v1/chat/completions", json=body)
+        denied = httpx.post(
+            f"{base}/v1/chat/completions", json=body, headers={"x-request-id": "r-denied"}
+        )
         assert denied.status_code == 401
+        assert denied.headers["x-request-id"] == "r-denied"
         assert "s3cret" not in denied.text
         wrong = httpx.get(f"{base}/v1/models", headers={"authorization": "Bearer nope"})
         assert wrong.status_code == 401

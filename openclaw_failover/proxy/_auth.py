@@ -47,11 +47,18 @@ class BearerAuth:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(error.body)).encode()),
                     (b"www-authenticate", b"Bearer"),
-                    (b"x-request-id", new_request_id().encode()),
+                    (b"x-request-id", _request_id(scope)),
                 ],
             }
         )
         await send({"type": "http.response.body", "body": error.body})
+
+
+def _request_id(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            return bytes(value[:128])
+    return new_request_id().encode()
 
 
 def _matches(scope: Scope, secret: Secret) -> bool:
