@@ -113,6 +113,28 @@ CASES = [
         env={"CUSTOM_KEY": "c-FAKE"},
     ),
     Case(
+        "env.unset",
+        "failover.state.namespace",
+        "${NOPE_UNSET} with NOPE_UNSET unset",
+        severity="warning",
+        broken=_failover(state={"namespace": "ns-${NOPE_UNSET}"}),
+        near=_failover(state={"namespace": "ns-$${NOPE_UNSET}"}),
+    ),
+    Case(
+        "auth.unresolved-reference",
+        "models.providers.openai.apiKey",
+        "profile id 'openai:manual'",
+        severity="warning",
+        broken=_both(
+            _set(lambda d: d["providers"], "openai", {"auth": [{"key": "${OPENAI_API_KEY}"}]}),
+            _set(_mp, "openai", {"apiKey": "openai:manual"}),
+        ),
+        near=_both(
+            _set(lambda d: d["providers"], "openai", {"auth": [{"key": "${OPENAI_API_KEY}"}]}),
+            _set(_mp, "openai", {"apiKey": {"source": "env", "id": "OPENAI_API_KEY"}}),
+        ),
+    ),
+    Case(
         "chain.duplicate",
         "agents.defaults.model.fallbacks[1]",
         "'openai/gpt-5.4-mini' a second",
