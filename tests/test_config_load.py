@@ -414,3 +414,39 @@ def test_dotenv_parsing_rules(tmp_path):
 
     text = "# c\nexport A=1\nB = 'two words'\nC=x # note\nA=again\nnot a line\n"
     assert parse_dotenv(text) == {"A": "1", "B": "two words", "C": "x"}
+
+
+def _redis_doc(url: str, namespace: str = "cfg-salt-test") -> dict:
+    doc = base_standalone()
+    doc["failover"] = {"state": {"backend": "redis", "url": url, "namespace": namespace}}
+    return doc
+
+
+def test_redis_backend_unreachable_keeps_local_salt(load_doc, config_env):
+    """backend redis with Redis down: the table loads with the local salt."""
+    result = load_doc(_redis_doc("redis://127.0.0.1:1/0"))
+    assert result.table is not None
+    local = (Path(config_env["OPENCLAW_STATE_DIR"]) / "failover" / "salt").read_bytes()
+    assert result.table.fingerprint_salt == local
+
+
+@pytest.mark.redis
+def test_redis_backend_shares_one_salt(redis_server, redis_namespace, write_config, tmp_path):
+    """Two gateways with different local salts fingerprint keys alike through one Redis."""
+    path = write_config(_redis_doc(redis_server.url, redis_namespace))
+    tables = [
+        require_route_table(
+            path,
+            environ={
+                "OPENCLAW_STATE_DIR": str(tmp_path / f"gw{i}"),
+                "HOME": str(tmp_path),
+                **FAKE_KEYS,
+            },
+        )
+        for i in range(2)
+    ]
+    salts = [(tmp_path / f"gw{i}" / "failover" / "salt").read_bytes() for i in range(2)]
+    assert salts[0] != salts[1]
+    assert tables[0].fingerprint_salt == tables[1].fingerprint_salt == salts[0]
+    fingerprints = [[p.fingerprint for p in t.providers["anthropic"].profiles] for t in tables]
+    assert fingerprints[0] == fingerprints[1]

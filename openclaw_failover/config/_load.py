@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .._errors import ConfigError, Problem
-from .._model import RouteTable
+from .._model import RouteTable, Settings
 from ._env import build_layers, env_vars_of, read_dotenv, substitute_tree
 from ._normalise import Normalised, normalise
 from ._paths import (
@@ -65,6 +65,29 @@ def _salt(directory: str, problems: list[Problem]) -> bytes:
         return b""
 
 
+def _shared_salt(settings: Settings, local: bytes, problems: list[Problem]) -> bytes:
+    """With ``backend: "redis"`` every gateway must salt alike: the first salt stored wins."""
+    state = settings.state
+    if state.backend != "redis" or state.url is None or not local:
+        return local
+    try:
+        from ..stores.redis import shared_fingerprint_salt
+
+        return shared_fingerprint_salt(state.url.reveal(), namespace=state.namespace, local=local)
+    except ImportError:
+        problems.append(
+            Problem(
+                "state.redis-missing",
+                "state.backend",
+                'backend "redis" without the redis client installed',
+                "the redis extra",
+                "pip install 'openclaw-failover[redis]'",
+                severity="warning",
+            )
+        )
+        return local
+
+
 def _without_shadowed(problems: list[Problem]) -> list[Problem]:
     """Drop a schema finding where a rule reports the same path: the rule says it better."""
     ruled = {p.path for p in problems if p.severity == "error" and not p.rule.startswith("schema.")}
@@ -96,7 +119,7 @@ def load_route_table(
     view = build_view(substituted, found_kind)
     settings = build_settings(view.settings, state_dir=resolve_state_dir(env))
     n = Normalised(view, build_view(doc, found_kind), settings, problems=problems)
-    salt = _salt(settings.state.directory, problems)
+    salt = _shared_salt(settings, _salt(settings.state.directory, problems), problems)
     normalise(n, layers, salt=salt)
     check_rules(n)
     problems = _without_shadowed(problems)
