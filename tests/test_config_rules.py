@@ -135,6 +135,13 @@ CASES = [
         ),
     ),
     Case(
+        "state.redis-url",
+        "failover.state.url",
+        'backend "redis" with no usable url',
+        broken=_failover(state={"backend": "redis", "url": "${REDIS_URL_UNSET}"}),
+        near=_failover(state={"backend": "redis", "url": "redis://127.0.0.1:1/0"}),
+    ),
+    Case(
         "chain.duplicate",
         "agents.defaults.model.fallbacks[1]",
         "'openai/gpt-5.4-mini' a second",

@@ -96,6 +96,22 @@ def _local_order(n: Normalised) -> list[Problem]:
     return out
 
 
+def _state(n: Normalised) -> list[Problem]:
+    state = n.settings.state
+    if state.backend != "redis" or state.url is not None:
+        return []
+    return [
+        Problem(
+            "state.redis-url",
+            join(n.view.settings_path, "state", "url"),
+            'backend "redis" with no usable url (missing, or its ${VAR} is unset)',
+            'a Redis URL, e.g. "${REDIS_URL}" with REDIS_URL=redis://127.0.0.1:6379/0',
+            'set state.url, or use backend: "file"',
+        )
+    ]
+
+
 def check(n: Normalised) -> None:
-    """Deadlines and local-tier rules."""
-    n.problems.extend(_deadlines(n) + _provider_timeout(n) + _local_tier(n) + _local_order(n))
+    """Deadlines, local-tier and state rules."""
+    found = _deadlines(n) + _provider_timeout(n) + _local_tier(n) + _local_order(n) + _state(n)
+    n.problems.extend(found)
