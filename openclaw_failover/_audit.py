@@ -1,0 +1,236 @@
+"""The JSONL audit sink (a background writer thread, size rotation) and its reader.
+
+``emit`` only puts the record on a queue, so the request path never waits for the disk. The
+writer thread serialises records with orjson (``AuditRecord.to_json``, the line schema in
+``schemas/audit-record.schema.json``) and writes each batch with one ``write`` of whole lines
+on an ``O_APPEND`` descriptor, so lines from several processes never interleave and a crash can
+tear at most the last line. Rotation renames ``audit.jsonl`` to ``audit.jsonl.1`` (older copies
+move up to ``.keep``) under an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file
+rotate it once. ``close``/``aclose`` write everything queued before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._ports import AuditRecord
+
+__all__ = ["AuditReadStats", "JsonlAuditSink", "audit_paths", "read_audit"]
+
+_log = logging.getLogger("openclaw_failover.audit")
+_STOP = object()
+_BATCH = 512
+
+
+class JsonlAuditSink:
+    """An :class:`~openclaw_failover._ports.AuditSink` appending JSON lines to ``path`` (0600).
+
+    ``max_bytes`` is the size past which the file rotates; ``keep`` rotated copies are kept
+    (0: the file is simply started afresh).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_bytes: int = 104_857_600, keep: int = 5
+    ) -> None:
+        if max_bytes <= 0 or keep < 0:
+            raise ValueError(
+                f"audit: max_bytes must be > 0 and keep >= 0; found {max_bytes!r}, {keep!r}"
+            )
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.keep = keep
+        #: Records dropped because they arrived after close or could not be written.
+        self.dropped = 0
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._done = threading.Condition()
+        self._queued = 0
+        self._written = 0
+        self._closed = False
+        self._fd: int | None = None
+        self._ino = -1
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: AuditRecord) -> None:
+        """Queue ``record`` and return at once."""
+        if self._closed:
+            self.dropped += 1
+            _log.warning("audit %s is closed; a %s record was dropped", self.path, record.event)
+            return
+        with self._done:
+            self._queued += 1
+        self._queue.put(record)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every record queued so far is written; False on timeout."""
+        with self._done:
+            target = self._queued
+            return self._done.wait_for(lambda: self._written >= target, timeout_s)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write everything queued, fsync and close the file. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout_s)
+
+    async def aclose(self) -> None:
+        """:meth:`close` without blocking the event loop."""
+        await asyncio.to_thread(self.close)
+
+    def __repr__(self) -> str:
+        return f"JsonlAuditSink({str(self.path)!r}, max_bytes={self.max_bytes}, keep={self.keep})"
+
+    # ------------------------------------------------------------------ writer thread
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch = [self._queue.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in batch:
+                stopping = True
+                batch = [r for r in batch if r is not _STOP]
+            self._write(batch)
+        self._finish()
+
+    def _write(self, batch: list[object]) -> None:
+        if batch:
+            data = b"".join(orjson.dumps(r.to_json()) + b"\n" for r in batch if _is_record(r))
+            try:
+                self._append(data)
+            except OSError as exc:
+                self.dropped += len(batch)
+                _log.warning("audit %s: %d records not written: %s", self.path, len(batch), exc)
+        with self._done:
+            self._written += len(batch)
+            self._done.notify_all()
+
+    def _append(self, data: bytes) -> None:
+        fd = self._current()
+        size = os.fstat(fd).st_size
+        if size and size + len(data) > self.max_bytes:
+            self._rotate()
+            fd = self._current()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    def _current(self) -> int:
+        """The descriptor of the file now at ``path`` (reopened if someone rotated it)."""
+        try:
+            ino = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            ino = -2
+        if self._fd is None or ino != self._ino:
+            self._reopen()
+        assert self._fd is not None  # _reopen sets it or raises
+        return self._fd
+
+    def _reopen(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if not self.path.parent.is_dir():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self._fd = os.open(self.path, flags, 0o600)
+        st = os.fstat(self._fd)
+        if st.st_mode & 0o077:
+            os.fchmod(self._fd, 0o600)
+        self._ino = st.st_ino
+
+    def _rotate(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                st = os.stat(self.path)
+            except FileNotFoundError:
+                return  # another process rotated it and has not written since
+            if st.st_ino != self._ino or st.st_size <= 0:
+                return  # another process rotated it already
+            if self.keep == 0:
+                os.unlink(self.path)
+                return
+            for n in range(self.keep - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{n}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        finally:
+            os.close(lock)
+
+    def _finish(self) -> None:
+        if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                _log.warning("audit %s: fsync at close failed: %s", self.path, exc)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _is_record(value: object) -> bool:
+    return isinstance(value, AuditRecord)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(slots=True)
+class AuditReadStats:
+    """What :func:`read_audit` saw: lines yielded, lines skipped, and a torn last line."""
+
+    lines: int = 0
+    skipped: int = 0
+    torn_tail: bool = False
+
+
+def audit_paths(path: str | os.PathLike[str], *, keep: int = 99) -> list[Path]:
+    """``path`` and its rotated copies that exist, oldest first."""
+    base = Path(path)
+    rotated = [base.with_name(f"{base.name}.{n}") for n in range(keep, 0, -1)]
+    return [p for p in [*rotated, base] if p.is_file()]
+
+
+def read_audit(
+    path: str | os.PathLike[str], *, stats: AuditReadStats | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield each audit line of ``path`` as a dict.
+
+    A torn last line (a writer killed mid-write) and any line that is not a JSON object are
+    skipped, counted in ``stats`` and reported once with a logger warning (never an exception).
+    """
+    stats = stats if stats is not None else AuditReadStats()
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                data = None
+            if isinstance(data, dict):
+                stats.lines += 1
+                yield data
+            elif raw.strip():
+                stats.skipped += 1
+                stats.torn_tail = not raw.endswith(b"\n")
+                what = "a torn last line" if stats.torn_tail else f"damaged line {number}"
+                _log.warning("audit %s: skipped %s", path, what)

@@ -1,0 +1,216 @@
+"""JsonlAuditSink: off-path writes, rotation, 0600, nothing lost on close; read_audit's repairs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openclaw_failover._audit import AuditReadStats, JsonlAuditSink, audit_paths, read_audit
+from openclaw_failover._ports import AuditRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def record(n: int, **fields: Any) -> AuditRecord:
+    """An attempt record numbered by ``attempt``."""
+    return AuditRecord(event="attempt", ts=1_800_000_000.0 + n, attempt=n, **fields)
+
+
+def test_lines_are_record_json_in_order(tmp_path: Path) -> None:
+    """Each emitted record becomes one line equal to AuditRecord.to_json, in emit order."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    records = [record(n, provider="openai", tools_blocked=("exec",)) for n in range(50)]
+    for r in records:
+        sink.emit(r)
+    sink.close()
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [r.to_json() for r in records]
+
+
+def test_emit_returns_at_once(tmp_path: Path) -> None:
+    """10,000 emits take well under a second: serialisation and I/O happen on the writer thread."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    started = time.perf_counter()
+    for n in range(10_000):
+        sink.emit(record(n))
+    spent = time.perf_counter() - started
+    sink.close()
+    assert spent < 1.0
+    assert len((tmp_path / "audit.jsonl").read_bytes().splitlines()) == 10_000
+
+
+def test_file_is_0600_and_new_folder_0700(tmp_path: Path) -> None:
+    """The audit file is created 0600 and a missing parent folder 0700."""
+    path = tmp_path / "failover" / "audit.jsonl"
+    sink = JsonlAuditSink(path)
+    sink.emit(record(1))
+    sink.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_existing_loose_file_is_tightened(tmp_path: Path) -> None:
+    """An existing audit file readable by others is set back to 0600."""
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(b"")
+    path.chmod(0o644)
+    sink = JsonlAuditSink(path)
+    sink.emit(record(1))
+    sink.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_rotation_by_size_keeps_n_copies(tmp_path: Path) -> None:
+    """Past max_bytes the file rotates to .1, .2 ... .keep; older copies are dropped."""
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlAuditSink(path, max_bytes=2000, keep=2)
+    for n in range(60):
+        sink.emit(record(n))
+        sink.flush()
+    sink.close()
+    assert sorted(p.name for p in tmp_path.glob("audit.jsonl*")) == [
+        "audit.jsonl",
+        "audit.jsonl.1",
+        "audit.jsonl.2",
+        "audit.jsonl.lock",
+    ]
+    for p in audit_paths(path):
+        assert p.stat().st_size <= 2000
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    attempts = [line["attempt"] for p in audit_paths(path) for line in read_audit(p)]
+    assert attempts == sorted(attempts)
+    assert attempts[-1] == 59
+
+
+def test_keep_zero_starts_afresh(tmp_path: Path) -> None:
+    """With keep=0 a full file is replaced by a new one and no copies pile up."""
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlAuditSink(path, max_bytes=1000, keep=0)
+    for n in range(30):
+        sink.emit(record(n))
+        sink.flush()
+    sink.close()
+    assert [p.name for p in audit_paths(path)] == ["audit.jsonl"]
+    assert path.stat().st_size <= 1000
+
+
+def test_bad_sizes_are_refused() -> None:
+    """max_bytes <= 0 or keep < 0 is a ValueError naming both values."""
+    with pytest.raises(ValueError, match="max_bytes"):
+        JsonlAuditSink("/nonexistent/audit.jsonl", max_bytes=0, keep=1)
+
+
+async def test_aclose_writes_everything_queued(tmp_path: Path) -> None:
+    """aclose returns only after every queued record is on disk; a second aclose is harmless."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    for n in range(5000):
+        sink.emit(record(n))
+    await sink.aclose()
+    await sink.aclose()
+    assert len(list(read_audit(tmp_path / "audit.jsonl"))) == 5000
+
+
+def test_emit_after_close_is_dropped_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record emitted after close is counted in .dropped and logged, never raised."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    sink.close()
+    with caplog.at_level(logging.WARNING, logger="openclaw_failover.audit"):
+        sink.emit(record(1))
+    assert sink.dropped == 1
+    assert "closed" in caplog.text
+
+
+def test_unwritable_path_drops_without_raising(tmp_path: Path) -> None:
+    """When the file cannot be opened, records are dropped and counted; emit never raises."""
+    (tmp_path / "blocker").write_text("x")
+    sink = JsonlAuditSink(tmp_path / "blocker" / "audit.jsonl")
+    sink.emit(record(1))
+    sink.close()
+    assert sink.dropped == 1
+
+
+def test_read_audit_skips_a_torn_last_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A half-written last line is skipped, counted as torn and logged, not raised."""
+    path = tmp_path / "audit.jsonl"
+    whole = json.dumps(record(1).to_json())
+    path.write_text(whole + "\n" + whole[: len(whole) // 2])
+    stats = AuditReadStats()
+    with caplog.at_level(logging.WARNING, logger="openclaw_failover.audit"):
+        lines = list(read_audit(path, stats=stats))
+    assert [line["attempt"] for line in lines] == [1]
+    assert (stats.lines, stats.skipped, stats.torn_tail) == (1, 1, True)
+    assert "torn last line" in caplog.text
+
+
+def test_read_audit_skips_damaged_middle_lines(tmp_path: Path) -> None:
+    """A garbage line in the middle is skipped; the lines after it are still read."""
+    path = tmp_path / "audit.jsonl"
+    good = json.dumps(record(1).to_json())
+    path.write_text(f"{good}\nnot json\n[1, 2]\n\n{good}\n")
+    stats = AuditReadStats()
+    assert len(list(read_audit(path, stats=stats))) == 2
+    assert (stats.skipped, stats.torn_tail) == (2, False)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from openclaw_failover._audit import JsonlAuditSink
+    from openclaw_failover._ports import AuditRecord
+
+    sink = JsonlAuditSink(sys.argv[1], max_bytes=int(sys.argv[3]), keep=50)
+    for n in range(int(sys.argv[2])):
+        sink.emit(AuditRecord(event="attempt", ts=float(n), instance=sys.argv[4], attempt=n))
+    sink.close()
+    """
+)
+
+
+def test_processes_sharing_one_file_lose_and_mix_no_line(tmp_path: Path) -> None:
+    """4 processes appending 2,000 lines each with rotation: 8,000 whole lines, none torn."""
+    path = tmp_path / "audit.jsonl"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), "2000", "200000", f"gw{n}"], cwd=ROOT
+        )
+        for n in range(4)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    stats = AuditReadStats()
+    lines = [line for p in audit_paths(path) for line in read_audit(p, stats=stats)]
+    assert stats.skipped == 0
+    assert len(lines) == 8000
+    for n in range(4):
+        assert sorted(x["attempt"] for x in lines if x["instance"] == f"gw{n}") == list(range(2000))
+    assert len(audit_paths(path)) > 1
+
+
+def test_kill_9_leaves_at_most_a_torn_last_line(tmp_path: Path) -> None:
+    """A writer killed mid-stream leaves a file whose every line but possibly the last parses."""
+    path = tmp_path / "audit.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "10000000", str(1 << 40), "gw"], cwd=ROOT
+    )
+    deadline = time.monotonic() + 30
+    while (not path.exists() or path.stat().st_size < 200_000) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait(10)
+    stats = AuditReadStats()
+    count = sum(1 for _ in read_audit(path, stats=stats))
+    assert count > 100
+    assert stats.skipped <= 1
+    assert stats.skipped == int(stats.torn_tail)
