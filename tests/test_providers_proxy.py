@@ -95,3 +95,43 @@ def test_sdk_gets_an_ollama_answer_through_the_proxy(
     assert completion.model == "qwen3:8b"
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == 9
+
+
+def test_anthropic_tool_use_id_round_trips_through_the_sdk(
+    proxy_url: str,
+    fakes: Fakes,
+) -> None:
+    """The tool_use id Anthropic gave comes back to it as the tool_result's tool_use_id when
+    the SDK client answers the tool call in OpenAI shape."""
+    fakes.openai.always(HttpError(500))
+    call = ToolCall("get_weather", {"city": "Paris"}, "toolu_01RoundTrip")
+    fakes.anthropic.script(
+        Ok(Answer(text="", pieces=(), tool_calls=(call,))), Ok(Answer(text="Sunny, 22 C."))
+    )
+    client = _client(proxy_url)
+    first = client.chat.completions.create(
+        model="auto",
+        messages=QUESTION,
+        tools=[WEATHER_TOOL],  # type: ignore[list-item]
+    )
+    tool_call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert tool_call.id == "toolu_01RoundTrip"
+    history = [
+        *QUESTION,
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": tool_call.id, "content": "22 C, sunny"},
+    ]
+    second = client.chat.completions.create(
+        model="auto",
+        messages=history,  # type: ignore[arg-type]
+        tools=[WEATHER_TOOL],  # type: ignore[list-item]
+    )
+    assert second.choices[0].message.content == "Sunny, 22 C."
+    sent = [r.json for r in fakes.anthropic.chat_requests][-1]["messages"]
+    assert sent[1]["content"][0]["type"] == "tool_use"
+    assert sent[1]["content"][0]["id"] == "toolu_01RoundTrip"
+    assert sent[2]["content"][0] == {
+        "type": "tool_result",
+        "tool_use_id": "toolu_01RoundTrip",
+        "content": "22 C, sunny",
+    }
