@@ -112,7 +112,8 @@ class JsonlAuditSink:
 
     def _write(self, batch: list[object]) -> None:
         if batch:
-            data = b"".join(orjson.dumps(r.to_json()) + b"\n" for r in batch if _is_record(r))
+            records = [r for r in batch if isinstance(r, AuditRecord)]
+            data = b"".join(orjson.dumps(r.to_json()) + b"\n" for r in records)
             try:
                 self._append(data)
             except OSError as exc:
@@ -186,10 +187,6 @@ class JsonlAuditSink:
                 _log.warning("audit %s: fsync at close failed: %s", self.path, exc)
             os.close(self._fd)
             self._fd = None
-
-
-def _is_record(value: object) -> bool:
-    return isinstance(value, AuditRecord)
 
 
 # --------------------------------------------------------------------------- reading
