@@ -178,3 +178,10 @@ async def test_aclose_flushes_and_store_reopens(tmp_path: Path) -> None:
     await store.aclose()
     await store.update("p:a", bump)
     assert count((await FileStateStore(tmp_path).snapshot(["p:a"]))["p:a"]) == 2
+
+
+async def test_file_store_fixture(file_store: FileStateStore, tmp_path: Path) -> None:
+    """The file_store fixture lives under tmp_path/failover and persists what it stores."""
+    await file_store.update("p:a", bump)
+    assert file_store.directory == tmp_path / "failover"
+    assert count((await FileStateStore(tmp_path / "failover").snapshot(["p:a"]))["p:a"]) == 1
