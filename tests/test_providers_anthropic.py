@@ -641,3 +641,28 @@ async def test_list_models_http_error_is_a_transport_failure_without_the_key() -
     assert info.value.kind == "HTTPStatusError"
     assert "401" in info.value.detail
     assert "sk-ant-test-123" not in str(info.value)
+
+
+def test_foreign_tool_call_ids_are_made_safe_on_both_sides() -> None:
+    """A history from another vendor with ids Anthropic refuses (``functions.read:0``) maps
+    the id the same way on tool_use and tool_result, so the pair still matches."""
+    body = {
+        "messages": [
+            {"role": "user", "content": "read it"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "functions.read:0",
+                        "type": "function",
+                        "function": {"name": "read", "arguments": "{}"},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "functions.read:0", "content": "text"},
+        ]
+    }
+    out = anthropic_request(body, model="m")
+    use_id = out["messages"][1]["content"][0]["id"]
+    assert use_id == "functions_read_0"
+    assert out["messages"][2]["content"][0]["tool_use_id"] == use_id

@@ -9,6 +9,7 @@ content_block_start/delta/stop with ``text_delta`` and ``input_json_delta``, mes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,16 @@ FINISH_REASONS: Mapping[str, str] = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
+
+
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def tool_use_id(call_id: str) -> str:
+    """A tool-call id Anthropic accepts (``^[a-zA-Z0-9_-]+$``). Ids from other vendors in the
+    history (e.g. ``functions.read:0``) are mapped the same way on the tool_use and on its
+    tool_result, so the pair still matches after a cross-vendor failover."""
+    return _UNSAFE_ID.sub("_", call_id)
 
 
 def anthropic_request(
@@ -143,7 +154,7 @@ def _assistant_blocks(message: Mapping[str, Any], i: int) -> list[dict[str, Any]
         blocks.append(
             {
                 "type": "tool_use",
-                "id": str(call.get("id") or f"call_{i}_{j}"),
+                "id": tool_use_id(str(call.get("id") or f"call_{i}_{j}")),
                 "name": str(function.get("name", "")),
                 "input": tool_arguments_object(function.get("arguments"), where),
             }
@@ -156,7 +167,7 @@ def _tool_result(message: Mapping[str, Any], i: int) -> dict[str, Any]:
     if not isinstance(call_id, str) or not call_id:
         raise TranslationError(f"messages[{i}].tool_call_id", repr(call_id), "the tool call's id")
     content = text_of(message.get("content"), f"messages[{i}].content")
-    return {"type": "tool_result", "tool_use_id": call_id, "content": content}
+    return {"type": "tool_result", "tool_use_id": tool_use_id(call_id), "content": content}
 
 
 def _tool(tool: Any, i: int) -> dict[str, Any]:
