@@ -450,3 +450,61 @@ def test_redis_backend_shares_one_salt(redis_server, redis_namespace, write_conf
     assert tables[0].fingerprint_salt == tables[1].fingerprint_salt == salts[0]
     fingerprints = [[p.fingerprint for p in t.providers["anthropic"].profiles] for t in tables]
     assert fingerprints[0] == fingerprints[1]
+
+
+@pytest.mark.parametrize(
+    ("include", "rule"),
+    [(42, "include.invalid"), ("./absent.json5", "file.missing"), ("./bad.json5", "file.parse")],
+)
+def test_include_failures_are_problems(load_doc, write_config, include, rule):
+    """A wrong $include value, a missing or broken included file: a problem at the include."""
+    write_config("{ oops ", "bad.json5")
+    doc = base_standalone()
+    doc["failover"] = {"$include": include}
+    (problem,) = [p for p in load_doc(doc).problems if p.rule == rule]
+    assert problem.path == "failover.$include"
+
+
+def test_root_must_be_an_object(load_doc):
+    """A list at the root is file.not-object."""
+    result = load_doc("[1, 2]")
+    assert [p.rule for p in result.problems] == ["file.not-object"]
+
+
+def test_too_large_file_is_refused(load_doc):
+    """A file over 2 MB is file.too-large, not parsed."""
+    result = load_doc('{ "a": "' + "x" * (2 * 1024 * 1024) + '" }')
+    assert [p.rule for p in result.problems] == ["file.too-large"]
+
+
+def test_include_of_a_list_replaces_the_value(load_doc, write_config):
+    """An included non-object becomes the value itself (here: a fallbacks list)."""
+    write_config('["openai/gpt-5.4-mini"]', "fb.json5")
+    doc = base_standalone()
+    doc["agents"]["defaults"]["model"]["fallbacks"] = {"$include": "./fb.json5"}
+    result = load_doc(doc)
+    assert [c.ref for c in result.table.route("auto").candidates] == [
+        "anthropic/claude-opus-4-6",
+        "openai/gpt-5.4-mini",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "rule", "path"),
+    [
+        (None, "chain.missing", "agents.defaults.model"),
+        (7, "chain.missing", "agents.defaults.model"),
+        (
+            {"fallbacks": ["openai/gpt-5.4-mini"]},
+            "chain.no-primary",
+            "agents.defaults.model.primary",
+        ),
+    ],
+)
+def test_chain_shape_problems(load_doc, model, rule, path):
+    """No chain, a chain of the wrong type, or no primary: each named at its path."""
+    doc = base_standalone()
+    doc["agents"]["defaults"]["model"] = model
+    result = load_doc(doc)
+    assert (rule, path) in [(p.rule, p.path) for p in result.problems]
+    assert result.table is None
