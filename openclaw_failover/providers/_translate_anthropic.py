@@ -149,14 +149,13 @@ def _assistant_blocks(message: Mapping[str, Any], i: int) -> list[dict[str, Any]
     if text:
         blocks.append({"type": "text", "text": text})
     for j, call in enumerate(message.get("tool_calls") or ()):
-        where = f"messages[{i}].tool_calls[{j}]"
         function = call.get("function") or {}
         blocks.append(
             {
                 "type": "tool_use",
                 "id": tool_use_id(str(call.get("id") or f"call_{i}_{j}")),
                 "name": str(function.get("name", "")),
-                "input": tool_arguments_object(function.get("arguments"), where),
+                "input": tool_arguments_object(function.get("arguments")),
             }
         )
     return blocks

@@ -44,8 +44,13 @@ def text_of(content: Any, where: str) -> str:
     raise TranslationError(where, type(content).__name__, "a string or a list of text parts")
 
 
-def tool_arguments_object(arguments: Any, where: str) -> dict[str, Any]:
-    """OpenAI tool-call ``arguments`` (a JSON string) as the object other APIs want."""
+def tool_arguments_object(arguments: Any) -> dict[str, Any]:
+    """OpenAI tool-call ``arguments`` (a JSON string) as the object other APIs want.
+
+    Arguments that are not a JSON object (a model's truncated output, kept in the history) go
+    through as ``{"_raw_arguments": text}``: OpenAI accepts any string there, so refusing it
+    here would turn a failover into a rejected request.
+    """
     if arguments is None or arguments == "":
         return {}
     if isinstance(arguments, dict):
@@ -54,11 +59,7 @@ def tool_arguments_object(arguments: Any, where: str) -> dict[str, Any]:
         value = json.loads(arguments) if isinstance(arguments, str) else None
     except ValueError:
         value = None
-    if not isinstance(value, dict):
-        raise TranslationError(
-            f"{where}.function.arguments", repr(str(arguments)[:60]), "a JSON object string"
-        )
-    return value
+    return value if isinstance(value, dict) else {"_raw_arguments": str(arguments)}
 
 
 def data_url_parts(url: str) -> tuple[str, str] | None:

@@ -130,7 +130,7 @@ def _call(call: Any, i: int, j: int, names: dict[str, str]) -> dict[str, Any]:
         raise TranslationError(f"{where}.function", repr(function), "{name, arguments}")
     if call.get("id"):
         names[str(call["id"])] = str(function["name"])
-    arguments = tool_arguments_object(function.get("arguments"), where)
+    arguments = tool_arguments_object(function.get("arguments"))
     return {"function": {"name": function["name"], "arguments": arguments}}
 
 
