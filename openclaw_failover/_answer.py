@@ -7,7 +7,8 @@ Once the first chunk has gone to the caller nothing fails over: a break becomes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections import deque
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from ._errors import StreamInterrupted
@@ -38,7 +39,11 @@ class AnswerHooks(Protocol):
 
 
 class StreamAnswer:
-    """The :class:`~openclaw_failover._exchange.Answer` the engine returns. Iterate it once."""
+    """The :class:`~openclaw_failover._exchange.Answer` the engine returns. Iterate it once.
+
+    A plain async iterator (not an async generator): no per-answer generator bookkeeping, and
+    ``aclose`` needs no generator to unwind.
+    """
 
     def __init__(
         self,
@@ -54,7 +59,10 @@ class StreamAnswer:
         self._idle_s = idle_s
         self._guard = guard
         self._hooks = hooks
-        self._gen: AsyncIterator[Chunk] | None = None
+        self._watch = IdleWatch(idle_s)
+        self._head = deque(opened.head) if guard is None else deque(_guarded(guard, opened.head))
+        self._reading = True
+        self._iterating = False
         self._done = False
         self._closed = False
 
@@ -63,42 +71,50 @@ class StreamAnswer:
         """Who answered."""
         return self._meta
 
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        if self._gen is not None:
+    def __aiter__(self) -> StreamAnswer:
+        if self._iterating:
             raise RuntimeError("an answer can be iterated only once")
-        self._gen = self._iterate()
-        return self._gen
+        self._iterating = True
+        return self
 
-    async def _iterate(self) -> AsyncIterator[Chunk]:
-        for chunk in self._opened.head:
-            for out in self._pass(chunk):
-                yield out
-        chunks = self._opened.chunks
-        watch = IdleWatch(self._idle_s)
+    async def __anext__(self) -> Chunk:
+        pending = self._head
+        while True:
+            if pending:
+                return pending.popleft()
+            if not self._reading:
+                self._finish("answered")
+                raise StopAsyncIteration
+            item = await self._next_item()
+            if item is None:
+                continue
+            if self._guard is None:
+                return item
+            pending.extend(self._guard.feed(item))
+
+    async def _next_item(self) -> Chunk | None:
+        """The next upstream chunk; None when there is nothing to pass on (yet)."""
         try:
-            while True:
-                try:
-                    item = await watch.wait(anext(chunks))
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise await self._break(_idle_failure(self._idle_s)) from None
-                except TransportFailure as exc:
-                    raise await self._break(exc) from None
-                if isinstance(item, MalformedEvent):
-                    self._hooks.malformed(item)
-                    continue
-                for out in self._pass(item):
-                    yield out
-        finally:
-            watch.close()
-        if self._guard is not None:
-            for out in self._guard.finish():
-                yield out
-        self._finish("answered")
+            item = await self._watch.wait(anext(self._opened.chunks))
+        except StopAsyncIteration:
+            self._end_reading()
+            if self._guard is not None:
+                self._head.extend(self._guard.finish())
+            return None
+        except TimeoutError:
+            self._end_reading()
+            raise await self._break(_idle_failure(self._idle_s)) from None
+        except TransportFailure as exc:
+            self._end_reading()
+            raise await self._break(exc) from None
+        if isinstance(item, MalformedEvent):
+            self._hooks.malformed(item)
+            return None
+        return item
 
-    def _pass(self, chunk: Chunk) -> list[Chunk]:
-        return [chunk] if self._guard is None else self._guard.feed(chunk)
+    def _end_reading(self) -> None:
+        self._reading = False
+        self._watch.close()
 
     async def _break(self, failure: Failed | TransportFailure) -> StreamInterrupted:
         self._done = True
@@ -116,13 +132,17 @@ class StreamAnswer:
         if self._closed:
             return
         self._closed = True
-        gen = self._gen
-        if gen is not None:
-            closer = getattr(gen, "aclose", None)
-            if closer is not None:
-                await closer()
+        delivered = not self._reading and not self._head  # the upstream ended, all passed on
+        self._end_reading()
         await close_quietly(self._opened.context, self._opened.chunks)
-        self._finish("client_error")
+        self._finish("answered" if delivered else "client_error")
+
+
+def _guarded(guard: LocalToolGuard, head: list[Chunk]) -> list[Chunk]:
+    out: list[Chunk] = []
+    for chunk in head:
+        out.extend(guard.feed(chunk))
+    return out
 
 
 def _idle_failure(idle_s: float) -> Failed:

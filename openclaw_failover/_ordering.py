@@ -146,7 +146,9 @@ _RANK: Mapping[HealthState, int] = {"ready": 0, "half_open": 1, "probing": 2, "c
 
 def view_slot(slot: Slot, health: Mapping[str, Health], now: float) -> SlotView:
     """The worst state over the slot's keys (cooling > probing > half-open > ready)."""
-    if not any(key in health for key in slot.keys):
+    found_any = [h for h in map(health.get, slot.keys) if h is not None]
+    # Fast path: no key has a live or expired cooldown, nor a live probe claim.
+    if all(h.cooldown_reason is None and h.cooldown_until <= now for h in found_any):
         return slot.ready_view
     worst: HealthState = "ready"
     until, reason = 0.0, None

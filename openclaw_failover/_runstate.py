@@ -101,18 +101,8 @@ class RunLog:
         )
 
     def answered(self, slot: Slot, *, attempt: int, ttfb_ms: float, status: int) -> None:
-        """Record and audit the attempt that produced the first token."""
-        self.attempts.append(
-            AttemptRecord(
-                provider=slot.candidate.provider,
-                model=slot.candidate.model,
-                profile=slot.profile_id,
-                tier=slot.candidate.tier.value,
-                reason=None,
-                status=status,
-                latency_ms=ttfb_ms,
-            )
-        )
+        """Audit the attempt that produced the first token (``AnswerMeta`` describes it, so
+        the attempt log keeps only failures and skips)."""
         self.emit("attempt", slot, attempt=attempt, status=status, ttfb_ms=round(ttfb_ms, 1))
 
     def skipped(self, view: SlotView, detail: str) -> None:
