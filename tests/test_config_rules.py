@@ -142,6 +142,13 @@ CASES = [
         near=_failover(state={"backend": "redis", "url": "redis://127.0.0.1:1/0"}),
     ),
     Case(
+        "auth.no-usable-key",
+        "models.providers.openai.apiKey",
+        "tried openai:apiKey (dummy ollama-local)",
+        broken=_set(_mp, "openai", {"apiKey": "ollama-local"}),
+        near=_set(_mp, "openai", {"apiKey": "${OPENAI_API_KEY}"}),
+    ),
+    Case(
         "chain.duplicate",
         "agents.defaults.model.fallbacks[1]",
         "'openai/gpt-5.4-mini' a second",

@@ -48,7 +48,7 @@ class LoadResult:
         return tuple(p for p in self.problems if p.severity != "error")
 
 
-def _salt(directory: str, problems: list[Problem]) -> bytes:
+def _salt(directory: str, problems: list[Problem], *, where: str) -> bytes:
     try:
         return load_fingerprint_salt(directory)
     except OSError as exc:
@@ -65,7 +65,7 @@ def _salt(directory: str, problems: list[Problem]) -> bytes:
         return b""
 
 
-def _shared_salt(settings: Settings, local: bytes, problems: list[Problem]) -> bytes:
+def _shared_salt(settings: Settings, local: bytes, problems: list[Problem], *, where: str) -> bytes:
     """With ``backend: "redis"`` every gateway must salt alike: the first salt stored wins."""
     state = settings.state
     if state.backend != "redis" or state.url is None or not local:
@@ -78,7 +78,7 @@ def _shared_salt(settings: Settings, local: bytes, problems: list[Problem]) -> b
         problems.append(
             Problem(
                 "state.redis-missing",
-                "state.backend",
+                f"{where}.state.backend",
                 'backend "redis" without the redis client installed',
                 "the redis extra",
                 "pip install 'openclaw-failover[redis]'",
@@ -119,7 +119,9 @@ def load_route_table(
     view = build_view(substituted, found_kind)
     settings = build_settings(view.settings, state_dir=resolve_state_dir(env))
     n = Normalised(view, build_view(doc, found_kind), settings, problems=problems)
-    salt = _shared_salt(settings, _salt(settings.state.directory, problems), problems)
+    where = view.settings_path
+    local = _salt(settings.state.directory, problems, where=where)
+    salt = _shared_salt(settings, local, problems, where=where)
     normalise(n, layers, salt=salt)
     check_rules(n)
     problems = _without_shadowed(problems)

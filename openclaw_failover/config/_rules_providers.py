@@ -73,7 +73,10 @@ def _key_path(n: Normalised, pid: str) -> str:
 
 
 def _no_key(n: Normalised, p: Provider) -> Problem | None:
-    if n.settings.mode != "provider" or any(x.secret is not None for x in p.profiles):
+    # A dummy such as "ollama-local" is a placeholder, not a key a cloud provider accepts.
+    if n.settings.mode != "provider" or any(
+        x.secret is not None and x.source != "dummy" for x in p.profiles
+    ):
         return None
     pre = env_prefix(p.id)
     tried = ", ".join(
