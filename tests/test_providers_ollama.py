@@ -515,3 +515,14 @@ async def test_list_models_non_json_reply_is_a_decoding_failure() -> None:
         with pytest.raises(TransportFailure) as info:
             await OllamaTransport(client).list_models(call.provider, None)
     assert info.value.kind == "DecodingError"
+
+
+def test_assistant_refusal_parts_are_text_and_unknown_parts_name_the_field() -> None:
+    """A refusal part in the history counts as text; an audio part is refused by its path."""
+    refusal = {"role": "assistant", "content": [{"type": "refusal", "refusal": "I can't."}]}
+    out = ollama_request({"messages": [{"role": "user", "content": "x"}, refusal]}, model="m")
+    assert out["messages"][1]["content"] == "I can't."
+    audio = {"role": "system", "content": [{"type": "input_audio", "input_audio": {}}]}
+    with pytest.raises(TranslationError) as info:
+        ollama_request({"messages": [audio]}, model="m")
+    assert info.value.field_path == "messages[0].content[0]"

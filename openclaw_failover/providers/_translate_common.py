@@ -27,6 +27,18 @@ class TranslationError(ValueError):
         return json.dumps({"error": error})
 
 
+#: Text-bearing content part types -> the field holding their text (an assistant message may
+#: carry its refusal as a part).
+_TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}
+
+
+def part_text(part: Any) -> str | None:
+    """The text of one content part, or None when it is not a text-bearing part."""
+    kind = part.get("type") if isinstance(part, dict) else None
+    field = _TEXT_PARTS.get(kind) if isinstance(kind, str) else None
+    return None if field is None else str(part.get(field, ""))
+
+
 def text_of(content: Any, where: str) -> str:
     """The text of an OpenAI message ``content``: a string, text parts, or nothing."""
     if content is None:
@@ -36,10 +48,11 @@ def text_of(content: Any, where: str) -> str:
     if isinstance(content, list):
         texts = []
         for j, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") not in {"text", "input_text"}:
+            text = part_text(part)
+            if text is None:
                 kind = part.get("type") if isinstance(part, dict) else type(part).__name__
                 raise TranslationError(f"{where}[{j}].type", repr(kind), "a text part")
-            texts.append(str(part.get("text", "")))
+            texts.append(text)
         return "".join(texts)
     raise TranslationError(where, type(content).__name__, "a string or a list of text parts")
 

@@ -19,6 +19,7 @@ from ._translate_common import (
     TranslationError,
     compact_json,
     data_url_parts,
+    part_text,
     text_of,
     tool_arguments_object,
 )
@@ -109,10 +110,11 @@ def _content(content: Any, i: int) -> tuple[str, list[str]]:
         return text_of(content, f"messages[{i}].content"), []
     texts, images = [], []
     for j, part in enumerate(content):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind in {"text", "input_text"}:
-            texts.append(str(part.get("text", "")))
+        text = part_text(part)
+        if text is not None:
+            texts.append(text)
             continue
+        kind = part.get("type") if isinstance(part, dict) else None
         url = (part.get("image_url") or {}).get("url") if kind == "image_url" else None
         parts = data_url_parts(url) if isinstance(url, str) else None
         if parts is None:  # Ollama takes base64 images only, never URLs
