@@ -16,6 +16,7 @@ from typing import Any
 from ._translate_common import (
     TranslationError,
     data_url_parts,
+    part_text,
     text_of,
     tool_arguments_object,
 )
@@ -121,8 +122,9 @@ def _user_blocks(content: Any, i: int) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text":
-            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+        text = part_text(part)
+        if text is not None:
+            blocks.append({"type": "text", "text": text})
         elif kind == "image_url":
             blocks.append(_image(part.get("image_url"), f"messages[{i}].content[{j}]"))
         else:
