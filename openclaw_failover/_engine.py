@@ -8,6 +8,7 @@ high-risk tool set once, so a request does no config work.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import random
@@ -123,7 +124,11 @@ class FailoverEngine:
         seq = next(self._seq)
         request_id = request.request_id or f"{self._token}-{seq}"
         run = RequestRun(self._view, request, owner=f"{self._token}#{seq}", request_id=request_id)
-        return await run.run()
+        try:
+            return await run.run()
+        except asyncio.CancelledError:  # the caller left while the request was held
+            run.log.outcome("client_error", detail="cancelled", attempt=run.tried)
+            raise
 
     async def complete(self, request: ChatRequest) -> tuple[AnswerMeta, dict[str, Any]]:
         """The whole answer as an OpenAI ``chat.completion`` body (model = upstream model)."""
@@ -232,6 +237,15 @@ class FailoverEngine:
             instance=instance,
         )
         engine._closers = closers
+        audit.emit(
+            AuditRecord(
+                event="config_loaded",
+                ts=engine._clock.now(),
+                instance=instance,
+                route_version=table.version,
+                config_path=table.config_path,
+            )
+        )
         return engine
 
     async def aclose(self) -> None:

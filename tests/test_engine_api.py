@@ -3,9 +3,11 @@ health_snapshot, from_config over a real file and the fake server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from openclaw_failover._engine import FailoverEngine
@@ -130,3 +132,25 @@ async def test_from_config_builds_and_closes_its_parts(tmp_path: Path) -> None:
         assert body["openclaw_failover"]["provider"] == "fb"
         assert fake.keys_seen() == ["sk-a-FAKE", "sk-a-FAKE", "sk-b-FAKE"]
         assert not audit.closed  # given parts stay the caller's
+        assert audit.records[0].event == "config_loaded"
+
+
+async def test_cancelled_request_writes_a_client_error_outcome() -> None:
+    """A caller that leaves while the request is held still gets its one outcome line."""
+    rig = make_engine(make_table(SPECS))
+    started = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(30)
+        raise AssertionError("cancelled before this")
+
+    rig.upstream.set(hang)  # type: ignore[arg-type]
+    task = asyncio.create_task(rig.engine.complete(REQ))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [(r.outcome, r.detail) for r in rig.audit.events("outcome")] == [
+        ("client_error", "cancelled")
+    ]
