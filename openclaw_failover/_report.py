@@ -140,7 +140,8 @@ class _Pass:
         elif event == "skip":
             self._key(line)["cooldown_hits"] += 1
             self._trigger(line)
-        elif event == "cooldown_set":
+        elif event == "cooldown_set" and (line.get("profile") or line.get("model")):
+            # provider-wide lines are the proxy's concurrency limiter, not a key or model cooldown
             self._key(line)["cooldowns_set"] += 1
         elif event == "manual_intervention":
             self._manual(line, ts)

@@ -115,6 +115,15 @@ def hour1() -> list[AuditRecord]:
     out += intent(13, h + 180, TO_LOCAL, "answered_downgraded", route="batch")
     out.append(
         AuditRecord(
+            event="cooldown_set",
+            ts=h + 190,
+            provider="anthropic",
+            reason="rate_limit",
+            detail="concurrency limit lowered to 2 after a 429",
+        )
+    )
+    out.append(
+        AuditRecord(
             event="manual_intervention",
             ts=h + 200,
             provider="anthropic",
@@ -211,6 +220,7 @@ def test_key_failures_and_cooldown_hits(report: dict[str, Any]) -> None:
     assert main["by_reason"] == {"rate_limit": 5, "timeout": 3}
     assert main["cooldowns_set"] == 1
     assert keys["anthropic:spare"]["cooldown_hits"] == 1
+    assert "anthropic (provider)" not in keys  # the limiter's provider-wide line is no cooldown
 
 
 def test_downgrade_triggers_against_manual_interventions(report: dict[str, Any]) -> None:
