@@ -508,3 +508,11 @@ def test_chain_shape_problems(load_doc, model, rule, path):
     result = load_doc(doc)
     assert (rule, path) in [(p.rule, p.path) for p in result.problems]
     assert result.table is None
+
+
+def test_public_names_sorted_and_present():
+    """config's __all__ is sorted and every name in it exists."""
+    import openclaw_failover.config as config
+
+    assert list(config.__all__) == sorted(config.__all__)
+    assert all(hasattr(config, name) for name in config.__all__)
