@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import stat
@@ -16,19 +15,6 @@ from rich.console import Console
 from openclaw_failover._demo import run_demo
 from openclaw_failover._demo_upstream import Behaviour, demo_behaviour, phase_at
 from openclaw_failover.testing._llamacpp import smollm2_gguf_path, xllamacpp_available
-
-# TEMP: until the engine issue lands the engine, the OpenAI transport and the audit sink.
-needs_engine = pytest.mark.skipif(
-    any(
-        importlib.util.find_spec(m) is None
-        for m in (
-            "openclaw_failover._engine",
-            "openclaw_failover.providers.openai",
-            "openclaw_failover._audit",
-        )
-    ),
-    reason="engine not landed yet",
-)
 
 
 def test_failure_script_tells_the_story() -> None:
@@ -45,7 +31,6 @@ def test_failure_script_tells_the_story() -> None:
 
 
 @pytest.mark.slow
-@needs_engine
 def test_short_demo_falls_back_through_every_tier(tmp_path: Path) -> None:
     """An 8 s demo answers from the primary, a cloud fallback and the local tier, and ends with
     the report table, a PNG and a private audit file whose intents match the requests."""
@@ -68,7 +53,6 @@ def test_short_demo_falls_back_through_every_tier(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@needs_engine
 @pytest.mark.local_llm
 @pytest.mark.skipif(
     not (xllamacpp_available() and smollm2_gguf_path()), reason="local LLM not installed"
@@ -83,7 +67,6 @@ def test_demo_with_the_real_small_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@needs_engine
 def test_demo_command_from_the_cli(tmp_path: Path) -> None:
     """``openclaw-failover demo`` runs as a process and prints the plot and audit paths."""
     env = {**os.environ, "COLUMNS": "160"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import time
@@ -142,10 +141,6 @@ def test_argument_errors_are_one_clear_line(args: list[str], expected: str, tmp_
     assert expected in out
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("openclaw_failover._audit") is None,
-    reason="TEMP: the audit sink has not landed yet",
-)
 def test_cooldowns_clear_through_a_file_store_is_audited(tmp_path: Path) -> None:
     """clear --provider empties the shared file store's cooldown and writes manual_intervention."""
     config = tmp_path / "failover.json5"

@@ -7,7 +7,6 @@ probe's upstream echoes the key it was sent in its 401 body, as real providers d
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -27,11 +26,6 @@ ENV_VAR_KEY = "sk-envvar-SECRET-8c2d7e11"
 ENV_PROVIDER_KEY = "sk-envprov-SECRET-19fe0a2b"
 STORE_KEY = "sk-openclaw-store-DISTINCTIVE-7d1f"  # what seed_2026_9_6 / seed_legacy write
 ALL_KEYS = (CONFIG_KEY, ENV_VAR_KEY, ENV_PROVIDER_KEY, STORE_KEY)
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("openclaw_failover._audit") is None,
-    reason="TEMP: the audit sink has not landed yet",
-)
 
 
 class _Echo(ThreadingHTTPServer):
