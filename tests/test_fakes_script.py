@@ -131,3 +131,18 @@ def test_subprocess_fake_serves_and_is_scriptable() -> None:
         ("ok", "k2"),
         ("models", None),
     ]
+
+
+def test_every_registered_dialect_loads() -> None:
+    """Each registered dialect name builds a dialect that reports that name."""
+    from openclaw_failover.testing.fake_provider import DIALECTS
+
+    assert {name: load_dialect(name).name for name in DIALECTS} == {n: n for n in DIALECTS}
+
+
+def test_public_names_are_sorted_and_resolve() -> None:
+    """testing.__all__ is sorted and every name in it exists."""
+    import openclaw_failover.testing as testing
+
+    assert list(testing.__all__) == sorted(testing.__all__)
+    assert all(hasattr(testing, name) for name in testing.__all__)

@@ -7,8 +7,8 @@ list of :meth:`Rule.to_json` objects) and, at run time, from the control endpoin
 ``POST /_fake/rules``; ``GET /_fake/requests`` returns the request log.
 :class:`FakeProviderProcess` does all of that from a test.
 
-``--dialect`` is a registered name (``openai``) or ``package.module:ClassName`` for a dialect
-class defined elsewhere (how the Anthropic and Ollama dialects plug in without editing this).
+``--dialect`` is a registered name (``openai``, ``anthropic``, ``ollama``) or
+``package.module:ClassName`` for a dialect class defined elsewhere.
 """
 
 from __future__ import annotations
@@ -33,8 +33,25 @@ from ._script import Rule
 
 __all__ = ["DIALECTS", "FakeProviderProcess", "load_dialect", "main"]
 
+
+def _anthropic() -> Dialect:
+    from ._fake_anthropic import AnthropicDialect
+
+    return AnthropicDialect()
+
+
+def _ollama() -> Dialect:
+    from ._fake_ollama import OllamaDialect
+
+    return OllamaDialect()
+
+
 #: Dialects known by name.
-DIALECTS: Mapping[str, Callable[[], Dialect]] = {"openai": OpenAIDialect}
+DIALECTS: Mapping[str, Callable[[], Dialect]] = {
+    "anthropic": _anthropic,
+    "ollama": _ollama,
+    "openai": OpenAIDialect,
+}
 
 
 def load_dialect(spec: str) -> Dialect:
