@@ -35,6 +35,7 @@ CHUNKS = (
     {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
     {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]},
 )
+ROUNDS = 5
 SHAPES = {1: (1, 1), 10: (2, 5), 32: (8, 4), 100: (10, 10), 1000: (10, 100)}
 
 
@@ -114,22 +115,29 @@ async def cool_primary(store: StateStore, rt: RouteTable, now: float) -> None:
 
 
 async def measure(store: StateStore, rt: RouteTable, requests: int) -> tuple[float, float]:
+    """Best of five rounds (the lowest median, and that round's p90): a shared, busy machine
+    only ever adds time, so the best round is the closest to the engine's own cost."""
     engine = FailoverEngine(
         rt, transports={"bench": PrebuiltTransport()}, store=store, audit=QueueAudit()
     )
     request = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
-    samples = []
     perf = time.perf_counter_ns
-    for i in range(requests + 200):
-        start = perf()
+    rounds = []
+    for _ in range(200):  # warm-up
         answer = await engine.open(request)
-        async for _ in answer:
-            pass
         await answer.aclose()
-        if i >= 200:  # warm-up
+    for _ in range(ROUNDS):
+        samples = []
+        for _ in range(max(1, requests // ROUNDS)):
+            start = perf()
+            answer = await engine.open(request)
+            async for _chunk in answer:
+                pass
+            await answer.aclose()
             samples.append(perf() - start)
-    samples.sort()
-    return statistics.median(samples) / 1000, samples[int(len(samples) * 0.9)] / 1000
+        samples.sort()
+        rounds.append((statistics.median(samples) / 1000, samples[int(len(samples) * 0.9)] / 1000))
+    return min(rounds)
 
 
 async def reference_us() -> tuple[float, float]:
@@ -155,7 +163,10 @@ async def main(requests: int) -> None:
         f"one asyncio.timeout {timeout_us:.2f} us (os.cpu_count={os.cpu_count()}, "
         f"load {os.getloadavg()[0]:.1f})"
     )
-    print(f"engine decision cost per request, us (median / p90), {requests} requests each")
+    print(
+        f"engine decision cost per request, us (median / p90, best of {ROUNDS} rounds), "
+        f"{requests} requests each"
+    )
     print(f"{'profiles':>9} {'shape':>7} {'scenario':>16} {'memory':>16} {'file':>16}")
     results: dict[tuple[int, str, str], float] = {}
     for count, (models, keys) in SHAPES.items():

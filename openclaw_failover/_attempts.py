@@ -69,8 +69,14 @@ class RequestRun:
     async def run(self) -> StreamAnswer:
         """Fail over until a first token; raise the stop (hard stop, drift, rejected)."""
         store, health = self.view.store, self.health
-        for group, keys in zip(self.plan.groups, self.plan.group_keys, strict=True):
-            if not group or not self._fits(group[0]):
+        candidates = self.plan.route.candidates
+        for index, (group, keys) in enumerate(
+            zip(self.plan.groups, self.plan.group_keys, strict=True)
+        ):
+            if not group:
+                self.log.unroutable(candidates[index])
+                continue
+            if not self._fits(group[0]):
                 continue
             health.update(await store.snapshot(keys))
             move = await self._walk(group)
@@ -197,7 +203,7 @@ class RequestRun:
         deadlines = self.settings.deadlines
         explicit = self.request.first_token_deadline_s
         if explicit is not None:
-            budget = explicit
+            budget = min(explicit, deadlines.max_request_deadline_s)
         elif tier is Tier.LOCAL:
             budget = deadlines.local_first_token_s
         elif self.request.mode == "batch":

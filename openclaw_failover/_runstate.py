@@ -10,7 +10,7 @@ from typing import Any
 
 from ._errors import AttemptRecord
 from ._exchange import ChatRequest
-from ._model import RouteTable
+from ._model import Candidate, RouteTable
 from ._ordering import RoutePlan, Slot, SlotView
 from ._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
 from ._upstream import Failed
@@ -104,6 +104,30 @@ class RunLog:
         """Audit the attempt that produced the first token (``AnswerMeta`` describes it, so
         the attempt log keeps only failures and skips)."""
         self.emit("attempt", slot, attempt=attempt, status=status, ttfb_ms=round(ttfb_ms, 1))
+
+    def unroutable(self, candidate: Candidate) -> None:
+        """Record and audit a candidate with no slot: banned, unknown provider or no usable key."""
+        detail = "banned, unknown provider or no usable key"
+        self.attempts.append(
+            AttemptRecord(
+                provider=candidate.provider,
+                model=candidate.model,
+                profile="-",
+                tier=candidate.tier.value,
+                reason=None,
+                status=None,
+                latency_ms=0.0,
+                detail=detail,
+                skipped=True,
+            )
+        )
+        self.emit(
+            "skip",
+            provider=candidate.provider,
+            model=candidate.model,
+            tier=candidate.tier.value,
+            detail=detail,
+        )
 
     def skipped(self, view: SlotView, detail: str) -> None:
         """Record and audit a slot passed over at no cost (cooling, being probed, no key)."""

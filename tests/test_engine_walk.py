@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -231,3 +233,29 @@ async def test_unknown_route_is_a_key_error() -> None:
     rig = make_engine(make_table(TWO_KEYS))
     with pytest.raises(KeyError):
         await rig.engine.open(ChatRequest(body={"messages": []}, route="nope"))
+
+
+async def test_banned_and_keyless_candidates_are_skipped_and_listed() -> None:
+    """A banned model is never called; the hard stop still lists it as skipped."""
+    rig = make_engine(make_table(TWO_KEYS, banned_models=("p/m1",)))
+    rig.upstream.set(error(500))
+    with pytest.raises(AllCandidatesFailed) as info:
+        await _answer(rig)
+    assert rig.upstream.models_called() == ["m2", "m2"]
+    first = info.value.attempts[0]
+    assert (first.provider, first.model, first.skipped) == ("p", "m1", True)
+
+
+async def test_request_deadline_is_capped_by_max_request_deadline() -> None:
+    """A per-request first-token deadline above maxRequestDeadlineS is capped."""
+    table = make_table([Spec("p", "m1")], deadlines=Deadlines(max_request_deadline_s=0.2))
+    rig = make_engine(table)
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        raise AssertionError("the capped deadline should have fired")
+
+    rig.upstream.set(hang)  # type: ignore[arg-type]
+    request = ChatRequest(body=REQ.body, first_token_deadline_s=60)
+    with pytest.raises(AllCandidatesFailed):
+        await asyncio.wait_for(rig.engine.complete(request), 5)
