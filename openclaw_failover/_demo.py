@@ -27,6 +27,7 @@ from rich.text import Text
 
 from ._demo_table import LocalTier, demo_table
 from ._demo_upstream import phase_at, progress_clock, upstream_app
+from ._model import AlertSettings
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -225,8 +226,13 @@ def run_demo(
     out_dir: Path | None = None,
     console: Console | None = None,
     prefer_real_local: bool = True,
+    alerts: AlertSettings | None = None,
 ) -> DemoResult:
-    """Run the demo, print the report, write the plot; return what it made."""
+    """Run the demo, print the report, write the plot; return what it made.
+
+    ``alerts`` (from the operator's config, if given) sets the thresholds the report and the
+    plot use; the demo's providers and chain are always its own simulated ones.
+    """
     from ._plot import PlotUnavailable, render_plot
     from ._report import build_report
     from .cli._ops_view import print_report
@@ -236,8 +242,13 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(_run(duration_s, out, console, prefer_real_local))
     bucket_s = max(1, round(duration_s / 20))
+    limits = alerts or AlertSettings()
     result.report = build_report(
-        result.audit_path, now=time.time() + 1, series_bucket_s=bucket_s
+        result.audit_path,
+        now=time.time() + 1,
+        series_bucket_s=bucket_s,
+        hard_stop_share=limits.hard_stop_share,
+        local_share=limits.local_share,
     ).to_json()
     print_report(console, result.report)
     try:

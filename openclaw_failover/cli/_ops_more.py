@@ -179,14 +179,24 @@ def demo(
     local: Annotated[
         str, typer.Option(help="Local tier: auto (real SmolLM2 if installed) or fake.")
     ] = "auto",
+    config: ConfigOpt = None,
+    kind: KindOpt = None,
 ) -> None:
-    """Run the real engine and proxy against simulated failing providers on 127.0.0.1."""
+    """Run the real engine and proxy against simulated failing providers on 127.0.0.1.
+
+    --config only lends its alert thresholds; the demo brings its own providers and keys.
+    """
     from .._demo import run_demo
 
     if local not in ("auto", "fake"):
         raise _fail(f"--local: found {local!r}; expected auto or fake")
     if duration <= 0:
         raise _fail(f"--duration: found {duration:g}; expected a positive number of seconds")
+    table = load(config, kind)[0] if config is not None else None
     run_demo(
-        duration_s=duration, out_dir=out, console=_console(), prefer_real_local=local == "auto"
+        duration_s=duration,
+        out_dir=out,
+        console=_console(),
+        prefer_real_local=local == "auto",
+        alerts=table.settings.alerts if table is not None else None,
     )
