@@ -107,6 +107,12 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
                 _yes(item["present"]) + f" {escape(item['detail'])}",
             )
         console.print(local)
+    others = [k for k, v in data["other_state"].items() if v["state"] != "healthy"]
+    if others:
+        console.print(
+            f"{len(others)} other state keys are cooling outside the routes "
+            "(status --json lists them; cooldowns clear --all clears them)"
+        )
     print_openclaw(console, data["openclaw"], now)
 
 
