@@ -15,12 +15,12 @@ from ._answer import StreamAnswer
 from ._errors import AllCandidatesFailed, RequestRejected, RouteDriftError
 from ._exchange import AnswerMeta, ChatRequest
 from ._localguard import LocalToolGuard
-from ._model import DEFAULT_COOLDOWNS, FailureReason, Tier
-from ._ordering import Slot, SlotView, order_profiles, scope_key
-from ._policy import claim_probe, decide_cooldown, record_success, release_probe
-from ._ports import EMPTY_HEALTH, Health, UpstreamCall
+from ._model import FailureReason, Tier
+from ._ordering import Slot, SlotView, order_profiles
+from ._ports import UpstreamCall
 from ._runhooks import AnswerEvents
 from ._runstate import EngineView, RunLog
+from ._runwrites import RunWrites
 from ._toolpolicy import filter_tools
 from ._upstream import Failed, open_upstream
 
@@ -30,8 +30,6 @@ R = FailureReason
 _KEY_REASONS = frozenset({R.RATE_LIMIT, R.AUTH, R.AUTH_PERMANENT, R.BILLING})
 _RETRY_SAME_KEY = frozenset({R.SERVER_ERROR, R.OVERLOADED})
 _PROBE_LEASE_MARGIN_S = 5.0
-#: How often a clean key's last used/good times are written back (status shows them).
-_TOUCH_S = 60.0
 
 
 class Move(Enum):
@@ -52,10 +50,9 @@ class RequestRun:
         self.request = request
         self.plan = view.plans[request.route]  # KeyError: unknown route
         self.settings = view.table.settings
-        self.owner = owner
         self.log = RunLog(view, request, request_id)
-        self.health: dict[str, Health] = {}
-        self.claimed: set[str] = set()
+        self.writes = RunWrites(view.store, self.log, owner=owner, settings=self.settings)
+        self.health = self.writes.health
         self.cooling: list[SlotView] = []
         self.tried = 0
         self.waited = False
@@ -124,7 +121,7 @@ class RequestRun:
             if delay is not None:
                 await self.view.clock.sleep(delay)
                 continue
-            await self._cool(slot, result)
+            await self.cool(slot, result)
             if result.reason is R.CONTEXT_OVERFLOW:
                 self.overflowed = True
                 self.overflow_window = _window(slot)
@@ -134,11 +131,11 @@ class RequestRun:
     async def _stop_on_request_faults(self, slot: Slot, failed: Failed) -> None:
         """404 is route drift and a format error is the request's own: both stop at once."""
         if failed.reason is R.MODEL_NOT_FOUND:
-            await self._release()
+            await self.writes.release()
             self.log.outcome("drift", slot, status=failed.status, reason=failed.reason.value)
             raise RouteDriftError(tuple(self.log.attempts), request_id=self.log.request_id)
         if failed.reason is R.FORMAT:
-            await self._release()
+            await self.writes.release()
             self.log.outcome("rejected", slot, status=failed.status, reason=failed.reason.value)
             raise RequestRejected(tuple(self.log.attempts), request_id=self.log.request_id)
 
@@ -253,84 +250,20 @@ class RequestRun:
     # ------------------------------------------------------------------ state writes
 
     async def _succeeded(self, slot: Slot) -> None:
-        """Clear what the success heals; refresh the key's last used/good at most once per
-        ``_TOUCH_S`` (a clean key needs no write per request)."""
-        now = self.view.clock.now()
-        store = self.view.store
-        for position, key in enumerate(slot.keys):
-            current = self.health.get(key)
-            if (
-                key in self.claimed
-                or _needs_reset(current)
-                or (position == 1 and _stale(current, now))
-            ):
-                stored = await store.update(key, lambda h: record_success(h or EMPTY_HEALTH, now))
-                if stored is not None:
-                    self.health[key] = stored
-        self.claimed.clear()
-        await self._release()
+        await self.writes.succeeded(slot, self.view.clock.now())
+        await self.writes.release()
         session = self.request.session_id
         if session and slot.profile is not None:
             self.view.pins[session] = slot.profile.id
 
     async def cool(self, slot: Slot, failed: Failed) -> None:
         """Write the failure's cooldown on its scope's key (set-if-greater) and audit it."""
-        await self._cool(slot, failed)
-
-    async def _cool(self, slot: Slot, failed: Failed) -> None:
-        rule = self.settings.cooldowns.get(failed.reason) or DEFAULT_COOLDOWNS[failed.reason]
-        key = scope_key(rule.scope, slot.candidate, slot.profile)
-        if key is not None:
-            now = self.view.clock.now()
-            window = self.settings.failure_window_s
-            reason, retry_after = failed.reason, failed.retry_after_s
-
-            def fail(health: Health | None) -> Health:
-                return decide_cooldown(
-                    health or EMPTY_HEALTH,
-                    reason,
-                    rule=rule,
-                    retry_after_s=retry_after,
-                    now=now,
-                    failure_window_s=window,
-                )
-
-            stored = await self.view.store.update(key, fail)
-            self.claimed.discard(key)
-            if stored is not None:
-                self.health[key] = stored
-                if stored.cooldown_until > now:
-                    self.log.emit(
-                        "cooldown_set",
-                        slot,
-                        reason=stored.cooldown_reason,
-                        cooldown_until=stored.cooldown_until,
-                        detail=rule.scope,
-                    )
-        await self._release()
+        await self.writes.cool(slot, failed, self.view.clock.now())
 
     async def _claim(self, slot: Slot, keys: tuple[str, ...], why: str) -> bool:
-        """Claim the half-open probe on ``keys`` atomically; False when someone else holds one."""
-        now = self.view.clock.now()
         lease = self._first_token_s(slot.candidate.tier) + _PROBE_LEASE_MARGIN_S
-        owner = self.owner
-        for key in keys:
-            stored = await self.view.store.update(
-                key, lambda h: claim_probe(h, owner=owner, now=now, lease_s=lease)
-            )
-            if stored is None or stored.probe_owner != owner:
-                await self._release()
-                return False
-            self.health[key] = stored
-            self.claimed.add(key)
-        self.log.emit("probe", slot, detail=why)
-        return True
-
-    async def _release(self) -> None:
-        owner = self.owner
-        for key in self.claimed:
-            await self.view.store.update(key, lambda h: release_probe(h, owner))
-        self.claimed.clear()
+        now = self.view.clock.now()
+        return await self.writes.claim(slot, keys, why=why, now=now, lease_s=lease)
 
     async def _probe_soonest(self) -> StreamAnswer | None:
         """Everything is cooling: probe the one whose cooldown ends soonest, once."""
@@ -354,33 +287,9 @@ class RequestRun:
         if self.overflowed and all(a.reason == R.CONTEXT_OVERFLOW.value for a in real):
             self.log.outcome("rejected", reason=R.CONTEXT_OVERFLOW.value, attempt=self.tried)
             return RequestRejected(attempts, request_id=rid)
-        now = self.view.clock.now()
-        # A key being probed by another request is known again at its lease's end at worst.
-        untils = [
-            h.cooldown_until if h.cooldown_until > now else h.probe_until
-            for h in self.health.values()
-            if h.cooldown_until > now or h.probe_until > now
-        ]
-        soonest = min(untils) if untils else None
+        soonest = self.writes.soonest(self.view.clock.now())
         self.log.outcome("hard_stop", attempt=self.tried, cooldown_until=soonest)
         return AllCandidatesFailed(attempts, soonest_retry_at=soonest, request_id=rid)
-
-
-def _needs_reset(health: Health | None) -> bool:
-    """True when a success has something to clear on this key."""
-    if health is None:
-        return False
-    return bool(
-        health.cooldown_reason is not None
-        or health.cooldown_until
-        or health.failure_counts
-        or health.probe_owner is not None
-        or health.disabled
-    )
-
-
-def _stale(health: Health | None, now: float) -> bool:
-    return health is None or now - health.last_good_at >= _TOUCH_S
 
 
 def _window(slot: Slot) -> int | None:

@@ -206,22 +206,13 @@ class FailoverEngine:
     ) -> FailoverEngine:
         """Load the route table (raises ``ConfigError``) and build what is not given; whatever
         is built here is closed by :meth:`aclose` (``async with engine:``)."""
-        import httpx
-
         from .config import require_route_table
         from .providers import build_transports
         from .stores import build_store
 
         table = require_route_table(None if path is None else str(path), kind=kind, environ=environ)
         closers: list[Callable[[], Awaitable[Any]]] = []
-        client = http_client
-        if client is None:
-            # Deadlines are the engine's (first token, stream idle); httpx only bounds connects.
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(None, connect=15.0),
-                limits=httpx.Limits(max_keepalive_connections=64),
-            )
-            closers.append(client.aclose)
+        client = http_client if http_client is not None else _pooled_client(closers)
         if store is None:
             store = build_store(table.settings.state)
             closers.append(store.aclose)
@@ -264,6 +255,19 @@ class FailoverEngine:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _pooled_client(closers: list[Callable[[], Awaitable[Any]]]) -> Any:
+    """One pooled client for every provider; deadlines are the engine's (first token, stream
+    idle), so httpx only bounds connects."""
+    import httpx
+
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(None, connect=15.0),
+        limits=httpx.Limits(max_keepalive_connections=64),
+    )
+    closers.append(client.aclose)
+    return client
 
 
 def _default_audit(table: RouteTable) -> AuditSink:

@@ -158,28 +158,10 @@ async def _read_head(
     reply = await context.__aenter__()
     state.append(reply)
     if not 200 <= reply.status < 300:
-        excerpt = await reply.error_excerpt(4096)
-        result = classify_outcome(
-            status=reply.status,
-            headers=reply.headers,
-            body_excerpt=excerpt,
-            transport_error=None,
-            provider=call.provider.id,
-            api=call.provider.api,
-            now=clock.now(),
-        )
+        failed = await _error_reply(reply, call, started=started, clock=clock)
         await close_quietly(context)
         state.clear()
-        reason = result.reason or FailureReason.UNKNOWN
-        return _failed(
-            reason,
-            reply.status,
-            detail=result.detail,
-            kind=None,
-            started=started,
-            clock=clock,
-            retry_after_s=result.retry_after_s,
-        )
+        return failed
     chunks = reply.chunks().__aiter__()
     state.append(chunks)
     head: list[Chunk] = []
@@ -200,4 +182,29 @@ async def _read_head(
         kind=None,
         started=started,
         clock=clock,
+    )
+
+
+async def _error_reply(
+    reply: UpstreamReply, call: UpstreamCall, *, started: float, clock: Clock
+) -> Failed:
+    """A non-2xx reply, classified from its status, headers and body excerpt."""
+    excerpt = await reply.error_excerpt(4096)
+    result = classify_outcome(
+        status=reply.status,
+        headers=reply.headers,
+        body_excerpt=excerpt,
+        transport_error=None,
+        provider=call.provider.id,
+        api=call.provider.api,
+        now=clock.now(),
+    )
+    return _failed(
+        result.reason or FailureReason.UNKNOWN,
+        reply.status,
+        detail=result.detail,
+        kind=None,
+        started=started,
+        clock=clock,
+        retry_after_s=result.retry_after_s,
     )

@@ -1,0 +1,131 @@
+"""One request's state writes: success resets, cooldowns (set-if-greater), probe claims and
+their release. The decisions are the core's (``_policy``); this only reads and writes the
+store around them and audits ``cooldown_set`` / ``probe``.
+"""
+
+from __future__ import annotations
+
+from ._model import DEFAULT_COOLDOWNS, Settings
+from ._ordering import Slot, scope_key
+from ._policy import claim_probe, decide_cooldown, record_success, release_probe
+from ._ports import EMPTY_HEALTH, Health, StateStore
+from ._runstate import RunLog
+from ._upstream import Failed
+
+__all__ = ["RunWrites"]
+
+#: How often a clean key's last used/good times are written back (status shows them).
+TOUCH_S = 60.0
+
+
+class RunWrites:
+    """The request's view of stored health (``health``) and the probe claims it holds."""
+
+    def __init__(self, store: StateStore, log: RunLog, *, owner: str, settings: Settings) -> None:
+        self.store = store
+        self.log = log
+        self.owner = owner
+        self.settings = settings
+        self.health: dict[str, Health] = {}
+        self.claimed: set[str] = set()
+
+    async def succeeded(self, slot: Slot, now: float) -> None:
+        """Clear what the success heals; refresh the key's last used/good at most once per
+        ``TOUCH_S`` (a clean key needs no write per request)."""
+        for position, key in enumerate(slot.keys):
+            current = self.health.get(key)
+            if (
+                key in self.claimed
+                or _needs_reset(current)
+                or (position == 1 and _stale(current, now))
+            ):
+                stored = await self.store.update(
+                    key, lambda h: record_success(h or EMPTY_HEALTH, now)
+                )
+                if stored is not None:
+                    self.health[key] = stored
+        self.claimed.clear()
+
+    async def cool(self, slot: Slot, failed: Failed, now: float) -> None:
+        """Write the failure's cooldown on its scope's key (set-if-greater), audit it, and
+        release any other claim this request holds."""
+        rule = self.settings.cooldowns.get(failed.reason) or DEFAULT_COOLDOWNS[failed.reason]
+        key = scope_key(rule.scope, slot.candidate, slot.profile)
+        if key is not None:
+            window = self.settings.failure_window_s
+            reason, retry_after = failed.reason, failed.retry_after_s
+
+            def fail(health: Health | None) -> Health:
+                return decide_cooldown(
+                    health or EMPTY_HEALTH,
+                    reason,
+                    rule=rule,
+                    retry_after_s=retry_after,
+                    now=now,
+                    failure_window_s=window,
+                )
+
+            stored = await self.store.update(key, fail)
+            self.claimed.discard(key)
+            if stored is not None:
+                self.health[key] = stored
+                if stored.cooldown_until > now:
+                    self.log.emit(
+                        "cooldown_set",
+                        slot,
+                        reason=stored.cooldown_reason,
+                        cooldown_until=stored.cooldown_until,
+                        detail=rule.scope,
+                    )
+        await self.release()
+
+    async def claim(
+        self, slot: Slot, keys: tuple[str, ...], *, why: str, now: float, lease_s: float
+    ) -> bool:
+        """Claim the half-open probe on ``keys`` atomically; False when someone else holds one."""
+        owner = self.owner
+        for key in keys:
+            stored = await self.store.update(
+                key, lambda h: claim_probe(h, owner=owner, now=now, lease_s=lease_s)
+            )
+            if stored is None or stored.probe_owner != owner:
+                await self.release()
+                return False
+            self.health[key] = stored
+            self.claimed.add(key)
+        self.log.emit("probe", slot, detail=why)
+        return True
+
+    async def release(self) -> None:
+        """Give back every claim still held (an inconclusive result)."""
+        owner = self.owner
+        for key in self.claimed:
+            await self.store.update(key, lambda h: release_probe(h, owner))
+        self.claimed.clear()
+
+    def soonest(self, now: float) -> float | None:
+        """The soonest time anything seen becomes usable again; a key being probed by another
+        request is known again at its lease's end at worst."""
+        untils = [
+            h.cooldown_until if h.cooldown_until > now else h.probe_until
+            for h in self.health.values()
+            if h.cooldown_until > now or h.probe_until > now
+        ]
+        return min(untils) if untils else None
+
+
+def _needs_reset(health: Health | None) -> bool:
+    """True when a success has something to clear on this key."""
+    if health is None:
+        return False
+    return bool(
+        health.cooldown_reason is not None
+        or health.cooldown_until
+        or health.failure_counts
+        or health.probe_owner is not None
+        or health.disabled
+    )
+
+
+def _stale(health: Health | None, now: float) -> bool:
+    return health is None or now - health.last_good_at >= TOUCH_S
