@@ -158,7 +158,9 @@ async def _traffic(
             await asyncio.sleep(0.15)
 
 
-def _view(progress: float, duration_s: float, counts: Counter[str], last: str) -> Group:
+def _view(
+    progress: float, duration_s: float, counts: Counter[str], last: str, *, simulated: bool
+) -> Group:
     width = 40
     done = int(progress * width)
     bar = Text(
@@ -166,7 +168,10 @@ def _view(progress: float, duration_s: float, counts: Counter[str], last: str) -
     )
     summary = "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "starting"
     return Group(
-        bar, Text(f"now: {phase_at(progress)}", style="bold"), Text(summary), Text(f"last: {last}")
+        bar,
+        Text(f"now: {phase_at(progress, simulated_local=simulated)}", style="bold"),
+        Text(summary),
+        Text(f"last: {last}"),
     )
 
 
@@ -181,6 +186,7 @@ async def _run(duration_s: float, out: Path, console: Console, prefer_real: bool
 
     async with _local_tier(prefer_real, progress) as local:
         result.local_kind = local.kind
+        simulated = local.kind == "simulated"
         cloud_a = _QuietServer(upstream_app("cloud-a", "big-1", progress=progress))
         cloud_b = _QuietServer(upstream_app("cloud-b", "mid-1", progress=progress))
         urls = [await s.start() for s in (cloud_a, cloud_b)]
@@ -204,13 +210,15 @@ async def _run(duration_s: float, out: Path, console: Console, prefer_real: bool
             for n in range(_WORKERS)
         ]
         with Live(
-            _view(0, duration_s, result.counts, "-"),
+            _view(0, duration_s, result.counts, "-", simulated=simulated),
             console=console,
             refresh_per_second=4,
             transient=not console.is_terminal,
         ) as live:
             while not all(w.done() for w in workers):
-                live.update(_view(progress(), duration_s, result.counts, last[0]))
+                live.update(
+                    _view(progress(), duration_s, result.counts, last[0], simulated=simulated)
+                )
                 await asyncio.sleep(0.25)
         for worker in workers:
             worker.result()

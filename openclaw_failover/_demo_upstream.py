@@ -47,12 +47,14 @@ class Behaviour:
 OK = Behaviour("ok")
 
 
-def phase_at(progress: float) -> str:
-    """The label of the phase the demo is in."""
+def phase_at(progress: float, *, simulated_local: bool = True) -> str:
+    """The label of the phase the demo is in (the real local model is never made to fail)."""
     label = PHASES[0][1]
     for start, text in PHASES:
         if progress >= start:
             label = text
+    if not simulated_local and label == PHASES[5][1]:
+        return "second provider still limited: the real local model keeps answering"
     return label
 
 

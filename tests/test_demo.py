@@ -28,6 +28,8 @@ def test_failure_script_tells_the_story() -> None:
     assert demo_behaviour("cloud-b", "k", 0.6, 0.5).status == 429
     assert demo_behaviour("cloud-a", "k", 0.8, 0.1).action == "ok"
     assert phase_at(0.8).startswith("primary recovered")
+    assert "hard stops" in phase_at(0.65)
+    assert "real local model keeps answering" in phase_at(0.65, simulated_local=False)
 
 
 @pytest.mark.slow
