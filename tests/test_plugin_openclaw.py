@@ -218,6 +218,7 @@ def seed_cooling(home: OpenClawHome, ref: str) -> None:
     asyncio.run(seed())
 
 
+@pytest.mark.timeout(600)  # two real turns; slow when the machine is busy
 def test_steers_past_a_cooling_primary_but_not_a_strict_pick(openclaw_home: OpenClawHome) -> None:
     """A cooling primary gets no request; with --model naming it, the user's pick stands."""
     from openclaw_failover.testing import FakeOpenAIServer
