@@ -414,3 +414,28 @@ async def test_usable_from_async_clients(fake_openai: FakeOpenAIServer) -> None:
     async with httpx.AsyncClient(base_url=fake_openai.url) as c:
         replies = [await c.post("/chat/completions", json=BODY) for _ in range(3)]
     assert [r.status_code for r in replies] == [200, 200, 200]
+
+
+def test_garbage_requests_only_end_their_own_connection(fake_openai: FakeOpenAIServer) -> None:
+    """Bad request lines, lengths and chunk sizes close that connection; the server serves on."""
+    import socket
+
+    for junk in (
+        b"NOT HTTP\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: x\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", fake_openai.port), timeout=5) as sock:
+            sock.sendall(junk)
+            assert sock.recv(100) == b""
+    with client(fake_openai) as c:
+        assert c.post("/chat/completions", json=BODY).status_code == 200
+
+
+def test_chunked_request_bodies_are_read(fake_openai: FakeOpenAIServer) -> None:
+    """A request body sent with chunked transfer encoding is parsed and logged whole."""
+    data = json.dumps(BODY).encode()
+    with client(fake_openai) as c:
+        reply = c.post("/chat/completions", content=iter([data[:10], data[10:]]))
+    assert reply.status_code == 200
+    assert fake_openai.requests[-1].json == BODY

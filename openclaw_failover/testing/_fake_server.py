@@ -200,8 +200,8 @@ class FakeProviderServer:
                 request = await read_request(reader)
                 if request is None or not await self._dispatch(conn, request):
                     break
-        except (BadRequest, ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (BadRequest, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # a client that left or sent garbage ends its connection, nothing else
         finally:
             self._conns.discard(conn)
             conn.close()

@@ -4,6 +4,7 @@ byte by byte as a misbehaving upstream would (chunked frames, partial writes, FI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import socket
 import struct
@@ -59,7 +60,11 @@ async def _read_body(reader: asyncio.StreamReader, headers: Mapping[str, str]) -
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = bytearray()
         while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip() or b"0", 16)
+            line = await reader.readuntil(b"\r\n")
+            try:
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                raise BadRequest("bad chunk size") from None
             if size == 0:
                 await reader.readuntil(b"\r\n")  # no trailers are expected
                 return bytes(body)
@@ -67,7 +72,10 @@ async def _read_body(reader: asyncio.StreamReader, headers: Mapping[str, str]) -
             await reader.readexactly(2)
             if len(body) > _MAX_BODY:
                 raise BadRequest("request body too large")
-    length = int(headers.get("content-length", "0") or "0")
+    try:
+        length = int(headers.get("content-length", "0") or "0")
+    except ValueError:
+        raise BadRequest("bad content-length") from None
     if length > _MAX_BODY:
         raise BadRequest("request body too large")
     return await reader.readexactly(length) if length else b""
@@ -125,7 +133,8 @@ class Conn:
         self.closed = True
         sock = self.writer.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with contextlib.suppress(OSError):  # the peer is gone already: just abort
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.writer.transport.abort()
 
     async def wait_gone(self, limit_s: float) -> None:
