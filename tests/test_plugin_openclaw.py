@@ -86,7 +86,7 @@ def test_bridge_in_provider_mode_has_no_hooks(openclaw_home: OpenClawHome) -> No
 
 
 def test_openclaw_failover_cli_lists_the_commands(openclaw_home: OpenClawHome) -> None:
-    """`openclaw failover --help` lists every command the Python plugin declares."""
+    """`openclaw failover` lists the plugin's commands and `status` runs the Python CLI."""
     from openclaw_failover.plugin import CLI_COMMANDS
 
     link_bridge(openclaw_home, {"mode": "provider", "sidecar": {"command": sidecar_command()}})
@@ -94,6 +94,9 @@ def test_openclaw_failover_cli_lists_the_commands(openclaw_home: OpenClawHome) -
     assert shown.rc == 0, shown.stderr[-2000:]
     for command in CLI_COMMANDS:
         assert command.path[0] in shown.stdout
+    status = openclaw_home.run_cli(["failover", "status"])
+    assert status.rc == 0, status.stdout[-2000:] + status.stderr[-2000:]
+    assert "fakeprimary/fake-model" in status.stdout
 
 
 def test_manifest_schema_rejects_an_unknown_plugin_key(openclaw_home: OpenClawHome) -> None:
