@@ -284,7 +284,7 @@ def test_max_concurrent_caps_calls_in_flight(tmp_path, fakes, audit) -> None:  #
     assert len(arrivals) == 3
     assert all(b - a >= 0.25 for a, b in itertools.pairwise(arrivals))
     assert 'openclaw_failover_concurrency_wait_seconds_total{provider="p1"}' in text
-    assert any(r.event == "concurrency_wait" for r in audit.records)
+    assert any(r.failure_kind == "concurrency_wait" for r in audit.records)
 
 
 def test_readyz_down_then_ready_after_recovery(tmp_path, fakes, audit) -> None:  # type: ignore[no-untyped-def]

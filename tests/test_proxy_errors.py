@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import jsonschema
 import openai
 import pytest
 
@@ -18,6 +21,7 @@ from openclaw_failover._errors import (
 from openclaw_failover._exchange import ChatRequest
 from openclaw_failover.proxy import create_app
 from openclaw_failover.proxy._wire_errors import retry_after_s
+from openclaw_failover.testing import CapturingAuditSink
 from tests.fixtures.proxy import StubAnswer, StubEngine, running_server
 
 HI = [{"role": "user", "content": "hi"}]
@@ -197,3 +201,23 @@ def test_wrong_method_and_path_are_openai_errors(url: str) -> None:
     missing = httpx.post(f"{url}/v1/embeddings", json={})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_client_error_is_audited_by_the_line_schema() -> None:
+    """A rejected request writes one outcome line (client_error) that fits the line schema."""
+    schema = json.loads(
+        (Path(__file__).parent.parent / "schemas" / "audit-record.schema.json").read_text()
+    )
+    sink = CapturingAuditSink()
+    with running_server(create_app(StubEngine(), audit=sink)) as base:
+        httpx.post(
+            f"{base}/v1/chat/completions", content=b"{nope", headers={"x-request-id": "bad-1"}
+        )
+    (record,) = sink.records
+    assert (record.event, record.outcome, record.status, record.request_id) == (
+        "outcome",
+        "client_error",
+        400,
+        "bad-1",
+    )
+    jsonschema.validate(record.to_json(), schema)

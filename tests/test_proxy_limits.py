@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from openclaw_failover._model import Candidate, Profile, Provider
@@ -155,7 +158,27 @@ async def test_limited_transport_holds_slots_and_lowers_on_429() -> None:
     await asyncio.gather(*tasks)
     assert sorted(seen) == [200, 200, 429]
     assert limits.get("p").limit == 1
-    events = [r.event for r in records]
-    assert "cooldown_set" in events
-    assert "concurrency_wait" in events
+    kinds = [(r.event, r.failure_kind) for r in records]
+    assert ("cooldown_set", "concurrency_lowered") in kinds
+    assert ("cooldown_set", "concurrency_wait") in kinds
+    assert all(r.model is None and r.profile is None for r in records)
     assert await transport.list_models(provider, None) == ["m"]
+
+
+def test_limiter_audit_lines_match_the_line_schema() -> None:
+    """The limiter's audit lines validate against schemas/audit-record.schema.json."""
+    schema = json.loads(
+        (Path(__file__).parent.parent / "schemas" / "audit-record.schema.json").read_text()
+    )
+    clock = StepClock()
+    records: list[AuditRecord] = []
+    limits = ProviderLimits(clock, emit=records.append, hold_s=0)
+    limiter = limits.get("p")
+    limits.observe(limiter, 429)
+    limits.waited("p", 0.25)
+    clock.t += 1
+    limits.observe(limiter, 200)
+    limits.observe(limiter, 200)
+    assert {r.failure_kind for r in records} >= {"concurrency_lowered", "concurrency_wait"}
+    for record in records:
+        jsonschema.validate(record.to_json(), schema)

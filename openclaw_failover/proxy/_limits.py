@@ -3,7 +3,10 @@
 The runbook's order is "backoff -> spare key -> lower concurrency -> fallback model". The
 limiter wraps a ``Transport`` (``LimitedTransport``), so the engine needs no hook: a request
 waits for a slot inside ``send``, which the engine already times against the request's
-first-token deadline, so the wait counts against the budget.
+first-token deadline, so the wait counts against the budget. Audit lines are provider-wide
+(no model, no profile) ``cooldown_set`` / ``cooldown_cleared`` lines whose ``failure_kind`` is
+``concurrency_lowered``, ``concurrency_wait`` or ``concurrency_restored``; the report reads
+provider-wide lines as the limiter's, not as key or model cooldowns.
 """
 
 from __future__ import annotations
@@ -160,10 +163,12 @@ class ProviderLimits:
         """Record a wait for a slot (metrics and audit)."""
         if self._on_wait is not None:
             self._on_wait(provider, seconds)
+        limit = self.get(provider).limit
         self._audit(
-            "concurrency_wait",
+            "cooldown_set",
             provider,
-            f"waited {seconds * 1000:.0f} ms for a slot",
+            f"waited {seconds * 1000:.0f} ms for a slot (concurrency limit {limit})",
+            failure_kind="concurrency_wait",
             latency_ms=seconds * 1000,
         )
 
@@ -177,11 +182,17 @@ class ProviderLimits:
                 limiter.provider,
                 f"concurrency limit lowered to {new} after a 429",
                 reason="rate_limit",
+                failure_kind="concurrency_lowered",
             )
         elif 200 <= status < 300 and limiter.on_success():
             self._report(limiter)
             if limiter.limit == limiter.max_concurrent:
-                self._audit("cooldown_cleared", limiter.provider, "concurrency limit restored")
+                self._audit(
+                    "cooldown_cleared",
+                    limiter.provider,
+                    "concurrency limit restored",
+                    failure_kind="concurrency_restored",
+                )
 
     def _report(self, limiter: ProviderLimiter) -> None:
         if self._on_limit is not None:
