@@ -494,3 +494,25 @@ def test_url_credentials_never_shown(load_doc):
     assert {p.rule for p in problems} == {"local.remote-url", "ollama.v1-path"}
     assert all("hunter2-FAKE" not in p.message for p in problems)
     assert any("***@10.0.0.9:11434" in p.message for p in problems)
+
+
+def test_every_emitted_rule_id_is_registered():
+    """Each literal rule id in the config package is listed, with a meaning, in RULE_IDS."""
+    import ast
+    from pathlib import Path
+
+    from openclaw_failover.config._rules import RULE_IDS
+
+    package = Path(__file__).resolve().parents[1] / "openclaw_failover" / "config"
+    emitted = set()
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            name = getattr(node, "func", None)
+            called = getattr(name, "id", "") or getattr(name, "attr", "")
+            if isinstance(node, ast.Call) and called in {"Problem", "problem"}:
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    emitted.add(first.value)
+    assert emitted
+    assert emitted == set(RULE_IDS)
+    assert {case.rule for case in ALL} <= set(RULE_IDS)
