@@ -9,10 +9,12 @@ from ._paths import (
     openclaw_state_root,
     resolve_state_dir,
 )
+from ._rules import RULE_IDS
 from ._version import route_table_version
 
 __all__ = [
     "LoadResult",
+    "RULE_IDS",
     "discover_config_path",
     "load_fingerprint_salt",
     "load_route_table",
