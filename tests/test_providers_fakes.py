@@ -185,25 +185,25 @@ def test_official_anthropic_sdk_reads_the_fake() -> None:
     its own error classes for scripted 529 and 401 replies."""
     with FakeAnthropicServer() as fake:
         fake.script(Ok(ANSWER), Ok(ANSWER), HttpError(529), HttpError(401))
-        client = anthropic.Anthropic(api_key="sk-ant-fake", base_url=fake.url, max_retries=0)
-        request: dict[str, Any] = {
-            "model": "claude-fake",
-            "max_tokens": 64,
-            "messages": [{"role": "user", "content": "hi"}],
-        }
-        with client.messages.stream(**request) as stream:
-            final = stream.get_final_message()
-        assert final.content[0].type == "text"
-        assert final.content[0].text == "Hello there"
-        assert final.content[1].type == "tool_use"
-        assert final.content[1].input == {"location": "Paris", "unit": "celsius"}
-        whole = client.messages.create(**request)
-        assert whole.stop_reason == "tool_use"
-        with pytest.raises(anthropic.APIStatusError) as overloaded:
-            client.messages.create(**request)
-        assert overloaded.value.status_code == 529
-        with pytest.raises(anthropic.AuthenticationError):
-            client.messages.create(**request)
+        with anthropic.Anthropic(api_key="sk-ant-fake", base_url=fake.url, max_retries=0) as client:
+            request: dict[str, Any] = {
+                "model": "claude-fake",
+                "max_tokens": 64,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            with client.messages.stream(**request) as stream:
+                final = stream.get_final_message()
+            assert final.content[0].type == "text"
+            assert final.content[0].text == "Hello there"
+            assert final.content[1].type == "tool_use"
+            assert final.content[1].input == {"location": "Paris", "unit": "celsius"}
+            whole = client.messages.create(**request)
+            assert whole.stop_reason == "tool_use"
+            with pytest.raises(anthropic.APIStatusError) as overloaded:
+                client.messages.create(**request)
+            assert overloaded.value.status_code == 529
+            with pytest.raises(anthropic.AuthenticationError):
+                client.messages.create(**request)
 
 
 async def test_fake_ollama_server_serves_tool_calls_404_and_tags() -> None:

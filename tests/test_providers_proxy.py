@@ -42,12 +42,17 @@ def proxy_url(fakes: Fakes) -> Iterator[str]:
         yield url
 
 
-def _client(url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=20)
+@pytest.fixture
+def sdk(proxy_url: str) -> Iterator[openai.OpenAI]:
+    """The official client pointed at the proxy, closed after the test."""
+    with openai.OpenAI(
+        base_url=f"{proxy_url}/v1", api_key="unused", max_retries=0, timeout=20
+    ) as client:
+        yield client
 
 
 def test_sdk_streams_an_anthropic_tool_call_through_the_proxy(
-    proxy_url: str,
+    sdk: openai.OpenAI,
     fakes: Fakes,
 ) -> None:
     """A streamed SDK call fails over from a 503-ing OpenAI fake to the Anthropic fake; the SDK
@@ -55,7 +60,7 @@ def test_sdk_streams_an_anthropic_tool_call_through_the_proxy(
     fakes.openai.always(HttpError(503))
     call = ToolCall("get_weather", {"city": "Paris"}, "toolu_42")
     fakes.anthropic.always(Ok(Answer(text="Checking.", tool_calls=(call,))))
-    raw = _client(proxy_url).chat.completions.with_raw_response.create(
+    raw = sdk.chat.completions.with_raw_response.create(
         model="auto",
         messages=QUESTION,
         tools=[WEATHER_TOOL],
@@ -78,7 +83,7 @@ def test_sdk_streams_an_anthropic_tool_call_through_the_proxy(
 
 
 def test_sdk_gets_an_ollama_answer_through_the_proxy(
-    proxy_url: str,
+    sdk: openai.OpenAI,
     fakes: Fakes,
 ) -> None:
     """A non-streamed SDK call lands on the local Ollama fake when both clouds fail; the
@@ -86,9 +91,7 @@ def test_sdk_gets_an_ollama_answer_through_the_proxy(
     fakes.openai.always(HttpError(500))
     fakes.anthropic.always(HttpError(529))
     fakes.ollama.always(Ok(Answer(text="Local says hello.", prompt_tokens=9)))
-    raw = _client(proxy_url).chat.completions.with_raw_response.create(
-        model="auto", messages=QUESTION
-    )
+    raw = sdk.chat.completions.with_raw_response.create(model="auto", messages=QUESTION)
     completion = raw.parse()
     assert raw.headers["x-openclaw-failover-tier"] == "local"
     assert completion.choices[0].message.content == "Local says hello."
@@ -98,7 +101,7 @@ def test_sdk_gets_an_ollama_answer_through_the_proxy(
 
 
 def test_anthropic_tool_use_id_round_trips_through_the_sdk(
-    proxy_url: str,
+    sdk: openai.OpenAI,
     fakes: Fakes,
 ) -> None:
     """The tool_use id Anthropic gave comes back to it as the tool_result's tool_use_id when
@@ -108,7 +111,7 @@ def test_anthropic_tool_use_id_round_trips_through_the_sdk(
     fakes.anthropic.script(
         Ok(Answer(text="", pieces=(), tool_calls=(call,))), Ok(Answer(text="Sunny, 22 C."))
     )
-    client = _client(proxy_url)
+    client = sdk
     first = client.chat.completions.create(
         model="auto",
         messages=QUESTION,
