@@ -13,8 +13,8 @@ from ._rules import RULE_IDS
 from ._version import route_table_version
 
 __all__ = [
-    "LoadResult",
     "RULE_IDS",
+    "LoadResult",
     "discover_config_path",
     "load_fingerprint_salt",
     "load_route_table",
