@@ -135,10 +135,8 @@ def _env_profiles(provider: str, env: EnvLayers) -> list[Profile]:
     prefix = env_prefix(provider)
     names = [f"OPENCLAW_LIVE_{prefix}_KEY", f"{prefix}_API_KEYS", f"{prefix}_API_KEY"]
     numbered = re.compile(rf"^{re.escape(prefix)}_API_KEY_(\d+)$")
-    names += sorted(
-        (n for n in env.names() if numbered.match(n)),
-        key=lambda n: int(numbered.match(n).group(1)),  # type: ignore[union-attr]
-    )
+    indexed = [(int(m.group(1)), n) for n in env.names() if (m := numbered.match(n))]
+    names += [n for _, n in sorted(indexed)]
     out: list[Profile] = []
     for name in names:
         found = env.lookup(name)
