@@ -201,6 +201,23 @@ def test_exec_is_blocked_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
     assert any("openclaw-failover blocked exec" in r for r in results), results
 
 
+def audit_lines(home: OpenClawHome, *, until: Any, within_s: float = 10.0) -> list[dict[str, Any]]:
+    """The plugin's audit lines, polled (the sidecar flushes as OpenClaw exits) until ``until``."""
+    import time
+
+    path = home.state_dir / "failover" / "audit.jsonl"
+    deadline = time.monotonic() + within_s
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            lines = [json.loads(x) for x in text.splitlines() if x.strip()]
+            if until(lines):
+                break
+        time.sleep(0.2)
+    return lines
+
+
 def seed_cooling(home: OpenClawHome, ref: str) -> None:
     """Mark ``ref`` as cooling for ten minutes in the failover state OpenClaw's sidecar reads."""
     import asyncio
@@ -240,6 +257,14 @@ def test_steers_past_a_cooling_primary_but_not_a_strict_pick(openclaw_home: Open
         assert steered.rc == 0, steered.stderr[-3000:]
         assert (len(primary.chat_requests), len(backup.chat_requests)) == (0, 1)
         assert steered.execution_trace.get("winnerProvider") == "fakebackup"
+        lines = audit_lines(
+            openclaw_home, until=lambda ls: any(x["event"] == "attempt" for x in ls)
+        )
+        skip = next(x for x in lines if x["event"] == "skip")
+        assert (skip["provider"], skip["reason"]) == ("fakeprimary", "rate_limit")
+        attempt = next(x for x in lines if x["event"] == "attempt")
+        assert (attempt["provider"], attempt["outcome"]) == ("fakebackup", "completed")
+        assert attempt["session_id"]
 
         picked = openclaw_home.run_turn(
             "hi", "steer-2", extra_args=["--model", "fakeprimary/fake-model"]
