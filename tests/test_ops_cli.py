@@ -19,6 +19,7 @@ from openclaw_failover.config import require_route_table
 from openclaw_failover.stores.file import FileStateStore
 
 from .test_report_analytics import T0, hour0, hour1, write
+from .test_status_openclaw_state import seed_2026_9_6
 
 INLINE_KEY = "sk-inline-DISTINCTIVE-c0ffee"
 
@@ -198,3 +199,24 @@ def test_report_with_an_unusable_config_reads_the_default_audit(tmp_path: Path) 
     assert code == 0, out
     assert f"reading {default}" in out
     assert '"intents": 4' in out
+
+
+def test_status_with_an_unusable_config_still_shows_both_states(tmp_path: Path) -> None:
+    """Exit 2 with the problem, plus our cooling keys (default file store) and OpenClaw's own."""
+    bad = tmp_path / "failover.json5"
+    bad.write_text("{ agents: { defaults: { model: { primary: 'nokey/m' } } } }")
+    seed_2026_9_6(tmp_path / "oc")
+
+    async def seed() -> None:
+        store = FileStateStore(tmp_path / "oc" / "failover")
+        until = time.time() + 600
+        await store.update("k-demo", lambda _: Health(cooldown_until=until, cooldown_reason="auth"))
+        await store.aclose()
+
+    asyncio.run(seed())
+    code, out = invoke(["status", "--config", str(bad), "--json"], tmp_path)
+    assert code == 2
+    data, _ = json.JSONDecoder().raw_decode(out[out.index("{") :])
+    assert data["problems"]
+    assert data["state"]["k-demo"]["reason"] == "auth"
+    assert "fakeprimary:manual" in {c["profile"] for c in data["openclaw"]["cooldowns"]}

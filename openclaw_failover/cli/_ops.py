@@ -131,14 +131,46 @@ def _status_without_table(result: Any, *, as_json: bool) -> None:
     now = time.time()
     errors = [p for p in result.problems if p.severity == "error"]
     openclaw = openclaw_json(read_openclaw_state(os.environ), now)
+    ours = run(lambda: _default_file_state(now))
     if as_json:
         problems = [{"rule": p.rule, "path": p.path, "message": p.message} for p in errors]
-        echo_json({"config_path": result.config_path, "problems": problems, "openclaw": openclaw})
+        echo_json(
+            {
+                "config_path": result.config_path,
+                "problems": problems,
+                "state": ours,
+                "openclaw": openclaw,
+            }
+        )
         return
     for problem in errors:
         typer.echo(f"[{problem.rule}] {problem.message}", err=True)
     typer.echo(f"openclaw-failover: invalid configuration in {result.config_path}", err=True)
-    print_openclaw(_console(), openclaw, now)
+    console = _console()
+    for key, item in ours.items():
+        console.print(f"our state: {key} {item['state']} ({item['reason']})", markup=False)
+    print_openclaw(console, openclaw, now)
+
+
+async def _default_file_state(now: float) -> dict[str, Any]:
+    """Cooling keys in the default file store, when one exists (read without a lock)."""
+    from .._status import health_state
+    from ..config import resolve_state_dir
+    from ..stores.file import FileStateStore
+
+    directory = resolve_state_dir(os.environ)
+    if not (directory / "state.journal").is_file():
+        return {}
+    store = FileStateStore(directory)
+    try:
+        items = await store.items()
+    finally:
+        await store.aclose()
+    return {
+        k: {"state": health_state(h, now), "until": h.cooldown_until, "reason": h.cooldown_reason}
+        for k, h in sorted(items.items())
+        if health_state(h, now) != "healthy"
+    }
 
 
 # --------------------------------------------------------------------------- cooldowns
