@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from openclaw_failover._model import StateSettings
 from openclaw_failover._ports import Health, HealthUpdate
 from openclaw_failover._sidecar import Sidecar, SidecarHost, serve_stdio, write_policy_file
@@ -137,3 +139,36 @@ def test_policy_file_is_written_for_the_bridge(tmp_path: Path) -> None:
     path = write_policy_file(sidecar)
     assert path == tmp_path / "failover" / "bridge-policy.json"
     assert json.loads(path.read_text(encoding="utf-8")) == sidecar.plugin.guard.policy()
+
+
+async def test_register_without_a_plugin_builds_one_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """register(api) alone loads OpenClaw's config from the environment, as the sidecar does."""
+    config = {
+        "models": {
+            "mode": "replace",
+            "providers": {
+                "localfake": {
+                    "baseUrl": "http://127.0.0.1:8",
+                    "apiKey": "ollama-local",
+                    "api": "ollama",
+                    "models": [{"id": "qwen3:8b"}],
+                }
+            },
+        },
+        "agents": {"defaults": {"model": {"primary": "localfake/qwen3:8b"}}},
+        "plugins": {"entries": {"openclaw-failover": {"config": {"mode": "plugin"}}}},
+    }
+    (tmp_path / "openclaw.json").write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENCLAW_CONFIG_PATH", str(tmp_path / "openclaw.json"))
+    host = SidecarHost()
+    plugin = register(host)
+    try:
+        assert plugin.table.settings.mode == "plugin"
+        assert "before_tool_call" in host.handlers
+        assert plugin.guard.policy()["localProviders"] == ["localfake"]
+    finally:
+        await plugin.store.aclose()
+        await plugin.audit.aclose()
