@@ -517,3 +517,15 @@ def test_public_names_sorted_and_present():
     assert len(set(config.__all__)) == len(config.__all__)
     assert all(hasattr(config, name) for name in config.__all__)
     assert {"load_route_table", "require_route_table", "LoadResult"} <= set(config.__all__)
+
+
+def test_a_folder_or_binary_file_is_a_problem(tmp_path, config_env):
+    """A folder or a non-UTF-8 file given as config is file.missing, not a traceback."""
+    assert [p.rule for p in load_route_table(tmp_path, environ=config_env).problems] == [
+        "file.missing"
+    ]
+    binary = tmp_path / "bin.json5"
+    binary.write_bytes(b"\xff\xfe\x00")
+    assert [p.rule for p in load_route_table(binary, environ=config_env).problems] == [
+        "file.missing"
+    ]

@@ -81,8 +81,19 @@ class _Reader:
             )
             return False, None
         try:
-            return True, parse_text(file.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problem(
+                "file.missing",
+                where,
+                f"{file} ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})",
+                "a readable UTF-8 file",
+                "check the path, or pass --config",
+            )
+            return False, None
+        try:
+            return True, parse_text(text)
+        except ValueError as exc:
             self.problem(
                 "file.parse",
                 where,
