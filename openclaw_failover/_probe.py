@@ -15,9 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._model import Candidate, Profile, Provider, RouteTable
-from ._ports import Transport, TransportFailure, UpstreamCall
+from ._ports import AuditRecord, Transport, TransportFailure, UpstreamCall
 
-__all__ = ["ProbeResult", "failing_default_candidates", "probe_table", "verdict_for"]
+__all__ = [
+    "ProbeResult",
+    "failing_default_candidates",
+    "probe_records",
+    "probe_table",
+    "verdict_for",
+]
 
 PROBE_BODY: Mapping[str, Any] = {
     "messages": [{"role": "user", "content": "Reply with OK."}],
@@ -216,3 +222,29 @@ def failing_default_candidates(results: list[ProbeResult], *, route: str = "auto
         if result.route == route:
             by_candidate[result.candidate] = by_candidate.get(result.candidate, False) or result.ok
     return [c for c, ok in by_candidate.items() if not ok]
+
+
+def probe_records(
+    results: list[ProbeResult], table: RouteTable, *, now: float
+) -> list[AuditRecord]:
+    """One ``probe`` audit line per result, so an incident timeline shows the operator's probes."""
+    records = []
+    for r in results:
+        provider, _, model = r.candidate.partition("/")
+        records.append(
+            AuditRecord(
+                event="probe",
+                ts=now,
+                route=r.route,
+                route_version=table.version,
+                provider=provider,
+                model=model,
+                profile=None if r.profile == "-" else r.profile,
+                status=r.status,
+                reason=None if r.ok else r.verdict,
+                latency_ms=round(r.latency_ms, 1),
+                config_path=table.config_path,
+                detail=f"cli probe: {r.verdict}",
+            )
+        )
+    return records

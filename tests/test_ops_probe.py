@@ -10,7 +10,12 @@ from typing import Any
 
 from openclaw_failover._model import Candidate, Profile, Provider, Route, RouteTable, Secret
 from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall
-from openclaw_failover._probe import PROBE_BODY, failing_default_candidates, probe_table
+from openclaw_failover._probe import (
+    PROBE_BODY,
+    failing_default_candidates,
+    probe_records,
+    probe_table,
+)
 
 
 class Reply:
@@ -138,3 +143,22 @@ async def test_only_one_provider_and_unsupported_api() -> None:
     assert [r.profile for r in results] == ["b:only"]
     results = await probe_table(_table(), transports={}, only="b")
     assert results[0].verdict == "unsupported_api"
+
+
+async def test_probe_results_become_probe_audit_lines() -> None:
+    """Each result is one ``probe`` line naming candidate, key, status and verdict, no key."""
+    transport = ScriptedTransport(SCRIPT, models=["m1"])
+    results = await probe_table(_table(), transports={"openai-completions": transport}, only="b")
+    (record,) = probe_records(results, _table(), now=5.0)
+    assert (record.event, record.provider, record.model, record.profile) == (
+        "probe",
+        "b",
+        "m2",
+        "b:only",
+    )
+    assert (record.status, record.reason, record.detail) == (
+        503,
+        "server_error",
+        "cli probe: server_error",
+    )
+    assert "sk-" not in repr(record.to_json())

@@ -237,6 +237,17 @@ def cooldowns_clear(
         typer.echo(line)
 
 
+def _audit_probes(table: RouteTable, results: Any) -> None:
+    from .._probe import probe_records
+
+    audit = _audit_sink(table)
+    if audit is None:
+        return
+    for record in probe_records(results, table, now=time.time()):
+        audit.emit(record)
+    run(audit.aclose)
+
+
 def _audit_sink(table: RouteTable) -> Any:
     if not table.settings.audit.path:
         return None
@@ -272,6 +283,7 @@ def probe(
             return await probe_table(table, transports=transports, only=provider, timeout_s=timeout)
 
     results = run(go)
+    _audit_probes(table, results)
     rows = [r.to_json() for r in results]
     echo_json(rows) if as_json else print_probe(_console(), rows)
     failing = failing_default_candidates(results)
