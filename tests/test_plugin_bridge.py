@@ -50,7 +50,8 @@ if (spec.argv) process.argv.push(...spec.argv);
 const { default: bridge } = await import(bridgeUrl);
 const hooks = {}; let tool = null; let cli = null; const warnings = [];
 bridge.register({
-  id: "openclaw-failover", registrationMode: spec.mode, pluginConfig: spec.config, config: {},
+  id: "openclaw-failover", registrationMode: spec.mode, pluginConfig: spec.config,
+  config: spec.hostConfig ?? {},
   logger: { info() {}, warn(m) { warnings.push(m); }, error() {} },
   on(name, fn) { hooks[name] = fn; }, registerTool(t) { tool = t; },
   registerCli(fn, opts) { cli = opts; }, registerService() {}, runtime: {},
@@ -245,6 +246,28 @@ def test_fail_safe_with_missing_sidecar_uses_policy_file(node: Path, tmp_path: P
     assert result["out"][2] is None  # the policy file's list rules, not a built-in one
     assert "unavailable" in result["out"][3]["content"][0]["text"]
     assert any("sidecar" in w for w in result["warnings"])
+
+
+def test_fail_safe_without_any_policy_reads_local_tiers_from_config(
+    node: Path, tmp_path: Path
+) -> None:
+    """No sidecar and no policy file: tiers.local and Ollama-API providers still count as local."""
+    config = {
+        "mode": "plugin",
+        "tiers": {"local": ["fakelocal", "llamacpp/smollm2"]},
+        "sidecar": {"command": [str(tmp_path / "missing")]},
+    }
+    host = {"models": {"providers": {"box": {"api": "ollama"}, "cloud": {"api": "openai"}}}}
+    runs = [("r1", "fakelocal", "m"), ("r2", "llamacpp", "smollm2"), ("r3", "box", "q")]
+    runs += [("r4", "cloud", "gpt")]
+    steps: list[dict[str, Any]] = [
+        {"hook": "model_call_started", "event": {"runId": r, "provider": p, "model": m}, "ctx": {}}
+        for r, p, m in runs
+    ]
+    steps += [tool_step(r, "exec", {"command": "ls"}) for r, _, _ in runs]
+    spec = {"mode": "full", "config": config, "hostConfig": host, "steps": steps}
+    out = run_bridge(node, tmp_path, spec)["out"][len(runs) :]
+    assert [o is not None and o["block"] for o in out] == [True, True, True, False]
 
 
 def test_cli_table_matches_the_python_plugin(node: Path) -> None:

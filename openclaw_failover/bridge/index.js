@@ -26,6 +26,13 @@ function stateDir(cfg) {
 function loadPolicy(cfg) {
   try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }
 }
+function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from the config itself
+  const tiers = (cfg.tiers?.local ?? []).map(String);
+  const ollama = Object.entries(api.config?.models?.providers ?? {}).filter(([, p]) => p?.api === "ollama");
+  const split = (ref) => ({ provider: ref.slice(0, ref.indexOf("/")), model: ref.slice(ref.indexOf("/") + 1) });
+  return { ...LAST_RESORT, localCandidates: tiers.filter((t) => t.includes("/")).map(split),
+    localProviders: [...tiers.filter((t) => !t.includes("/")), ...ollama.map(([id]) => id)] };
+}
 function onLine(line) {
   let msg; try { msg = JSON.parse(line); } catch { return; }
   if (msg.id === 0 && msg.ok) S.policy = msg.result.policy ?? S.policy;
@@ -93,7 +100,7 @@ export default {
   register(api) {
     const cfg = api.pluginConfig ?? {};
     const timeoutMs = cfg.sidecar?.timeoutMs ?? 2000;
-    S.policy ??= loadPolicy(cfg);
+    S.policy ??= loadPolicy(cfg) ?? seedPolicy(api, cfg);
     if (api.registrationMode === "full") start(cfg, api.logger);
     const forward = (hook, shape) => async (event, ctx) => {
       const r = await call({ op: "hook", hook, event: shape ? shape(event) : event, ctx }, timeoutMs);
