@@ -133,8 +133,9 @@ class FakeProviderProcess:
 
     def start(self, *, timeout_s: float = 20.0) -> Self:
         """Start the child and wait for its port line."""
+        # stderr is inherited: an unread pipe would fill up and stall the child.
         proc = subprocess.Popen(  # noqa: S603 -- our own interpreter and module, fixed argv
-            self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            self._argv, stdout=subprocess.PIPE, stderr=None, text=True
         )
         self._proc = proc
         found: list[str] = []
