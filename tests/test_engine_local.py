@@ -128,3 +128,28 @@ async def test_local_tier_has_its_own_first_token_budget() -> None:
         await rig.engine.complete(REQ)
     assert loop.time() - started < 5
     assert rig.audit.events("attempt")[0].reason == "timeout"
+
+
+async def test_mixed_calls_keep_the_allowed_one_and_refuse_the_other() -> None:
+    """Two calls in one local answer: the harmless one passes, the high-risk one is refused."""
+    rig = _local_rig()
+    reply = stream(
+        chunk({"role": "assistant", "content": "Working on it. "}),
+        chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "a", "function": {"name": "read", "arguments": "{}"}},
+                    {"index": 1, "id": "b", "function": {"name": "write", "arguments": "{}"}},
+                ]
+            }
+        ),
+        chunk({}, finish="tool_calls"),
+    )
+    rig.upstream.set(reply, model="qwen")
+    meta, body = await rig.engine.complete(REQ)
+    message = body["choices"][0]["message"]
+    assert message["content"] == "Working on it. " + REFUSAL.format(name="write")
+    assert [c["function"]["name"] for c in message["tool_calls"]] == ["read"]
+    assert body["choices"][0]["finish_reason"] == "tool_calls"
+    outcome = rig.audit.events("outcome")[0]
+    assert outcome.tools_blocked == (*meta.tools_blocked, "write")
