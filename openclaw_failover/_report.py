@@ -25,6 +25,7 @@ __all__ = [
     "audit_files",
     "build_report",
     "iter_audit",
+    "outcome_kind",
     "parse_since",
     "percentile",
 ]
@@ -94,6 +95,20 @@ def _iso_day(epoch: float) -> str:
 
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0
+
+
+def outcome_kind(line: dict[str, Any]) -> str:
+    """How an outcome line ended: primary, fallback (cloud), local, hard_stop or other."""
+    outcome = line.get("outcome")
+    if outcome == "hard_stop":
+        return "hard_stop"
+    if outcome not in ("answered", "answered_downgraded"):
+        return "other"
+    if line.get("tier") == "local":
+        return "local"
+    if line.get("downgraded") or outcome == "answered_downgraded":
+        return "fallback"
+    return "primary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,17 +204,7 @@ class _Pass:
             self._trigger(line)
 
     def _outcome(self, line: dict[str, Any], ts: float) -> None:
-        outcome = line.get("outcome")
-        kind = "other"
-        if outcome == "hard_stop":
-            kind = "hard_stop"
-        elif outcome in ("answered", "answered_downgraded"):
-            if line.get("tier") == "local":
-                kind = "local"
-            elif line.get("downgraded") or outcome == "answered_downgraded":
-                kind = "fallback"
-            else:
-                kind = "primary"
+        kind = outcome_kind(line)
         trigger = self.pending.pop(line.get("request_id") or "", None)
         if kind in ("fallback", "local"):
             self.triggers[trigger or line.get("reason") or "unknown"] += 1
@@ -278,19 +283,9 @@ def _alerts(hours: list[dict[str, Any]], *, hard_stop: float, local: float) -> l
     return alerts
 
 
-def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], bad: int) -> Report:
-    hours = [bucket_json(_iso_hour(k), b) for k, b in sorted(run.hours.items())]
-    for start, bucket in run.hours.items():
-        day = run.days.get(start // 86400 * 86400)
-        if day is None:
-            day = run.days[start // 86400 * 86400] = Bucket()
-        day.merge(bucket)
-    days = [bucket_json(_iso_day(k), b) for k, b in sorted(run.days.items())]
-    total = Bucket()
-    for bucket in run.hours.values():
-        total.merge(bucket)
-    total.manual = len(run.manual)
-    rates = [
+def _rates(run: _Pass) -> list[dict[str, Any]]:
+    """429 and timeout rates per provider x model, over attempt lines."""
+    return [
         {
             "provider": p,
             "model": m,
@@ -303,7 +298,11 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
         }
         for (p, m), c in sorted(run.rates.items())
     ]
-    latency = [
+
+
+def _latency(run: _Pass) -> list[dict[str, Any]]:
+    """Nearest-rank p50/p95 of outcome latency per route."""
+    return [
         {
             "route": route,
             "n": len(vals),
@@ -312,6 +311,24 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
         }
         for route, vals in sorted(run.latency.items())
     ]
+
+
+def _days_and_total(run: _Pass) -> tuple[list[dict[str, Any]], Bucket]:
+    """Days are merged hours (plus the manual interventions counted per day)."""
+    total = Bucket()
+    for start, bucket in run.hours.items():
+        day = run.days.get(start // 86400 * 86400)
+        if day is None:
+            day = run.days[start // 86400 * 86400] = Bucket()
+        day.merge(bucket)
+        total.merge(bucket)
+    total.manual = len(run.manual)
+    return [bucket_json(_iso_day(k), b) for k, b in sorted(run.days.items())], total
+
+
+def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], bad: int) -> Report:
+    hours = [bucket_json(_iso_hour(k), b) for k, b in sorted(run.hours.items())]
+    days, total = _days_and_total(run)
     keys = [dict(k, by_reason=dict(k["by_reason"])) for _, k in sorted(run.keys.items())]
     data: dict[str, Any] = {
         "since": datetime.fromtimestamp(run.since, UTC).isoformat() if run.since > 0 else None,
@@ -325,8 +342,8 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
         "days": days,
         "series": _series(run),
         "alerts": _alerts(hours, hard_stop=hard_stop, local=local),
-        "rates": rates,
-        "latency": latency,
+        "rates": _rates(run),
+        "latency": _latency(run),
         "keys": keys,
         "downgrades": {
             "downgraded": total.fallback + total.local,
