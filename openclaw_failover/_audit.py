@@ -12,11 +12,13 @@ rotate it once. ``close``/``aclose`` write everything queued before returning.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import fcntl
 import logging
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,14 @@ __all__ = ["AuditReadStats", "JsonlAuditSink", "audit_paths", "read_audit"]
 _log = logging.getLogger("openclaw_failover.audit")
 _STOP = object()
 _BATCH = 512
+#: Sinks still open, closed at interpreter exit so a forgotten ``aclose`` loses nothing.
+_OPEN: weakref.WeakSet[JsonlAuditSink] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_sinks() -> None:
+    for sink in list(_OPEN):
+        sink.close()
 
 
 class JsonlAuditSink:
@@ -61,6 +71,7 @@ class JsonlAuditSink:
         self._ino = -1
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
+        _OPEN.add(self)
 
     def emit(self, record: AuditRecord) -> None:
         """Queue ``record`` and return at once."""
@@ -85,6 +96,7 @@ class JsonlAuditSink:
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join(timeout_s)
+        _OPEN.discard(self)
 
     async def aclose(self) -> None:
         """:meth:`close` without blocking the event loop."""

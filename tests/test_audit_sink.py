@@ -214,3 +214,16 @@ def test_kill_9_leaves_at_most_a_torn_last_line(tmp_path: Path) -> None:
     assert count > 100
     assert stats.skipped <= 1
     assert stats.skipped == int(stats.torn_tail)
+
+
+def test_interpreter_exit_flushes_an_unclosed_sink(tmp_path: Path) -> None:
+    """A program that never closes its sink still finds every record on disk after exit."""
+    script = WRITER.replace("sink.close()", "")
+    path = tmp_path / "audit.jsonl"
+    subprocess.run(
+        [sys.executable, "-c", script, str(path), "3000", str(1 << 30), "gw"],
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+    assert len(list(read_audit(path))) == 3000
