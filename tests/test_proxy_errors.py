@@ -99,8 +99,13 @@ def test_hard_stop_is_a_real_429_with_every_attempt(url: str, engine: StubEngine
     assert failover["soonest_retry_at_iso"].endswith("Z")
     assert [a["provider"] for a in failover["attempts"]] == ["p1", "p2", "ollama"]
     assert failover["attempts"][2]["skipped"] is True
-    for word in ("billing", "auth", "format", "context", "session"):
-        assert word not in error["message"].lower()
+    message = error["message"].lower()
+    for word in ("billing", "auth", "format", "context", "session", "rpm", "tpm", "per-minute"):
+        assert word not in message
+    # long-window rate-limit evidence for OpenClaw 2026.9.6: no same-model retries, even
+    # without a fallback of its own (dist retry-evidence: LONG_WINDOW_RATE_LIMIT_RE)
+    assert "usage limit" in message
+    assert "retry after 900 seconds" in message
 
 
 def test_hard_stop_short_soonest_still_61(url: str, engine: StubEngine) -> None:

@@ -75,20 +75,24 @@ def hard_stop_error(
 ) -> WireError:
     """The design's "hard stop on the wire": a real 429 with the soonest time and every attempt.
 
-    The message avoids words OpenClaw reads as billing, auth or format (reference 4.1), so the
-    429 stays a rate limit there and its long Retry-After ends the turn at once.
+    For OpenClaw 2026.9.6 (dist ``retry-evidence``, ``maybeRetryTransient``): a Retry-After over
+    60 s skips same-model retries only when OpenClaw has a fallback of its own, and in provider
+    mode it has none, so it would wait the Retry-After and retry up to 9 times. "usage limit" in
+    the message is long-window rate-limit evidence, which stops same-model retries at once with
+    or without a fallback; "Retry after N seconds" (N > 60) says the same in text. The message
+    avoids words OpenClaw reads as billing, auth, format or a per-minute window.
     """
     wait_s = retry_after_s(exc.soonest_retry_at, now)
     soonest = exc.soonest_retry_at
-    when = "no candidate reported when it is free again"
+    when = "no candidate said when it is free again"
     if soonest is not None:
-        in_s = max(0, math.ceil(soonest - now))
-        when = f"the soonest candidate is free again at {_iso(soonest)} (in {in_s} s)"
+        when = f"the soonest candidate is free again at {_iso(soonest)}"
     tried = sum(1 for a in exc.attempts if not a.skipped)
     skipped = len(exc.attempts) - tried
     message = (
-        f"openclaw-failover: every candidate of route '{route}' failed or is cooling down "
-        f"({tried} tried, {skipped} skipped); {when}. Details: error.failover.attempts."
+        f"openclaw-failover: usage limit reached for route '{route}': every candidate failed "
+        f"or is cooling down ({tried} tried, {skipped} skipped); {when}. "
+        f"Retry after {wait_s} seconds. Details: error.failover.attempts."
     )
     extra = {
         "failover": {
