@@ -46,67 +46,53 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
+_CANDIDATE_COLUMNS = (
+    "route",
+    "candidate",
+    "tier",
+    "key (profile)",
+    "source",
+    "state",
+    "until",
+    "reason",
+    "failures",
+    "last good",
+)
+
+
+def _state_cells(row: Mapping[str, Any], now: float) -> list[str]:
+    return [
+        _state(row["state"]),
+        _at(row["until"], now),
+        escape(row["reason"] or ""),
+        _counts(row["failure_counts"]),
+        _at(row["last_good_at"]),
+    ]
+
+
 def print_status(console: Console, data: Mapping[str, Any]) -> None:
     """The route table with states, the local tier, and OpenClaw's own cooldowns."""
     now = float(data["now"])
     console.print(
-        f"config [bold]{data['config_path']}[/] ({data['kind']}), "
+        f"config [bold]{escape(str(data['config_path']))}[/] ({data['kind']}), "
         f"route version [bold]{data['route_version']}[/]"
     )
     if data.get("store_error"):
         console.print(f"[red]state store unreadable: {data['store_error']}[/]")
-    table = _table(
-        "Candidates and keys",
-        "route",
-        "candidate",
-        "tier",
-        "key (profile)",
-        "source",
-        "state",
-        "until",
-        "reason",
-        "failures",
-        "last good",
-    )
+    table = _table("Candidates and keys", *_CANDIDATE_COLUMNS)
     for cand in data["candidates"]:
-        model = cand["state"]
         table.add_row(
             cand["route"],
             cand["candidate"],
             cand["tier"],
             "(model)",
             "",
-            _state(model["state"]),
-            _at(model["until"], now),
-            model["reason"] or "",
-            _counts(model["failure_counts"]),
-            _at(model["last_good_at"]),
+            *_state_cells(cand["state"], now),
         )
         for key in cand["keys"]:
-            table.add_row(
-                "",
-                "",
-                "",
-                key["profile"],
-                key["source"],
-                _state(key["state"]),
-                _at(key["until"], now),
-                key["reason"] or "",
-                _counts(key["failure_counts"]),
-                _at(key["last_good_at"]),
-            )
+            table.add_row("", "", "", key["profile"], key["source"], *_state_cells(key, now))
     console.print(table)
-    if data["local"]:
-        local = _table("Local tier", "provider", "model", "base URL", "reachable", "model pulled")
-        for item in data["local"]:
-            local.add_row(
-                item["provider"],
-                item["model"],
-                item["base_url"],
-                _yes(item["reachable"]),
-                _yes(item["present"]) + f" {escape(item['detail'])}",
-            )
-        console.print(local)
+    _print_local(console, data["local"])
     others = [k for k, v in data["other_state"].items() if v["state"] != "healthy"]
     if others:
         console.print(
@@ -114,6 +100,21 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
             "(status --json lists them; cooldowns clear --all clears them)"
         )
     print_openclaw(console, data["openclaw"], now)
+
+
+def _print_local(console: Console, local: list[Mapping[str, Any]]) -> None:
+    if not local:
+        return
+    table = _table("Local tier", "provider", "model", "base URL", "reachable", "model pulled")
+    for item in local:
+        table.add_row(
+            item["provider"],
+            item["model"],
+            item["base_url"],
+            _yes(item["reachable"]),
+            _yes(item["present"]) + f" {escape(item['detail'])}",
+        )
+    console.print(table)
 
 
 def print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:
@@ -147,74 +148,77 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
 
 
+_DAY_COLUMNS = (
+    "day",
+    "intents",
+    "primary",
+    "fallback (cloud)",
+    "local",
+    "hard stop",
+    "fallback share",
+    "local share",
+    "hard-stop share",
+    "manual",
+)
+_RATE_COLUMNS = (
+    "provider",
+    "model",
+    "attempts",
+    "429",
+    "429 rate",
+    "timeouts",
+    "timeout rate",
+    "failures",
+)
+
+
+def _day_row(d: Mapping[str, Any]) -> list[str]:
+    counts = [str(d[k]) for k in ("intents", "primary", "fallback", "local", "hard_stop")]
+    shares = [_pct(d[k]) for k in ("fallback_share", "local_share", "hard_stop_share")]
+    return [d["start"], *counts, *shares, str(d["manual_interventions"])]
+
+
+def _rate_row(r: Mapping[str, Any]) -> list[str]:
+    return [
+        escape(r["provider"]),
+        escape(r["model"]),
+        str(r["attempts"]),
+        str(r["rate_limited"]),
+        _pct(r["rate_429"]),
+        str(r["timeouts"]),
+        _pct(r["timeout_rate"]),
+        str(r["failures"]),
+    ]
+
+
 def print_report(console: Console, data: Mapping[str, Any]) -> None:
     """The report tables: per day, alerts, rates, latency, keys, downgrades."""
     totals = data["totals"]
     console.print(
         f"{data['lines']:,} audit lines from {', '.join(data['audit_files']) or '-'}; "
-        f"{totals['intents']:,} intents since {data['since'] or 'the start'}"
+        f"{totals['intents']:,} intents since {data['since'] or 'the start'}",
+        markup=False,
     )
-    days = _table(
-        "Per day",
-        "day",
-        "intents",
-        "primary",
-        "fallback (cloud)",
-        "local",
-        "hard stop",
-        "fallback share",
-        "local share",
-        "hard-stop share",
-        "manual",
-    )
+    days = _table("Per day", *_DAY_COLUMNS)
     for d in [*data["days"], totals]:
-        days.add_row(
-            d["start"],
-            str(d["intents"]),
-            str(d["primary"]),
-            str(d["fallback"]),
-            str(d["local"]),
-            str(d["hard_stop"]),
-            _pct(d["fallback_share"]),
-            _pct(d["local_share"]),
-            _pct(d["hard_stop_share"]),
-            str(d["manual_interventions"]),
-        )
+        days.add_row(*_day_row(d))
     console.print(days)
     _print_alerts(console, data["alerts"], data["thresholds"])
-    rates = _table(
-        "429 and timeout rates by provider x model",
-        "provider",
-        "model",
-        "attempts",
-        "429",
-        "429 rate",
-        "timeouts",
-        "timeout rate",
-        "failures",
-    )
+    rates = _table("429 and timeout rates by provider x model", *_RATE_COLUMNS)
     for r in data["rates"]:
-        rates.add_row(
-            r["provider"],
-            r["model"],
-            str(r["attempts"]),
-            str(r["rate_limited"]),
-            _pct(r["rate_429"]),
-            str(r["timeouts"]),
-            _pct(r["timeout_rate"]),
-            str(r["failures"]),
-        )
+        rates.add_row(*_rate_row(r))
     console.print(rates)
     latency = _table("Latency per route (outcomes)", "route", "intents", "p50 ms", "p95 ms")
     for r in data["latency"]:
-        latency.add_row(r["route"], str(r["n"]), _ms(r["p50_ms"]), _ms(r["p95_ms"]))
+        latency.add_row(escape(r["route"]), str(r["n"]), _ms(r["p50_ms"]), _ms(r["p95_ms"]))
     console.print(latency)
     _print_keys(console, data["keys"])
     down = data["downgrades"]
     triggers = ", ".join(f"{k} {v}" for k, v in down["triggers"].items()) or "none"
     console.print(
         f"Downgrades: {down['downgraded']} (triggers: {triggers}); "
-        f"manual interventions: {down['manual_interventions']}"
+        f"manual interventions: {down['manual_interventions']}",
+        markup=False,
     )
 
 
