@@ -271,3 +271,24 @@ def test_steers_past_a_cooling_primary_but_not_a_strict_pick(openclaw_home: Open
         )
         assert picked.rc == 0, picked.stderr[-3000:]
         assert len(primary.chat_requests) == 1
+
+
+def test_dead_sidecar_still_blocks_exec_on_the_local_tier(openclaw_home: OpenClawHome) -> None:
+    """The sidecar exits at once: the bridge's own fail-safe blocks exec for the local model."""
+    from openclaw_failover.testing import Answer, FakeOpenAIServer, Ok, tool_reply
+
+    target = openclaw_home.workspace / "probe.txt"
+    with FakeOpenAIServer() as fake:
+        fake.script(
+            tool_reply("exec", {"command": f"echo probe > {target}"}), Ok(Answer(text="Done."))
+        )
+        config = plugin_mode_home(openclaw_home, fake.url, local=True)
+        entry = config["plugins"]["entries"]["openclaw-failover"]
+        entry["config"]["sidecar"]["command"] = [sys.executable, "-c", "raise SystemExit(0)"]
+        entry["hooks"] = {}
+        openclaw_home.write_config(config)
+        turn = openclaw_home.run_turn("make the file", "dead-1")
+        assert turn.rc == 0, turn.stderr[-3000:]
+        results = tool_results(fake)
+    assert not target.exists()
+    assert any("fail safe" in r for r in results), results
