@@ -193,19 +193,7 @@ def cooldowns_clear(
     from .._cooldowns import clear_cooldowns
     from .._openclaw_state import clear_instructions, read_openclaw_state
 
-    if not (provider or profile or everything):
-        raise _fail("cooldowns clear: found no selection; expected --provider, --profile or --all")
-    table = require(config, kind)
-    if provider and provider not in table.providers:
-        raise _fail(
-            f"--provider: found {provider!r}; expected one of {', '.join(sorted(table.providers))}"
-        )
-    if table.settings.state.backend == "memory":
-        typer.echo(
-            "note: state.backend is memory, so a running proxy keeps its own state that "
-            "this command cannot reach; use file or redis to clear it from here",
-            err=True,
-        )
+    table = _clear_target(config, kind, provider=provider, profile=profile, everything=everything)
     what = "every cooldown" if everything else f"cooldowns of {provider or profile}"
     if not yes and not typer.confirm(f"Clear {what}?", default=False):
         raise _fail("nothing cleared", code=1)
@@ -235,6 +223,30 @@ def cooldowns_clear(
         read_openclaw_state(os.environ), now=time.time(), provider=provider
     ):
         typer.echo(line)
+
+
+def _clear_target(
+    config: Path | None,
+    kind: str | None,
+    *,
+    provider: str | None,
+    profile: str | None,
+    everything: bool,
+) -> RouteTable:
+    """The table to clear in, after checking the selection (and warning about memory state)."""
+    if not (provider or profile or everything):
+        raise _fail("cooldowns clear: found no selection; expected --provider, --profile or --all")
+    table = require(config, kind)
+    if provider and provider not in table.providers:
+        known = ", ".join(sorted(table.providers))
+        raise _fail(f"--provider: found {provider!r}; expected one of {known}")
+    if table.settings.state.backend == "memory":
+        typer.echo(
+            "note: state.backend is memory, so a running proxy keeps its own state that "
+            "this command cannot reach; use file or redis to clear it from here",
+            err=True,
+        )
+    return table
 
 
 def _audit_probes(table: RouteTable, results: Any) -> None:
