@@ -34,18 +34,7 @@ def report(
         since_s = parse_since(since)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    table, result = load(config, kind) if audit is None or config is not None else (None, None)
-    path = audit or (
-        Path(table.settings.audit.path) if table and table.settings.audit.path else None
-    )
-    if path is None:  # an unusable config still leaves the default audit file to read
-        from ..config import resolve_state_dir
-
-        path = resolve_state_dir(os.environ) / "audit.jsonl"
-        where = result.config_path if result is not None else "?"
-        typer.echo(f"note: config {where} is not usable; reading {path}", err=True)
-    if not path.exists():
-        raise _fail(f"no audit file at {path}; pass --audit FILE")
+    table, path = _audit_source(audit, config, kind)
     if incident is not None:
         _print_incident(path, incident, table.config_path if table else None)
         return
@@ -68,6 +57,23 @@ def report(
     print_report(_console(), built)
     if plot is not None:
         typer.echo(f"plot: {built['plot']}")
+
+
+def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> tuple[Any, Path]:
+    """The table (None if not loaded or unusable) and the audit file to read."""
+    table, result = load(config, kind) if audit is None or config is not None else (None, None)
+    path = audit or (
+        Path(table.settings.audit.path) if table and table.settings.audit.path else None
+    )
+    if path is None:  # an unusable config still leaves the default audit file to read
+        from ..config import resolve_state_dir
+
+        path = resolve_state_dir(os.environ) / "audit.jsonl"
+        where = result.config_path if result is not None else "?"
+        typer.echo(f"note: config {where} is not usable; reading {path}", err=True)
+    if not path.exists():
+        raise _fail(f"no audit file at {path}; pass --audit FILE")
+    return table, path
 
 
 def _bucket(text: str) -> int:
