@@ -175,6 +175,36 @@ def _view(
     )
 
 
+async def _drive(
+    url: str,
+    result: DemoResult,
+    console: Console,
+    *,
+    progress: Callable[[], float],
+    duration_s: float,
+) -> None:
+    """Run the clients until the duration is over, showing live progress."""
+    last = ["-"]
+    until = time.monotonic() + duration_s
+    simulated = result.local_kind == "simulated"
+    workers = [
+        asyncio.create_task(_traffic(url, until=until, counts=result.counts, last=last, n=n))
+        for n in range(_WORKERS)
+    ]
+
+    def view() -> Group:
+        return _view(progress(), duration_s, result.counts, last[0], simulated=simulated)
+
+    with Live(
+        view(), console=console, refresh_per_second=4, transient=not console.is_terminal
+    ) as live:
+        while not all(w.done() for w in workers):
+            live.update(view())
+            await asyncio.sleep(0.25)
+    for worker in workers:
+        worker.result()
+
+
 async def _run(duration_s: float, out: Path, console: Console, prefer_real: bool) -> DemoResult:
     from .proxy import create_app
 
@@ -186,7 +216,6 @@ async def _run(duration_s: float, out: Path, console: Console, prefer_real: bool
 
     async with _local_tier(prefer_real, progress) as local:
         result.local_kind = local.kind
-        simulated = local.kind == "simulated"
         cloud_a = _QuietServer(upstream_app("cloud-a", "big-1", progress=progress))
         cloud_b = _QuietServer(upstream_app("cloud-b", "mid-1", progress=progress))
         urls = [await s.start() for s in (cloud_a, cloud_b)]
@@ -200,28 +229,8 @@ async def _run(duration_s: float, out: Path, console: Console, prefer_real: bool
         proxy = _QuietServer(create_app(table))
         proxy_url = await proxy.start()
         console.print(f"proxy {proxy_url}, local tier: {local.kind}; {duration_s:.0f} s of traffic")
-        last = ["-"]
         started.append(time.monotonic())
-        until = started[0] + duration_s
-        workers = [
-            asyncio.create_task(
-                _traffic(proxy_url, until=until, counts=result.counts, last=last, n=n)
-            )
-            for n in range(_WORKERS)
-        ]
-        with Live(
-            _view(0, duration_s, result.counts, "-", simulated=simulated),
-            console=console,
-            refresh_per_second=4,
-            transient=not console.is_terminal,
-        ) as live:
-            while not all(w.done() for w in workers):
-                live.update(
-                    _view(progress(), duration_s, result.counts, last[0], simulated=simulated)
-                )
-                await asyncio.sleep(0.25)
-        for worker in workers:
-            worker.result()
+        await _drive(proxy_url, result, console, progress=progress, duration_s=duration_s)
         await proxy.stop()
         for server in (cloud_a, cloud_b):
             await server.stop()
