@@ -80,6 +80,24 @@ def _attempt_rows(own: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _summary(own: list[dict[str, Any]], config_path: str | None) -> list[str]:
+    """The when / outcome / route version / config / session lines."""
+    outcome: dict[str, Any] = next((d for d in reversed(own) if d.get("event") == "outcome"), {})
+    first = own[0]
+    version = outcome.get("route_version") or first.get("route_version")
+    return [
+        f"- when (UTC): {_at(first)}",
+        f"- outcome: {_cell(outcome.get('outcome'))} by {_cell(outcome.get('provider'))}/"
+        f"{_cell(outcome.get('model'))} (tier {_cell(outcome.get('tier'))}, "
+        f"downgraded {_cell(outcome.get('downgraded'))}, {_cell(outcome.get('latency_ms'))} ms)",
+        f"- route: {_cell(outcome.get('route') or first.get('route'))}, "
+        f"route version {_cell(version)}",
+        f"- config: {_cell(outcome.get('config_path') or first.get('config_path') or config_path)}",
+        f"- session: {_cell(first.get('session_id'))}, trace: {_cell(first.get('trace_id'))}, "
+        f"instance: {_cell(first.get('instance'))}",
+    ]
+
+
 def render_incident(
     request_id: str,
     own: list[dict[str, Any]],
@@ -90,21 +108,10 @@ def render_incident(
     """The Markdown incident template for ``request_id`` (or a one-line 'not found')."""
     if not own:
         return f"request {request_id!r} is not in the audit log (check --since and --audit)"
-    outcome: dict[str, Any] = next((d for d in reversed(own) if d.get("event") == "outcome"), {})
-    first = own[0]
-    version = outcome.get("route_version") or first.get("route_version")
     lines = [
         f"# Incident: request {request_id}",
         "",
-        f"- when (UTC): {_at(first)}",
-        f"- outcome: {_cell(outcome.get('outcome'))} by {_cell(outcome.get('provider'))}/"
-        f"{_cell(outcome.get('model'))} (tier {_cell(outcome.get('tier'))}, "
-        f"downgraded {_cell(outcome.get('downgraded'))}, {_cell(outcome.get('latency_ms'))} ms)",
-        f"- route: {_cell(outcome.get('route') or first.get('route'))}, "
-        f"route version {_cell(version)}",
-        f"- config: {_cell(outcome.get('config_path') or first.get('config_path') or config_path)}",
-        f"- session: {_cell(first.get('session_id'))}, trace: {_cell(first.get('trace_id'))}, "
-        f"instance: {_cell(first.get('instance'))}",
+        *_summary(own, config_path),
         "",
         "## Attempts",
         "",
