@@ -130,6 +130,8 @@ def test_no_key_in_any_ops_output(home: tuple[Path, dict[str, str]], tmp_path: P
         "probe": _run(["probe", "--config", str(config)], env),
         "probe --json": _run(["probe", "--config", str(config), "--json"], env),
         "doctor": _run(["doctor", "--config", str(config)], env),
+        "doctor --json": _run(["doctor", "--config", str(config), "--json"], env),
+        "report --json": _run(["report", "--config", str(config), "--json"], env),
         "report": _run(["report", "--config", str(config), "--plot", str(tmp_path / "p.png")], env),
         "clear": _run(["cooldowns", "clear", "--all", "--yes", "--config", str(config)], env),
     }
