@@ -84,6 +84,9 @@ def test_report_table_and_plot(standalone: Path, tmp_path: Path) -> None:
     assert code == 0, out
     assert "Per day" in out
     assert "Alerts" in out
+    _, hourly = invoke(["report", "--audit", str(tmp_path / "audit.jsonl"), "--hourly"], tmp_path)
+    assert "Per hour (UTC)" in hourly
+    assert "2/4" in hourly  # hour 1: two of four sessions hit the hard stop
     assert f"plot: {png}" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
 

@@ -24,6 +24,9 @@ def report(
     ] = None,
     audit: Annotated[Path | None, typer.Option(help="Audit file (default: audit.path).")] = None,
     bucket: Annotated[str, typer.Option(help="Plot/series bucket: 1h, 15m, 1d.")] = "1h",
+    hourly: Annotated[
+        bool, typer.Option("--hourly", help="Also print the per-hour table.")
+    ] = False,
     config: ConfigOpt = None,
     kind: KindOpt = None,
 ) -> None:
@@ -52,9 +55,12 @@ def report(
     if as_json:
         echo_json(built)
         return
-    from ._ops_view import print_report
+    from ._ops_view import print_hours, print_report
 
-    print_report(_console(), built)
+    console = _console()
+    if hourly:
+        print_hours(console, built)
+    print_report(console, built)
     if plot is not None:
         typer.echo(f"plot: {built['plot']}")
 

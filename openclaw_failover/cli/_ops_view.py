@@ -10,7 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["print_doctor", "print_openclaw", "print_probe", "print_report", "print_status"]
+__all__ = [
+    "print_doctor",
+    "print_hours",
+    "print_openclaw",
+    "print_probe",
+    "print_report",
+    "print_status",
+]
 
 _STATE_STYLE = {
     "healthy": "green",
@@ -189,6 +196,15 @@ def _rate_row(r: Mapping[str, Any]) -> list[str]:
         _pct(r["timeout_rate"]),
         str(r["failures"]),
     ]
+
+
+def print_hours(console: Console, data: Mapping[str, Any]) -> None:
+    """The per-hour table (``report --hourly``), with the session hard-stop share."""
+    hours = _table("Per hour (UTC)", *_DAY_COLUMNS[:-1], "sessions hard-stopped")
+    for h in data["hours"]:
+        sessions = f"{h['hard_stop_sessions']}/{h['sessions']}" if h["sessions"] else "-"
+        hours.add_row(*_day_row(h)[:-1], sessions)
+    console.print(hours)
 
 
 def print_report(console: Console, data: Mapping[str, Any]) -> None:
