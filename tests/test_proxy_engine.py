@@ -24,6 +24,7 @@ from openclaw_failover.testing import (
     FakeClock,
     FakeOpenAIServer,
     HangBeforeHeaders,
+    HangMidStream,
     HttpError,
     Ok,
     ToolCall,
@@ -310,3 +311,20 @@ def test_readyz_down_then_ready_after_recovery(tmp_path, fakes, audit) -> None: 
         clock.advance(120)
         up = httpx.get(f"{url}/readyz", timeout=15)
     assert up.status_code == 200, up.text
+
+
+def test_stream_gone_quiet_ends_with_error_event(proxy_for, fakes) -> None:  # type: ignore[no-untyped-def]
+    """An upstream that goes silent mid-stream is ended at streamIdleS with an error event."""
+    fakes["p1"].always(HangMidStream(after=2, limit_s=5))
+    with proxy_for(deadlines={"streamIdleS": 0.3}) as url:
+        started = time.monotonic()
+        text = httpx.post(
+            f"{url}/v1/chat/completions",
+            timeout=15,
+            json={"model": "auto", "messages": HI, "stream": True},
+        ).text
+        elapsed = time.monotonic() - started
+    assert 'Hello' in text
+    assert '"code":"stream_interrupted"' in text
+    assert "[DONE]" not in text
+    assert elapsed < 3.0
