@@ -194,20 +194,23 @@ class _Pass:
             self.triggers[trigger or line.get("reason") or "unknown"] += 1
         session = line.get("session_id")
         # Only hours (and a finer plot series) are counted per line; days merge hours at the end.
-        tables = [(self.hours, int(ts // 3600) * 3600)]
+        self._bucket(self.hours, int(ts // 3600) * 3600).add(kind, session)
         if self.series_s != 3600:
-            tables.append((self.series, int(ts // self.series_s) * self.series_s))
-        for table, start in tables:
-            bucket = table.get(start)
-            if bucket is None:
-                bucket = table[start] = Bucket()
-            bucket.add(kind, session)
-        latency = line.get("latency_ms")
-        if isinstance(latency, int | float):
-            self.latency[str(line.get("route") or "auto")].append(float(latency))
+            step = int(ts // self.series_s) * self.series_s
+            self._bucket(self.series, step).add(kind, session)
+        latency: Any = line.get("latency_ms")
+        if type(latency) in _NUMBERS:
+            self.latency[line.get("route") or "auto"].append(latency)
         version = line.get("route_version")
         if version:
             self.versions[version] += 1
+
+    @staticmethod
+    def _bucket(table: dict[int, Bucket], start: int) -> Bucket:
+        bucket = table.get(start)
+        if bucket is None:
+            bucket = table[start] = Bucket()
+        return bucket
 
     def _manual(self, line: dict[str, Any], ts: float) -> None:
         day = int(ts // 86400) * 86400
