@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from .._clock import SystemClock
 from .._exchange import Answer, AnswerMeta, ChatRequest
 from .._model import RouteTable
 from .._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
@@ -31,19 +30,6 @@ class ChatEngine(Protocol):
     def replace_table(self, table: RouteTable) -> None: ...
 
 
-class _SystemClock:
-    """Wall and monotonic time (used when no clock is injected)."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
 @dataclass(slots=True)
 class ReloadStatus:
     """The loaded table's version next to the on-disk one, and the last reload problem."""
@@ -59,7 +45,7 @@ class ProxyRuntime:
     """Mutable shared state of one app: set up in the lifespan, read by every route."""
 
     metrics: ProxyMetrics
-    clock: Clock = field(default_factory=_SystemClock)
+    clock: Clock = field(default_factory=SystemClock)
     engine: ChatEngine | None = None
     audit: AuditSink | None = None
     store: StateStore | None = None
