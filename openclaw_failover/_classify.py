@@ -103,7 +103,9 @@ _REVOKED = _cue(r"revoked", r"deactivated", r"key (?:has been|was) disabled")
 # is too low"; OpenRouter 402 "insufficient credits" (OpenRouter "Errors" doc); OpenClaw 4.1.
 _BILLING = _cue(
     r"insufficient_quota",
-    r"billing",
+    # Not the bare word: OpenAI's plain 429 text links ".../account/billing" (rate limits guide).
+    r"billing_error",
+    r"billing[_ ]hard[_ ]limit",
     r"insufficient credits",
     r"credit balance",
     r"payment required",

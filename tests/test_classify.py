@@ -70,6 +70,27 @@ ROWS = [
         "openai rate_limit_exceeded",
     ),
     (
+        429,
+        {
+            "error": {
+                "code": "rate_limit_exceeded",
+                "message": "Rate limit reached for gpt-4o on tokens per min (TPM). You can "
+                "increase your rate limit by adding a payment method at "
+                "https://platform.openai.com/account/billing",
+            }
+        },
+        "openai",
+        R.RATE_LIMIT,
+        "openai rate limit text linking billing",
+    ),
+    (
+        400,
+        {"error": {"code": "billing_hard_limit_reached", "message": "Billing hard limit"}},
+        "openai",
+        R.BILLING,
+        "openai billing_hard_limit_reached",
+    ),
+    (
         401,
         {"error": {"code": "invalid_api_key", "message": "Incorrect API key provided: sk-***"}},
         "openai",
