@@ -7,6 +7,7 @@ tier"); a 2xx stream that ends without one is ``empty_response``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -99,6 +100,9 @@ async def open_upstream(
                 context, call, state=state, started=started, clock=clock, on_malformed=on_malformed
             )
         )
+    except asyncio.CancelledError:  # the caller left: release the connection, then go
+        await _abandon(context, state)
+        raise
     except TimeoutError:
         await _abandon(context, state)
         return _failed(
