@@ -134,6 +134,8 @@ class _Pass:
         event = line.get("event")
         if event == "attempt":
             self._attempt(line)
+            if line.get("outcome") == "completed":
+                self._plugin_answer(line, ts)
         elif event == "outcome":
             self._outcome(line, ts)
         elif event == "skip":
@@ -186,6 +188,13 @@ class _Pass:
             entry["failures"] += 1
             entry["by_reason"][reason] += 1
             self._trigger(line)
+
+    def _plugin_answer(self, line: dict[str, Any], ts: float) -> None:
+        """The plugin path writes no outcome line: its completed call is the intent's answer,
+        downgraded when a failure or a skip came first in the same run."""
+        earlier = line.get("request_id") in self.pending
+        outcome = "answered_downgraded" if earlier else "answered"
+        self._outcome({**line, "outcome": outcome, "downgraded": earlier}, ts)
 
     def _outcome(self, line: dict[str, Any], ts: float) -> None:
         kind = outcome_kind(line)

@@ -273,3 +273,47 @@ def test_series_bucket_can_be_finer_than_an_hour(audit: Path) -> None:
     assert data["series"]["fallback_pct"] == [0.0, 60.0, 50.0]
     assert data["series"]["local_pct"] == [0.0, 20.0, 50.0]
     assert len(data["alerts"]) == 2
+
+
+def test_plugin_path_completed_calls_count_as_intents(tmp_path: Path) -> None:
+    """Plugin lines have no outcome line: a completed call answers its run, downgraded when a
+    failed call came first; the failed call still counts in the rates."""
+    lines = [
+        AuditRecord(
+            event="attempt",
+            ts=T0,
+            request_id="run-1",
+            provider="anthropic",
+            model="claude-opus-4-6",
+            tier="cloud",
+            outcome="completed",
+            latency_ms=900.0,
+        ),
+        AuditRecord(
+            event="attempt",
+            ts=T0 + 5,
+            request_id="run-2",
+            provider="anthropic",
+            model="claude-opus-4-6",
+            tier="cloud",
+            outcome="error",
+            reason="rate_limit",
+            failure_kind="rate_limit",
+        ),
+        AuditRecord(
+            event="attempt",
+            ts=T0 + 9,
+            request_id="run-2",
+            provider="ollama",
+            model="qwen3:8b",
+            tier="local",
+            outcome="completed",
+            latency_ms=4000.0,
+        ),
+    ]
+    write(tmp_path / "audit.jsonl", lines)
+    data = build_report(tmp_path / "audit.jsonl", now=T0 + 60).to_json()
+    totals = data["totals"]
+    assert (totals["intents"], totals["primary"], totals["local"]) == (2, 1, 1)
+    assert data["downgrades"]["triggers"] == {"rate_limit": 1}
+    assert data["rates"][0]["rate_limited"] == 1
