@@ -86,6 +86,7 @@ class RequestRun:
                 answer = await self._probe_soonest()
                 if answer is not None:
                     return answer
+        await self.writes.release()  # a claim taken just before the budget ran out
         raise self._stop()
 
     async def _walk(self, group: tuple[Slot, ...]) -> StreamAnswer | Move:

@@ -11,6 +11,7 @@ import pytest
 
 from openclaw_failover._errors import AllCandidatesFailed
 from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import Retries
 from openclaw_failover._ordering import model_key, profile_key
 from openclaw_failover._ports import Health, HealthUpdate
 from openclaw_failover.stores.memory import MemoryStateStore
@@ -171,3 +172,17 @@ async def test_replaced_key_does_not_inherit_the_old_disable() -> None:
     rig.engine.replace_table(new_table)
     meta, _ = await rig.engine.complete(REQ)
     assert (meta.provider, meta.profile) == ("p", old.id)
+
+
+async def test_claim_is_released_when_the_intent_cap_stops_the_walk() -> None:
+    """A half-open claim taken when the intent cap is already spent is given back at once."""
+    specs = [Spec("a", "m1"), Spec("b", "m2")]
+    table = make_table(specs, retries=Retries(max_attempts_per_intent=2))
+    rig = make_engine(table)
+    second = model_key(table.route("auto").candidates[1])
+    rig.store._data[second] = _expired(rig.clock.now())
+    rig.upstream.set(error(500), model="m1")
+    with pytest.raises(AllCandidatesFailed):
+        await rig.engine.complete(REQ)
+    assert rig.upstream.models_called() == ["m1", "m1"]
+    assert rig.store._data[second].probe_owner is None
