@@ -153,6 +153,10 @@ def plan_install(original: Doc, opts: InstallOptions, *, saved_settings: Doc | N
             f'["{PLUGIN_ID}"].config.model before serving'
         )
     block["mode"] = opts.mode
+    # OpenClaw starts the sidecar and the CLI bridge without this package's virtualenv on PATH.
+    block.setdefault("sidecar", {}).setdefault(
+        "command", [opts.python, "-m", "openclaw_failover", "sidecar"]
+    )
     if opts.port is not None:
         block.setdefault("proxy", {})["port"] = opts.port
     if opts.mode == "provider":

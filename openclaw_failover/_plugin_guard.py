@@ -124,6 +124,10 @@ class ToolGuard:
         offer = [t for t in HOST_TOOL_OFFER if t not in self.high_risk or t in allow]
         return tuple(sorted(set(offer) | set(allow)))
 
+    def withheld(self, allow: tuple[str, ...]) -> tuple[str, ...]:
+        """The host's direct tools that ``allow`` (a local-tier offer) leaves out."""
+        return tuple(sorted(t for t in HOST_TOOL_OFFER if t not in allow))
+
     def policy(self) -> dict[str, Any]:
         """The policy as data, for the JS bridge's fail-safe when the sidecar does not answer."""
         local = [

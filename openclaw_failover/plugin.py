@@ -229,7 +229,19 @@ class FailoverPlugin:
             current = self.guard.note_model(ctx.run_id or "", ctx.model_provider_id, ctx.model_id)
         if current is None or current.tier.value != "local":
             return None
-        return shim.BeforePromptBuildResult(tools_allow=self.guard.tools_allow())
+        allow = self.guard.tools_allow()
+        self._record(
+            "tool_blocked",
+            request_id=ctx.run_id or "",
+            trace_id=_trace_id(ctx.extra),
+            session_id=ctx.session_id,
+            provider=current.provider,
+            model=current.model,
+            tier=current.tier.value,
+            tools_blocked=self.guard.withheld(allow),
+            detail="left out of the offer",
+        )
+        return shim.BeforePromptBuildResult(tools_allow=allow)
 
     async def failover_status(
         self, tool_call_id: str, params: Mapping[str, Any]

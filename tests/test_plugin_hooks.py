@@ -216,15 +216,21 @@ async def test_unknown_run_without_a_local_tier_passes() -> None:
 
 
 async def test_prompt_build_narrows_tools_on_the_local_tier_only() -> None:
-    """before_prompt_build offers no high-risk tool on the local tier and changes nothing else."""
-    plugin, _, _, _ = make_plugin()
+    """before_prompt_build offers no high-risk tool on the local tier, audits what it withheld."""
+    plugin, _, audit, _ = make_plugin()
     sidecar = Sidecar.create(plugin)
     event = {"prompt": "hi", "messages": []}
     local = await hook(sidecar, "before_prompt_build", event, agent_ctx(LOCAL, runId="run-L"))
     allowed = set(local["toolsAllow"])
     assert {"read", "ls", "failover_status"} <= allowed
     assert not allowed & {"exec", "write", "edit", "apply_patch", "process", "openclaw"}
+    withheld = audit.records[-1]
+    assert (withheld.event, withheld.tier) == ("tool_blocked", "local")
+    assert withheld.request_id == "run-L"
+    assert {"exec", "write"} <= set(withheld.tools_blocked)
+    assert not set(withheld.tools_blocked) & allowed
     assert await hook(sidecar, "before_prompt_build", event, agent_ctx(PRIMARY)) is None
+    assert len(audit.records) == 1
 
 
 async def test_allow_on_local_is_honoured() -> None:
