@@ -13,6 +13,7 @@ from openclaw_failover.testing import (
     HangMidStream,
     HttpError,
     MalformedEvent,
+    Mix,
     Ok,
     Reset,
     Rule,
@@ -93,6 +94,34 @@ def test_rule_json_round_trip() -> None:
     """A rule with every selector survives to_json/from_json."""
     rule = Rule(HttpError(429, retry_after=3), key="k", model="m", request=2, times=4)
     assert Rule.from_json(rule.to_json()) == rule
+
+
+def test_mix_draws_by_weight_and_replays_its_seed() -> None:
+    """A Mix draws each fault about as often as its weight says; one seed, one sequence."""
+    mix = Mix.of([(3, Ok()), (1, HttpError(503))], seed=7)
+    script = Script(mix)
+    drawn = [script.pick(key=None, model="m", index=n) for n in range(4000)]
+    share = drawn.count(HttpError(503)) / len(drawn)
+    assert 0.2 < share < 0.3
+    again = Script(Mix.of([(3, Ok()), (1, HttpError(503))], seed=7))
+    assert [again.pick(key=None, model="m", index=n) for n in range(200)] == drawn[:200]
+    with pytest.raises(ValueError, match="weights"):
+        Mix.of([(0, Ok())])
+
+
+def test_mix_rule_round_trips_and_the_log_names_the_fault_played() -> None:
+    """A Mix rule survives JSON; the subprocess fake's log says which fault each request got."""
+    rule = Rule(Mix.of([(1, HttpError(429, retry_after=2)), (1, empty())], seed=3), key="k")
+    again = Rule.from_json(rule.to_json())
+    assert again.to_json() == rule.to_json()
+    with FakeProviderProcess(rules=[again]) as fake:
+        auth = {"authorization": "Bearer k"}
+        for _ in range(6):
+            httpx.post(f"{fake.url}/chat/completions", json={"model": "a"}, headers=auth)
+        log = fake.requests()
+    played = [r["played"] for r in log]
+    assert {p["kind"] for p in played} == {"http_error", "ok"}
+    assert all(p["retry_after"] == 2 for p in played if p["kind"] == "http_error")
 
 
 def test_load_dialect_rejects_unknown_names() -> None:

@@ -33,7 +33,7 @@ from ._faults import (
     slow_first_token,
     tool_reply,
 )
-from ._script import RecordedRequest, Rule, Script
+from ._script import Mix, RecordedRequest, Rule, Script
 
 __all__ = [
     "Answer",
@@ -51,6 +51,7 @@ __all__ = [
     "HangMidStream",
     "HttpError",
     "MalformedEvent",
+    "Mix",
     "Ok",
     "OllamaDialect",
     "OpenAIDialect",

@@ -19,7 +19,8 @@ import orjson
 
 from ._dialect import StreamPlan
 from ._fake_server import FakeProviderServer
-from ._faults import Answer, Fault
+from ._faults import Answer
+from ._script import Scripted
 
 __all__ = ["CONTEXT_OVERFLOW_MESSAGE", "AnthropicDialect", "FakeAnthropicServer"]
 
@@ -197,7 +198,7 @@ class FakeAnthropicServer(FakeProviderServer):
         self,
         *,
         models: Sequence[str] = ("claude-fake",),
-        default: Fault | None = None,
+        default: Scripted | None = None,
         hang_limit_s: float = 30.0,
         reset_pause_s: float = 0.05,
         fault_answer: Answer | None = None,

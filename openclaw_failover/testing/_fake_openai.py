@@ -17,7 +17,8 @@ import orjson
 
 from ._dialect import StreamPlan
 from ._fake_server import FakeProviderServer
-from ._faults import Answer, Fault
+from ._faults import Answer
+from ._script import Scripted
 
 __all__ = ["FakeOpenAIServer", "OpenAIDialect"]
 
@@ -190,7 +191,7 @@ class FakeOpenAIServer(FakeProviderServer):
         self,
         *,
         models: Sequence[str] = ("fake-model",),
-        default: Fault | None = None,
+        default: Scripted | None = None,
         hang_limit_s: float = 30.0,
         reset_pause_s: float = 0.05,
         fault_answer: Answer | None = None,

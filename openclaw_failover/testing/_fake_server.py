@@ -16,9 +16,9 @@ from typing import Any, Self
 import orjson
 
 from ._dialect import Dialect
-from ._faults import Answer, Fault, fault_kind
+from ._faults import Answer, Fault, fault_kind, fault_to_json
 from ._player import FaultPlayer, send_json
-from ._script import RecordedRequest, Rule, Script
+from ._script import RecordedRequest, Rule, Script, Scripted
 from ._wire import BadRequest, Conn, HttpRequest, read_request
 
 __all__ = ["FakeProviderServer"]
@@ -37,7 +37,7 @@ class FakeProviderServer:
         dialect: Dialect,
         *,
         models: Sequence[str] = ("fake-model",),
-        default: Fault | None = None,
+        default: Scripted | None = None,
         hang_limit_s: float = 30.0,
         reset_pause_s: float = 0.05,
         fault_answer: Answer | None = None,
@@ -74,13 +74,14 @@ class FakeProviderServer:
 
     def always(
         self,
-        fault: Fault,
+        fault: Scripted,
         *,
         key: str | None = None,
         model: str | None = None,
         times: int | None = None,
     ) -> Self:
-        """Play ``fault`` for every matching request (or the next ``times`` of them)."""
+        """Play ``fault`` (or a fault drawn from a ``Mix``) for every matching request, or the
+        next ``times`` of them."""
         self.rules.add(Rule(fault, key=key, model=model, times=times))
         return self
 
@@ -232,7 +233,8 @@ class FakeProviderServer:
             index = self._chat_count
             self._chat_count += 1
         fault = self.rules.pick(key=key, model=model, index=index)
-        self._record(request, parsed, index=index, fault=fault_kind(fault), key=key, model=model)
+        kind = fault_kind(fault)
+        self._record(request, parsed, index=index, fault=kind, key=key, model=model, played=fault)
         return await self.player.play(conn, fault, parsed, model=model)
 
     async def _control(self, conn: Conn, request: HttpRequest) -> bool:
@@ -285,5 +287,6 @@ def _summary(request: RecordedRequest) -> dict[str, Any]:
         "key": request.key,
         "model": request.model,
         "fault": request.fault,
+        "played": None if request.played is None else fault_to_json(request.played),
         "at": request.at,
     }

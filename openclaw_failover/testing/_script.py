@@ -3,20 +3,71 @@
 Rules are tried in the order they were added; the first one that matches and still has uses
 left wins, and a rule with ``times`` set is used up after that many requests. So
 ``script(a, b, c)`` is a queue (three one-shot rules) and ``always(f)`` is a standing rule.
-When nothing matches, the default fault (a normal answer) plays.
+When nothing matches, the default fault (a normal answer) plays. A :class:`Mix` in place of a
+fault draws one of its faults per request, at random by weight from its seed (a chaos soak's
+upstream), so the same seed replays the same sequence.
 """
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from ._faults import Fault, Ok, fault_from_json, fault_to_json
 
-__all__ = ["RecordedRequest", "Rule", "Script"]
+__all__ = ["Mix", "RecordedRequest", "Rule", "Script"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mix:
+    """A random fault per request: ``choices`` are ``(weight, fault)`` pairs, drawn by weight
+    from a generator seeded with ``seed`` (draws happen under the script's lock)."""
+
+    choices: tuple[tuple[float, Fault], ...]
+    seed: int = 0
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.choices or any(w <= 0 for w, _ in self.choices):
+            raise ValueError(f"mix: found weights {[w for w, _ in self.choices]}; expected > 0")
+        object.__setattr__(self, "_rng", random.Random(self.seed))  # noqa: S311  # fault mix, not crypto
+
+    @classmethod
+    def of(cls, choices: Sequence[tuple[float, Fault]], *, seed: int = 0) -> Mix:
+        """A mix from any sequence of ``(weight, fault)`` pairs."""
+        return cls(tuple((float(w), f) for w, f in choices), seed)
+
+    def draw(self) -> Fault:
+        """The next fault of the sequence."""
+        faults = [f for _, f in self.choices]
+        return self._rng.choices(faults, weights=[w for w, _ in self.choices])[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"kind": "mix", "seed": ..., "choices": [[weight, fault], ...]}``."""
+        choices = [[w, fault_to_json(f)] for w, f in self.choices]
+        return {"kind": "mix", "seed": self.seed, "choices": choices}
+
+
+Scripted = Fault | Mix
+
+
+def scripted_to_json(fault: Scripted) -> dict[str, Any]:
+    """A fault or a mix as JSON (``fault_to_json`` for faults)."""
+    return fault.to_json() if isinstance(fault, Mix) else fault_to_json(fault)
+
+
+def scripted_from_json(data: Mapping[str, Any]) -> Scripted:
+    """Rebuild :func:`scripted_to_json` output; raises ValueError naming the problem."""
+    if data.get("kind") != "mix":
+        return fault_from_json(data)
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        raise ValueError(f"mix choices: found {choices!r}; expected a list of [weight, fault]")
+    return Mix.of([(w, fault_from_json(f)) for w, f in choices], seed=int(data.get("seed", 0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +79,7 @@ class Rule:
     ``times`` None means "every matching request".
     """
 
-    fault: Fault
+    fault: Scripted
     key: str | None = None
     model: str | None = None
     request: int | None = None
@@ -45,7 +96,7 @@ class Rule:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for the subprocess control endpoint)."""
         return {
-            "fault": fault_to_json(self.fault),
+            "fault": scripted_to_json(self.fault),
             "key": self.key,
             "model": self.model,
             "request": self.request,
@@ -56,7 +107,7 @@ class Rule:
     def from_json(cls, data: Mapping[str, Any]) -> Rule:
         """Rebuild from :meth:`to_json` output; raises ValueError naming the problem."""
         return cls(
-            fault=fault_from_json(data["fault"]),
+            fault=scripted_from_json(data["fault"]),
             key=data.get("key"),
             model=data.get("model"),
             request=data.get("request"),
@@ -66,7 +117,8 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """One request as the fake received it. ``headers`` keys are lower-case."""
+    """One request as the fake received it. ``headers`` keys are lower-case; ``played`` is the
+    fault it was answered with (``fault`` is that fault's kind name)."""
 
     index: int
     method: str
@@ -79,16 +131,17 @@ class RecordedRequest:
     fault: str
     at: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    played: Fault | None = None
 
 
 class Script:
     """The rule list plus the default, shared between the test thread and the server thread."""
 
-    def __init__(self, default: Fault | None = None) -> None:
+    def __init__(self, default: Scripted | None = None) -> None:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
         self._left: list[int | None] = []
-        self.default: Fault = default if default is not None else Ok()
+        self.default: Scripted = default if default is not None else Ok()
 
     def add(self, rule: Rule) -> None:
         """Append ``rule`` after the existing ones."""
@@ -116,5 +169,9 @@ class Script:
                     continue
                 if left is not None:
                     self._left[n] = left - 1
-                return rule.fault
-            return self.default
+                return _drawn(rule.fault)
+            return _drawn(self.default)
+
+
+def _drawn(fault: Scripted) -> Fault:
+    return fault.draw() if isinstance(fault, Mix) else fault
