@@ -99,6 +99,21 @@ async def test_cancelled_waiter_leaves_no_trace() -> None:
     assert await limiter.acquire() == 0.0
 
 
+async def test_waiter_cancelled_after_a_release_skipped_it() -> None:
+    """A waiter cancelled, then passed over by a release before it resumes, leaves quietly
+    (found by the chaos soak: ValueError from the waiter queue became a 500)."""
+    limiter = ProviderLimiter("p", max_concurrent=1, clock=StepClock())
+    await limiter.acquire()
+    waiter = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    limiter.release()  # runs before the waiter resumes: pops its cancelled future
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert limiter.in_flight == 0
+    assert await limiter.acquire() == 0.0
+
+
 @dataclass
 class FakeReply:
     status: int

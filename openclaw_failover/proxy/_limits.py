@@ -67,7 +67,7 @@ class ProviderLimiter:
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 self.release()  # the slot was handed over just as we were cancelled
-            else:
+            elif future in self._waiters:  # a release may have passed over it already
                 self._waiters.remove(future)
             raise
         return self._clock.monotonic() - started
