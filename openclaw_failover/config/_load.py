@@ -11,6 +11,7 @@ from types import MappingProxyType
 from .._errors import ConfigError, Problem
 from .._model import RouteTable, Settings
 from ._env import build_layers, env_vars_of, read_dotenv, substitute_tree
+from ._jsonpath import join
 from ._normalise import Normalised, normalise
 from ._paths import (
     discover_config_path,
@@ -52,13 +53,14 @@ def _salt(directory: str, problems: list[Problem], *, where: str) -> bytes:
     try:
         return load_fingerprint_salt(directory)
     except OSError as exc:
+        setting = join(where, "state", "directory")
         problems.append(
             Problem(
                 "state.salt-unavailable",
-                "state.directory",
+                setting,
                 f"{directory} not writable ({exc.strerror})",
                 "a writable state folder",
-                "set OPENCLAW_STATE_DIR or failover.state.directory to a writable folder",
+                f"set OPENCLAW_STATE_DIR or {setting} to a writable folder",
                 severity="warning",
             )
         )
@@ -78,7 +80,7 @@ def _shared_salt(settings: Settings, local: bytes, problems: list[Problem], *, w
         problems.append(
             Problem(
                 "state.redis-missing",
-                f"{where}.state.backend",
+                join(where, "state", "backend"),
                 'backend "redis" without the redis client installed',
                 "the redis extra",
                 "pip install 'openclaw-failover[redis]'",
