@@ -30,6 +30,8 @@ import pytest
 from openclaw_failover._ports import Health
 from openclaw_failover.stores import FileStateStore
 
+pytestmark = pytest.mark.slow  # a 10 s multi-process soak and 100 forked writers
+
 ROOT = Path(__file__).resolve().parents[1]
 SOAK_S = float(os.environ.get("OPENCLAW_FAILOVER_SOAK_S", "10"))
 KILLS = int(os.environ.get("OPENCLAW_FAILOVER_KILLS", "100"))
