@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,15 +38,28 @@ def test_lines_are_record_json_in_order(tmp_path: Path) -> None:
 
 
 def test_emit_returns_at_once(tmp_path: Path) -> None:
-    """10,000 emits take well under a second: serialisation and I/O happen on the writer thread."""
-    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
-    started = time.perf_counter()
-    for n in range(10_000):
-        sink.emit(record(n))
-    spent = time.perf_counter() - started
+    """10,000 emits return while the writer thread is stuck in a write: no I/O on the caller."""
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlAuditSink(path)
+    inner, entered, release = sink._append, threading.Event(), threading.Event()
+
+    def stuck_append(data: bytes) -> None:
+        if not entered.is_set():  # only the first write sticks (a synchronous emit fails fast)
+            entered.set()
+            release.wait(10)
+        inner(data)
+
+    sink._append = stuck_append  # type: ignore[method-assign]
+    try:
+        sink.emit(record(0))
+        assert entered.wait(10), "the writer thread never picked up the first record"
+        for n in range(1, 10_000):
+            sink.emit(record(n))
+        assert not path.exists() or path.read_bytes() == b""  # every emit returned unwritten
+    finally:
+        release.set()
     sink.close()
-    assert spent < 1.0
-    assert len((tmp_path / "audit.jsonl").read_bytes().splitlines()) == 10_000
+    assert len(path.read_bytes().splitlines()) == 10_000
 
 
 def test_file_is_0600_and_new_folder_0700(tmp_path: Path) -> None:
