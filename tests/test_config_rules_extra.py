@@ -120,3 +120,14 @@ def test_redis_backend_without_the_client_is_a_warning(load_doc, monkeypatch):
     assert "openclaw-failover[redis]" in problem.fix
     pytest.importorskip("redis")
     _clean(load_doc(doc))
+
+
+def test_plaintext_secret_suggests_a_variable_and_never_shows_the_key(load_doc):
+    """secret.plaintext names the ${VAR} to use instead and does not repeat the inline key."""
+    doc = base_standalone()
+    doc["providers"]["anthropic"]["auth"][0]["key"] = "sk-ant-FAKE-inline-3Zq8"
+    (problem,) = load_doc(doc).problems
+    assert (problem.rule, problem.severity) == ("secret.plaintext", "warning")
+    assert '"${ANTHROPIC_API_KEY}"' in problem.expected
+    assert "write ${VAR} here" in problem.fix
+    assert "sk-ant-FAKE-inline-3Zq8" not in problem.message
