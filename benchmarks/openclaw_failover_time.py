@@ -37,6 +37,7 @@ from tests.fixtures.openclaw import OpenClawHome, fake_provider_entry, install_o
 from tests.test_e2e_provider_mode import _free_port, _kill_processes_mentioning  # noqa: E402
 
 FAULTS: dict[str, tuple[Fault, Fault]] = {
+    "healthy": (Ok(Answer(text="primary answered")), Ok(Answer(text="backup answered"))),
     "500": (HttpError(500), Ok(Answer(text="backup answered"))),
     "429": (HttpError(429, retry_after=1), Ok(Answer(text="backup answered"))),
     "silent": (HangBeforeHeaders(limit_s=400), Ok(Answer(text="backup answered"))),
@@ -83,7 +84,8 @@ def run_case(bin_dir: Path, fault: str, *, ours: bool) -> tuple[float, int, str]
                 turn = home.run_turn("hi", f"bench-{fault}", timeout_s=600)
             finally:
                 _kill_processes_mentioning(str(home.config_path))
-            text = (turn.text or turn.stderr.strip().splitlines()[-1:] or [""])[0][:80]
+            lines = [turn.text] if turn.text else turn.stderr.strip().splitlines()[-1:]
+            text = (lines or [""])[0][:80]
             return turn.wall_s, len(primary.chat_requests), text
 
 
@@ -92,16 +94,26 @@ def main() -> None:
     parser.add_argument("--faults", default="500,429,silent,down")
     args = parser.parse_args()
     bin_dir = install_openclaw()
-    print(f"{'fault':8} {'built-in s':>11} {'req':>4} {'ours s':>8} {'req':>4} {'ratio':>7}")
-    ratios = []
+    # A healthy turn on each side first: OpenClaw's own start-up is most of a turn, so the
+    # excess over it is what the failover itself cost.
+    healthy = (
+        run_case(bin_dir, "healthy", ours=False)[0],
+        run_case(bin_dir, "healthy", ours=True)[0],
+    )
+    print(f"healthy turn: built-in {healthy[0]:.1f} s, ours {healthy[1]:.1f} s")
+    head = f"{'fault':8} {'built-in s':>11} {'excess':>7} {'req':>4} {'ours s':>8} {'excess':>7}"
+    print(f"{head} {'req':>4} {'ratio':>7} {'excess ratio':>13}  ours said")
+    ratios, excess_ratios = [], []
     for fault in args.faults.split(","):
         base_s, base_req, _ = run_case(bin_dir, fault, ours=False)
         ours_s, ours_req, text = run_case(bin_dir, fault, ours=True)
-        ratio = base_s / ours_s if ours_s else float("inf")
-        ratios.append(ratio)
-        row = f"{fault:8} {base_s:11.1f} {base_req:4d} {ours_s:8.1f} {ours_req:4d}"
-        print(f"{row} {ratio:6.1f}x  {text}")
-    print(f"median ratio built-in/ours: {statistics.median(ratios):.1f}x")
+        base_x, ours_x = base_s - healthy[0], max(ours_s - healthy[1], 0.1)
+        ratios.append(base_s / ours_s)
+        excess_ratios.append(base_x / ours_x)
+        row = f"{fault:8} {base_s:11.1f} {base_x:7.1f} {base_req:4d} {ours_s:8.1f} {ours_x:7.1f}"
+        print(f"{row} {ours_req:4d} {ratios[-1]:6.1f}x {excess_ratios[-1]:12.1f}x  {text}")
+    print(f"median ratio built-in/ours: {statistics.median(ratios):.1f}x (wall), ", end="")
+    print(f"{statistics.median(excess_ratios):.1f}x (excess over a healthy turn)")
 
 
 if __name__ == "__main__":
