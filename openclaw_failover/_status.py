@@ -15,6 +15,7 @@ from typing import Any
 from ._model import Candidate, Profile, Provider, RouteTable, Tier
 from ._openclaw_state import OpenClawState
 from ._ports import Health, StateStore, Transport, TransportFailure
+from ._status_proxy import ProxyView
 
 __all__ = [
     "KeyStatus",
@@ -155,6 +156,8 @@ class StatusReport:
     openclaw: OpenClawState
     store_error: str | None = None
     other_keys: Mapping[str, Health] = field(default_factory=dict)
+    store_degraded: str | None = None
+    proxy: ProxyView | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``status --json`` document."""
@@ -164,6 +167,8 @@ class StatusReport:
             "kind": self.kind,
             "route_version": self.version,
             "store_error": self.store_error,
+            "store_degraded": self.store_degraded,
+            "proxy": self.proxy.to_json() if self.proxy is not None else None,
             "candidates": [c.to_json() for c in self.candidates],
             "local": [x.to_json() for x in self.local],
             "openclaw": openclaw_json(self.openclaw, self.now),
@@ -242,8 +247,13 @@ async def gather_status(
     transports: Mapping[str, Transport],
     now: float,
     openclaw: OpenClawState,
+    proxy: ProxyView | None = None,
 ) -> StatusReport:
-    """Read the store once, ask each local tier for its models, and build the report."""
+    """Read the store once, ask each local tier for its models, and build the report.
+
+    ``proxy`` is what the running proxy said (:func:`~._status_proxy.proxy_view`), if asked.
+    A store that fell back to local state (Redis unreachable) is reported as degraded.
+    """
     plan: list[tuple[str, Candidate, Provider, dict[str, tuple[str, ...]]]] = []
     for route in table.routes.values():
         for candidate in route.candidates:
@@ -283,4 +293,12 @@ async def gather_status(
         openclaw=openclaw,
         store_error=store_error,
         other_keys=other,
+        store_degraded=_degraded(store),
+        proxy=proxy,
     )
+
+
+def _degraded(store: StateStore) -> str | None:
+    """Why a store serves local state instead of its shared backend, or None."""
+    reason = getattr(store, "degraded_reason", None)
+    return reason if isinstance(reason, str) else None

@@ -100,6 +100,7 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
     """Routes, each candidate and key with its state, the local tier, OpenClaw's cooldowns."""
     from .._openclaw_state import read_openclaw_state
     from .._status import gather_status
+    from .._status_proxy import proxy_view
     from ._ops_view import print_status
 
     table, result = load(config, kind)
@@ -108,13 +109,14 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
         raise typer.Exit(2)
 
     async def go() -> dict[str, Any]:
-        async with parts(table) as (store, transports, _):
+        async with parts(table) as (store, transports, client):
             report = await gather_status(
                 table,
                 store=store,
                 transports=transports,
                 now=time.time(),
                 openclaw=read_openclaw_state(os.environ),
+                proxy=await proxy_view(table.settings.proxy, client),
             )
             return report.to_json()
 

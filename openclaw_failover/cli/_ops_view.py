@@ -86,6 +86,12 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
     )
     if data.get("store_error"):
         console.print(f"[red]state store unreadable: {data['store_error']}[/]")
+    if data.get("store_degraded"):
+        console.print(
+            f"[yellow]state store degraded, showing this process's local state only: "
+            f"{escape(str(data['store_degraded']))}[/]"
+        )
+    _print_proxy(console, data.get("proxy"), str(data["route_version"]))
     table = _table("Candidates and keys", *_CANDIDATE_COLUMNS)
     for cand in data["candidates"]:
         table.add_row(
@@ -107,6 +113,28 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
             "(status --json lists them; cooldowns clear --all clears them)"
         )
     print_openclaw(console, data["openclaw"], now)
+
+
+def _print_proxy(console: Console, proxy: Mapping[str, Any] | None, file_version: str) -> None:
+    """One line: is the proxy ready, and which route version does it serve?"""
+    if not proxy:
+        return
+    url = escape(str(proxy["url"]))
+    if not proxy["reachable"] or proxy["ready"] is None:
+        console.print(f"proxy {url}: {escape(str(proxy['detail']))}")
+        return
+    versions = proxy["route_version"]
+    loaded, on_disk = versions["loaded"], versions["on_disk"]
+    verdict = "[green]ready[/]" if proxy["ready"] else "[red]not ready[/]"
+    console.print(
+        f"proxy {url}: {verdict}, serving route version [bold]{escape(str(loaded))}[/] "
+        f"(its file on disk: {escape(str(on_disk))})"
+    )
+    if loaded != file_version:
+        console.print(
+            f"[yellow]the proxy serves route version {escape(str(loaded))}, this config is "
+            f"{escape(file_version)}: it has not reloaded it, or it reads another file[/]"
+        )
 
 
 def _print_local(console: Console, local: list[Mapping[str, Any]]) -> None:
