@@ -6,6 +6,8 @@ httpx class name, which the classifier maps to a reason). The adapters only tran
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -21,6 +23,8 @@ Chunk = dict[str, Any]
 ChunkOrMalformed = Chunk | MalformedEvent
 
 CONNECT_TIMEOUT_S = 15.0
+#: How long the rest of a body (the chunked terminator after ``[DONE]``) may take to arrive.
+DRAIN_S = 1.0
 #: Profile sources that are placeholders (``apiKey: "ollama-local"``), never a key to send.
 PLACEHOLDER_SOURCES = frozenset({"dummy"})
 
@@ -95,6 +99,16 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
             name = value
     if data:
         yield SseEvent(name, "\n".join(data))
+
+
+async def drain(lines: AsyncIterator[str]) -> None:
+    """Read what is left of a body after its end marker, so httpx returns the connection to
+    the pool instead of closing it (a closed one costs a new TCP, or TLS, handshake on the
+    next request). An upstream that stalls or fails here only loses its connection."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in lines:
+                pass
 
 
 def parse_json_object(text: str) -> dict[str, Any] | MalformedEvent:

@@ -20,6 +20,7 @@ from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamRep
 from ._wire import (
     ChunkOrMalformed,
     HttpReply,
+    drain,
     open_stream,
     parse_json_object,
     redact,
@@ -131,9 +132,11 @@ async def _decode(
         for chunk in completion_chunks(whole):
             yield chunk
         return
-    async for event in sse_events(response.aiter_lines()):
+    lines = response.aiter_lines()
+    async for event in sse_events(lines):
         data = event.data.strip()
         if data == "[DONE]":
+            await drain(lines)
             return
         if not data:
             continue

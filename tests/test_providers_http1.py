@@ -1,0 +1,251 @@
+"""The pooled HTTP/1.1 transport: keep-alive reuse, framing, and httpx's error classes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import orjson
+import pytest
+
+from openclaw_failover.providers._http1 import PooledHTTP1Transport
+from openclaw_failover.providers.openai import OpenAICompatTransport
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback server running ``handler`` per connection; yields its URL and a list that
+    grows by one per accepted connection."""
+    accepted: list[int] = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            await handler(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", accepted
+    finally:
+        server.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """The head and body of one request (bodies framed by content-length)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return head, await reader.readexactly(length)
+
+
+def client(**limits: float) -> httpx.AsyncClient:
+    transport = PooledHTTP1Transport(**limits)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0), trust_env=False)
+
+
+async def test_keep_alive_reuses_one_connection() -> None:
+    """Sequential requests travel on one connection, with the head and body intact."""
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(OK)
+
+    async with raw_server(handler) as (url, accepted), client() as http:
+        for n in range(3):
+            reply = await http.post(f"{url}/v1/x?q={n}", content=b'{"a":1}')
+            assert reply.status_code == 200
+            assert reply.json() == {}
+    assert len(accepted) == 1
+    head, body = seen[2]
+    assert head.startswith(b"POST /v1/x?q=2 HTTP/1.1\r\n")
+    assert b"content-length: 7" in head.lower()
+    assert body == b'{"a":1}'
+
+
+async def test_chunked_body_streams_and_connection_returns() -> None:
+    """A chunked body arrives in pieces; read to its end, the connection is reused."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.02)
+            writer.write(b"6\r\n world\r\n0\r\n\r\n")
+
+    async with raw_server(handler) as (url, accepted), client() as http:
+        for _ in range(2):
+            async with http.stream("POST", url, content=b"{}") as reply:
+                parts = [part async for part in reply.aiter_bytes()]
+            assert b"".join(parts) == b"hello world"
+            assert len(parts) == 2
+    assert len(accepted) == 1
+
+
+async def test_response_closed_early_drops_the_connection() -> None:
+    """A body closed before its end is not reused: the next request opens a new one."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        await asyncio.sleep(1)
+
+    async with raw_server(handler) as (url, accepted), client() as http:
+        for _ in range(2):
+            async with http.stream("POST", url, content=b"{}") as reply:
+                async for _ in reply.aiter_bytes():
+                    break
+    assert len(accepted) == 2
+
+
+async def test_body_until_close_without_length() -> None:
+    """A body with neither length nor chunking ends when the server closes."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it")
+
+    async with raw_server(handler) as (url, _), client() as http:
+        reply = await http.post(url, content=b"{}")
+    assert reply.content == b"all of it"
+
+
+async def test_connection_refused_is_connect_error() -> None:
+    """Nobody listening: httpx.ConnectError, as with httpx's own transport."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.post(f"http://127.0.0.1:{port}/", content=b"{}")
+
+
+async def test_silent_server_is_read_timeout() -> None:
+    """No response within the read timeout: httpx.ReadTimeout."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(2)
+
+    async with raw_server(handler) as (url, _), client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(url, content=b"{}", timeout=httpx.Timeout(5.0, read=0.1))
+
+
+async def test_close_before_response_is_remote_protocol_error() -> None:
+    """A server that hangs up without answering: httpx.RemoteProtocolError."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+
+    async with raw_server(handler) as (url, _), client() as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.post(url, content=b"{}")
+
+
+async def test_cut_mid_body_is_remote_protocol_error() -> None:
+    """A chunked body cut before its terminator: httpx.RemoteProtocolError while reading."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        await writer.drain()
+
+    async with (
+        raw_server(handler) as (url, _),
+        client() as http,
+        http.stream("POST", url, content=b"{}") as reply,
+    ):
+        with pytest.raises(httpx.RemoteProtocolError):
+            async for _ in reply.aiter_bytes():
+                pass
+
+
+async def test_garbage_is_remote_protocol_error() -> None:
+    """Bytes that are not HTTP: httpx.RemoteProtocolError."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"SSH-2.0-OpenSSH\r\n\r\n")
+        await asyncio.sleep(0.5)
+
+    async with raw_server(handler) as (url, _), client() as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.post(url, content=b"{}")
+
+
+async def test_max_connections_makes_a_request_wait() -> None:
+    """With one slot, a second request waits for the first response to be closed."""
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            await release.wait()
+            writer.write(OK)
+
+    async with raw_server(handler) as (url, accepted), client(max_connections=1) as http:
+        first = asyncio.create_task(http.post(url, content=b"{}"))
+        second = asyncio.create_task(http.post(url, content=b"{}"))
+        await asyncio.sleep(0.1)
+        assert len(accepted) == 1
+        release.set()
+        replies = await asyncio.gather(first, second)
+    assert [r.status_code for r in replies] == [200, 200]
+    assert len(accepted) == 1
+
+
+def sse_chunk(data: bytes) -> bytes:
+    event = b"data: " + data + b"\n\n"
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
+async def test_openai_stream_after_done_keeps_the_connection() -> None:
+    """The OpenAI adapter reads past ``[DONE]`` to a terminator that arrives a moment later,
+    so streams share one connection instead of opening one each."""
+    from openclaw_failover._model import Candidate, Provider
+    from openclaw_failover._ports import UpstreamCall
+
+    chunk = b'{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}'
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+            writer.write(b"transfer-encoding: chunked\r\n\r\n")
+            writer.write(sse_chunk(chunk) + sse_chunk(b"[DONE]"))
+            await writer.drain()
+            await asyncio.sleep(0.02)
+            writer.write(b"0\r\n\r\n")
+
+    async with raw_server(handler) as (url, accepted), client() as http:
+        provider = Provider("p", "openai-completions", url + "/v1")
+        call = UpstreamCall(provider, Candidate("p", "m"), None, {"messages": []}, {})
+        transport = OpenAICompatTransport(http)
+        for _ in range(3):
+            async with transport.send(call) as reply:
+                chunks = [c async for c in reply.chunks()]
+            assert chunks == [orjson.loads(chunk)]
+    assert len(accepted) == 1
