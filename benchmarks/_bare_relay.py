@@ -1,0 +1,69 @@
+"""The floor under the proxy: uvicorn + httpx relaying a request with no logic at all.
+
+    python benchmarks/_bare_relay.py --port P --upstream http://127.0.0.1:N [--httpcore]
+
+A plain ASGI app under the same uvicorn settings as ``openclaw-failover serve`` (uvloop,
+httptools, one worker) that reads the body, POSTs it unchanged to ``<upstream>/v1/chat/
+completions`` with the same httpx client the proxy uses, and returns the upstream's bytes. What
+the proxy costs above this relay is our code; what this relay costs above direct is uvicorn,
+httpx and the kernel. ``--httpcore`` uses httpx's default transport instead of the pooled one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import httpx
+import uvicorn
+
+from openclaw_failover.proxy import open_http_client
+
+
+def relay_app(upstream: str, client: httpx.AsyncClient) -> Any:
+    url = f"{upstream}/v1/chat/completions"
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        reply = await client.post(url, content=body, headers={"content-type": "application/json"})
+        headers = [(b"content-type", b"application/json")]
+        headers.append((b"content-length", str(len(reply.content)).encode()))
+        await send({"type": "http.response.start", "status": reply.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.content})
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--httpcore", action="store_true")
+    args = parser.parse_args()
+    if args.httpcore:
+        client = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(None, connect=10.0))
+    else:
+        client = open_http_client()
+    config = uvicorn.Config(
+        relay_app(args.upstream, client),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        ws="none",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+    )
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()
