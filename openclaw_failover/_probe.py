@@ -16,6 +16,7 @@ from typing import Any
 
 from ._model import Candidate, Profile, Provider, RouteTable
 from ._ports import AuditRecord, Transport, TransportFailure, UpstreamCall
+from .providers.ollama import has_model
 
 __all__ = [
     "ProbeResult",
@@ -133,7 +134,7 @@ async def _listed(
         models = await asyncio.wait_for(transport.list_models(provider, profile), timeout_s)
     except Exception:  # a missing model list is "unknown", not a probe failure
         return None
-    return any(m in (model, f"{model}:latest") or f"{m}:latest" == model for m in models)
+    return has_model(model, models)
 
 
 async def _probe_one(

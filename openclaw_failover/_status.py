@@ -16,6 +16,7 @@ from ._model import Candidate, Profile, Provider, RouteTable, Tier
 from ._openclaw_state import OpenClawState
 from ._ports import Health, StateStore, Transport, TransportFailure
 from ._status_proxy import ProxyView
+from .providers.ollama import has_model
 
 __all__ = [
     "KeyStatus",
@@ -235,7 +236,7 @@ async def local_health(provider: Provider, model: str, transport: Transport | No
         return replace(
             base, detail=exc.kind if isinstance(exc, TransportFailure) else type(exc).__name__
         )
-    present = any(m in (model, f"{model}:latest") or f"{m}:latest" == model for m in models)
+    present = has_model(model, models)
     detail = "" if present else f"model not pulled (found {len(models)} models)"
     return replace(base, reachable=True, present=present, detail=detail)
 

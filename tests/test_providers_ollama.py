@@ -459,6 +459,8 @@ async def test_list_models_reads_api_tags_and_has_model_matches_latest() -> None
     assert has_model("llama3.2", names)
     assert has_model("qwen3:8b", names)
     assert not has_model("qwen3:32b", names)
+    assert has_model("mistral:latest", ["mistral"])  # an untagged listing is :latest too
+    assert not has_model("mistral:7b", ["mistral"])
 
 
 async def test_list_models_connect_error_is_a_transport_failure() -> None:

@@ -48,9 +48,13 @@ def native_base(base_url: str) -> str:
 
 
 def has_model(configured: str, pulled: Iterable[str]) -> bool:
-    """Whether ``configured`` is pulled; a name without a tag means ``:latest``."""
-    wanted = configured if ":" in configured else f"{configured}:latest"
-    return any(name in {configured, wanted} for name in pulled)
+    """Whether ``configured`` is in ``pulled``; a name without a tag means ``:latest``."""
+    wanted = _tagged(configured)
+    return any(_tagged(name) == wanted for name in pulled)
+
+
+def _tagged(name: str) -> str:
+    return name if ":" in name else f"{name}:latest"
 
 
 def _headers(provider: Provider, profile: Profile | None, extra: dict[str, str]) -> dict[str, str]:
