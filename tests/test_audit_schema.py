@@ -32,6 +32,8 @@ DESIGN_EVENTS = {
     "attempt", "skip", "outcome", "cooldown_set", "cooldown_cleared", "probe", "tool_blocked",
     "config_loaded", "manual_intervention",
 }  # fmt: skip
+#: Added beyond the design's list: a shared state store falling back to local state and back.
+EXTRA_EVENTS = {"state_degraded", "state_restored"}
 DESIGN_OUTCOMES = {
     "answered", "answered_downgraded", "hard_stop", "drift", "rejected", "client_error",
     "stream_error",
@@ -59,8 +61,8 @@ def test_schema_covers_the_design_fields() -> None:
 
 
 def test_event_and_outcome_vocabulary() -> None:
-    """event is exactly the design's list; outcome lines take the design's outcomes."""
-    assert set(SCHEMA["properties"]["event"]["enum"]) == DESIGN_EVENTS
+    """event is the design's list plus the state-store events; outcomes include the design's."""
+    assert set(SCHEMA["properties"]["event"]["enum"]) == DESIGN_EVENTS | EXTRA_EVENTS
     then = SCHEMA["allOf"][0]["then"]["properties"]["outcome"]["enum"]
     assert set(then) >= DESIGN_OUTCOMES
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
-from .._errors import AttemptRecord, StreamInterrupted, UpstreamError
+from .._errors import AttemptRecord, StateStoreError, StreamInterrupted, UpstreamError
 from .._exchange import Answer, AnswerMeta, ChatRequest
 from .._ports import AuditRecord
 from ._body import BodyTooLarge, ClientGone, body_timeout_error, read_body
@@ -67,7 +67,7 @@ class _DisconnectWatch:
     def __init__(self, receive: Receive) -> None:
         self.gone = False
         owner = asyncio.current_task()
-        self._task = asyncio.create_task(self._watch(receive, owner))
+        self._task: asyncio.Task[None] | None = asyncio.create_task(self._watch(receive, owner))
 
     async def _watch(self, receive: Receive, owner: asyncio.Task[Any] | None) -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -77,8 +77,15 @@ class _DisconnectWatch:
             owner.cancel()
 
     def stop(self) -> None:
-        """Stop watching (call before the last body message goes out)."""
-        self._task.cancel()
+        """Stop watching (call before the last body message goes out). Idempotent.
+
+        The watch lets go of its task: the cancelled task's traceback holds ``_watch``'s
+        frame, so a watch that still pointed at the task would make a reference cycle per
+        request, garbage only the cyclic collector frees (and a full collection is a pause).
+        """
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
 
 
 class ChatCompletions:
@@ -210,6 +217,9 @@ class ChatCompletions:
             self._rt.metrics.record_attempts(attempts)
         elif isinstance(exc, KeyError):  # the route vanished in a reload since parsing
             error = route_missing(request.route, table)
+        elif isinstance(exc, StateStoreError):
+            log.error("request %s refused: %s", request.request_id, exc)
+            error = state_unavailable()
         else:
             log.error("request %s failed inside the proxy", request.request_id, exc_info=exc)
             error = internal_error()
@@ -302,4 +312,17 @@ def internal_error() -> WireError:
         type_="server_error",
         code="internal_error",
         outcome="internal_error",
+    )
+
+
+def state_unavailable() -> WireError:
+    """The refusal while the shared state store is down and ``state.onUnavailable`` is closed."""
+    return openai_error(
+        503,
+        "openclaw-failover: the shared state store is unreachable and state.onUnavailable is "
+        "'closed', so no request is routed until it is back (see /readyz and the proxy log)",
+        type_="server_error",
+        code="state_unavailable",
+        headers=(("retry-after", "5"),),
+        outcome="state_unavailable",
     )

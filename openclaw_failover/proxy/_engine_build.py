@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from .._clock import SystemClock
 from .._model import RouteTable
 from .._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
 from ._limits import ProviderLimits, limited_transports
@@ -61,7 +62,32 @@ async def build_engine(
     if parts.clock is not None:
         kwargs["clock"] = parts.clock
     engine = FailoverEngine(table, instance=parts.instance, **kwargs)
+    _audit_store_changes(store, audit, table=table, parts=parts)
     return BuiltEngine(engine, audit, store, transports)
+
+
+def _audit_store_changes(
+    store: StateStore, audit: AuditSink, *, table: RouteTable, parts: EngineParts
+) -> None:
+    """A shared store that falls back to local state, and its return, each get an audit line."""
+    watch = getattr(store, "watch", None)
+    if not callable(watch):
+        return
+    now = (parts.clock or SystemClock()).now
+
+    def record(reason: str | None) -> None:
+        audit.emit(
+            AuditRecord(
+                event="state_degraded" if reason else "state_restored",
+                ts=now(),
+                instance=parts.instance,
+                route_version=table.version,
+                config_path=table.config_path,
+                detail=reason or "shared state reachable again; local state merged back",
+            )
+        )
+
+    watch(record)
 
 
 class NullAuditSink:

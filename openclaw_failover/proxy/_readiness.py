@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import FailoverError
+from .._errors import FailoverError, StateStoreError
 from .._exchange import ChatRequest
 from ._runtime import ProxyRuntime, log
 
@@ -116,7 +116,14 @@ class ReadinessCheck:
         if route is None:
             report["detail"] = "no route configured"
             return report
-        healthy = await healthy_candidates(runtime, route)
+        degraded = getattr(runtime.store, "degraded_reason", None)
+        if degraded:  # serving on this process's local state (state.onUnavailable "local")
+            report["state_degraded"] = degraded
+        try:
+            healthy = await healthy_candidates(runtime, route)
+        except StateStoreError as exc:  # state.onUnavailable "closed": nothing is routed
+            report["detail"] = f"state store unavailable: {exc}"
+            return report
         report["healthy"] = healthy
         if healthy:
             report["ready"] = True

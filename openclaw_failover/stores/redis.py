@@ -102,6 +102,19 @@ class RedisStateStore:
         self._reason: str | None = None
         self._gate: asyncio.Event | None = None  # set while local state merges back
         self._reconnect: asyncio.Task[None] | None = None
+        self._watchers: list[Callable[[str | None], None]] = []
+
+    def watch(self, fn: Callable[[str | None], None]) -> None:
+        """Call ``fn(reason)`` when the store falls back to local state, ``fn(None)`` when it
+        is back on Redis (the proxy audits both)."""
+        self._watchers.append(fn)
+
+    def _tell(self, reason: str | None) -> None:
+        for fn in self._watchers:
+            try:
+                fn(reason)
+            except Exception:  # a watcher's failure must not change the store's state
+                _log.exception("state store watcher failed")
 
     @property
     def degraded(self) -> bool:
@@ -168,6 +181,7 @@ class RedisStateStore:
             return
         self._reason = reason
         _log.warning("state store degraded to local state: %s", reason)
+        self._tell(reason)
         decoded = {k: _decode(k, raw) for k, raw in self._seen.items()}
         self._seeds = {k: h for k, h in decoded.items() if h is not None}
         self._seen.clear()
@@ -246,6 +260,7 @@ class RedisStateStore:
                 await self._local.aclose()
                 self._local = MemoryStateStore()
                 _log.warning("state store back on redis; local state merged")
+                self._tell(None)
                 return
             finally:
                 self._gate = None
