@@ -180,7 +180,9 @@ class RequestRun:
         events.meta = meta
         events.ttfb_ms = result.ttfb_ms
         idle_s = self.settings.deadlines.stream_idle_s
-        return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
+        return StreamAnswer(
+            result, meta=meta, idle_s=idle_s, clock=self.view.clock, guard=guard, hooks=events
+        )
 
     def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
         candidate = slot.candidate

@@ -1,8 +1,10 @@
-"""The stream-idle deadline with one timer per stream instead of one per chunk.
+"""Silence deadlines (first token, stream idle) on the injected clock, with one timer per
+stream instead of one per chunk.
 
-``asyncio.timeout`` around every chunk costs a timer handle per chunk; this watch keeps a
-single handle that re-arms itself lazily, and cancels a wait only while the stream itself is
-being waited on (a slow consumer is not an idle upstream).
+``asyncio.timeout`` around every chunk would cost a timer per chunk and run on the loop's own
+clock; this watch keeps a single :meth:`Clock.call_later` timer that re-arms itself lazily, and
+cancels a wait only while the stream itself is being waited on (a slow consumer is not an idle
+upstream). With a ``FakeClock`` the deadline fires when the test advances time.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
+
+from ._ports import Clock, Timer
 
 __all__ = ["IdleWatch"]
 
@@ -19,29 +23,26 @@ T = TypeVar("T")
 class IdleWatch:
     """Raises ``TimeoutError`` from :meth:`wait` when one wait lasts ``idle_s`` or more."""
 
-    def __init__(self, idle_s: float) -> None:
+    def __init__(self, idle_s: float, clock: Clock) -> None:
         self._idle_s = idle_s
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock = clock
         self._task: asyncio.Task[object] | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._since = 0.0
         self._waiting = False
         self._fired = False
 
     async def wait(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable``; ``TimeoutError`` if it takes ``idle_s`` or longer."""
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - always inside a task under asyncio
             return await awaitable
         self._task = task
         cancelling = task.cancelling()
-        self._since = loop.time()
+        self._since = self._clock.monotonic()
         self._waiting = True
-        if self._handle is None:
-            self._handle = loop.call_at(self._since + self._idle_s, self._check)
+        if self._timer is None:
+            self._timer = self._clock.call_later(self._idle_s, self._check)
         try:
             return await awaitable
         except asyncio.CancelledError:
@@ -54,19 +55,18 @@ class IdleWatch:
             self._waiting = False
 
     def _check(self) -> None:
-        self._handle = None
-        loop = self._loop
-        if not self._waiting or loop is None or self._task is None:
+        self._timer = None
+        if not self._waiting or self._task is None:
             return  # the next wait re-arms the timer
-        due = self._since + self._idle_s
-        if loop.time() >= due:
+        remaining = self._since + self._idle_s - self._clock.monotonic()
+        if remaining <= 0:
             self._fired = True
             self._task.cancel()
         else:
-            self._handle = loop.call_at(due, self._check)
+            self._timer = self._clock.call_later(remaining, self._check)
 
     def close(self) -> None:
         """Drop the timer (the stream ended)."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

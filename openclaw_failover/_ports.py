@@ -15,15 +15,27 @@ from typing import Any, Protocol, runtime_checkable
 from ._model import Candidate, Profile, Provider
 
 
+class Timer(Protocol):
+    """A pending :meth:`Clock.call_later` callback."""
+
+    def cancel(self) -> None:
+        """Make sure the callback does not run (idempotent; harmless after it ran)."""
+        ...
+
+
 class Clock(Protocol):
     """Time as the engine sees it. ``now`` is epoch seconds (persisted, shared);
-    ``monotonic`` is for deadlines (never persisted); ``sleep`` is the only way to wait."""
+    ``monotonic`` is for deadlines (never persisted); ``sleep`` is the only way to wait, and
+    ``call_later`` the only way to time out (first-token and stream-idle deadlines): it runs
+    ``callback`` on the calling task's event loop once ``monotonic`` has moved ``delay_s``."""
 
     def now(self) -> float: ...
 
     def monotonic(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+    def call_later(self, delay_s: float, callback: Callable[[], object]) -> Timer: ...
 
 
 # --------------------------------------------------------------------------- state

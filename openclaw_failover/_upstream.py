@@ -93,7 +93,7 @@ async def open_upstream(
     started = clock.monotonic()
     context = transport.send(call)
     state: list[Any] = []  # [reply, chunk iterator] once known, for clean-up on failure
-    watch = IdleWatch(first_token_s)  # one timer handle, cheaper than asyncio.timeout
+    watch = IdleWatch(first_token_s, clock)  # on the injected clock, one cheap timer
     try:
         return await watch.wait(
             _read_head(

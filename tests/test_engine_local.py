@@ -14,7 +14,15 @@ from openclaw_failover._errors import AllCandidatesFailed
 from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._localguard import REFUSAL
 from openclaw_failover._model import Deadlines, Tier
-from tests.fixtures.engine import Spec, chunk, error, make_engine, make_table, stream
+from tests.fixtures.engine import (
+    Spec,
+    chunk,
+    error,
+    eventually,
+    make_engine,
+    make_table,
+    stream,
+)
 
 TOOLS = [
     {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
@@ -113,21 +121,23 @@ async def test_local_tier_has_its_own_first_token_budget() -> None:
     """A silent local candidate is abandoned at ``localFirstTokenS``, not the cloud budget."""
     table = make_table(
         [Spec("ollama", "qwen", tier=Tier.LOCAL)],
-        deadlines=Deadlines(interactive_first_token_s=60, local_first_token_s=0.2),
+        deadlines=Deadlines(interactive_first_token_s=60, local_first_token_s=120),
     )
     rig = make_engine(table)
 
     async def silent(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(30)
-        raise AssertionError("the deadline should have fired")
+        await asyncio.Event().wait()  # never set: only the deadline ends this
+        raise AssertionError("unreachable")
 
     rig.upstream.set(silent)  # type: ignore[arg-type]
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    task = asyncio.create_task(rig.engine.complete(REQ))
+    await eventually(lambda: rig.upstream.calls)
+    assert rig.clock.pending_timers() == [120.0]  # the local budget, not the cloud one
+    rig.clock.advance(120)
     with pytest.raises(AllCandidatesFailed):
-        await rig.engine.complete(REQ)
-    assert loop.time() - started < 5
+        await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
     assert rig.audit.events("attempt")[0].reason == "timeout"
+    assert rig.clock.monotonic() == 120.0
 
 
 async def test_mixed_calls_keep_the_allowed_one_and_refuse_the_other() -> None:

@@ -1,11 +1,16 @@
 """Streaming over real loopback sockets (the fault-injecting fake server): first-token
-deadlines, silence after an empty role chunk, cut streams, resets, malformed events."""
+deadlines, silence after an empty role chunk, cut streams, resets, malformed events.
+
+Only the sockets are real. Deadlines run on the engine's FakeClock: a test waits for the
+upstream to go silent (bytes over the socket), checks the engine is waiting on exactly the
+deadline it expects, and advances the clock there. Nothing sleeps for a deadline.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -14,6 +19,7 @@ import pytest
 from openclaw_failover._errors import StreamInterrupted
 from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._model import Deadlines
+from openclaw_failover._upstream import has_token
 from openclaw_failover.testing import (
     Answer,
     CutStream,
@@ -29,9 +35,10 @@ from openclaw_failover.testing import (
     slow_first_token,
     tool_reply,
 )
-from tests.fixtures.engine import Rig, Spec, make_engine, make_table
+from tests.fixtures.engine import Rig, Spec, eventually, make_engine, make_table
 
-DEADLINE_S = 0.3
+FIRST_TOKEN_S = 45.0  # the design's interactive default; virtual seconds cost nothing
+IDLE_S = 15.0
 REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]}, stream=True)
 
 
@@ -47,8 +54,8 @@ def _rig(fake: FakeOpenAIServer, client: httpx.AsyncClient, **deadlines: float) 
         Spec("p", "fake-model", keys=("sk-a",), base_url=fake.url),
         Spec("f", "fake-model-2", keys=("sk-f",), base_url=fake.url),
     ]
-    limits = {"interactive_first_token_s": DEADLINE_S, "stream_idle_s": DEADLINE_S, **deadlines}
-    return make_engine(make_table(specs, deadlines=Deadlines(**limits)), client=client)
+    limits = {"interactive_first_token_s": FIRST_TOKEN_S, "stream_idle_s": IDLE_S, **deadlines}
+    return make_engine(make_table(specs, deadlines=Deadlines(**limits)), client=client, tap=True)
 
 
 async def _drain(answer: Any, into: list[dict[str, object]]) -> None:
@@ -56,16 +63,19 @@ async def _drain(answer: Any, into: list[dict[str, object]]) -> None:
         into.append(chunk)
 
 
-async def _timed_complete(rig: Rig) -> tuple[float, str]:
-    started = time.monotonic()
-    meta, body = await rig.engine.complete(REQ)
-    assert body["choices"][0]["message"]["content"]
-    return time.monotonic() - started, meta.model
+def _silent(rig: Rig, fake: FakeOpenAIServer, fault: object) -> Callable[[], bool]:
+    """When the primary has gone silent: its request arrived (no headers yet), or the engine
+    has read its headers and empty role chunk."""
+    assert rig.tap is not None
+    tap = rig.tap
+    if isinstance(fault, HangBeforeHeaders):
+        return lambda: fake.keys_seen() == ["sk-a"]
+    return lambda: len(tap.chunks_seen()) == 1
 
 
 @pytest.mark.parametrize(
     "fault",
-    [HangBeforeHeaders(), SilentAfterPreamble(), slow_first_token(2.0)],
+    [HangBeforeHeaders(), SilentAfterPreamble(), slow_first_token(30.0)],
     ids=["silent", "role-chunk-then-silence", "slow-first-token"],
 )
 async def test_silent_primary_is_abandoned_at_the_first_token_deadline(
@@ -74,12 +84,21 @@ async def test_silent_primary_is_abandoned_at_the_first_token_deadline(
     """Headers or an empty role chunk do not count: the fallback answers at the deadline."""
     fake_openai.always(fault, model="fake-model")  # type: ignore[arg-type]
     rig = _rig(fake_openai, client)
-    elapsed, model = await _timed_complete(rig)
-    assert model == "fake-model-2"
-    assert DEADLINE_S * 0.9 <= elapsed < DEADLINE_S + 1.5
+    assert rig.tap is not None
+    task = asyncio.create_task(rig.engine.complete(REQ))
+    await eventually(_silent(rig, fake_openai, fault))
+    assert not any(has_token(c) for c in rig.tap.chunks_seen())
+    assert not task.done()
+    assert rig.clock.pending_timers() == [FIRST_TOKEN_S]  # waiting on that deadline only
+    rig.clock.advance(FIRST_TOKEN_S)
+    meta, body = await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
+    assert meta.model == "fake-model-2"
+    assert body["choices"][0]["message"]["content"]
+    assert rig.clock.monotonic() == FIRST_TOKEN_S  # answered at exactly the deadline
     attempt = rig.audit.events("attempt")[0]
     assert (attempt.reason, attempt.failure_kind) == ("timeout", "FirstTokenTimeout")
-    assert fake_openai.keys_seen().count("sk-a") == 1  # a silent route is never retried
+    assert attempt.latency_ms == FIRST_TOKEN_S * 1000
+    assert fake_openai.keys_seen() == ["sk-a", "sk-f"]  # a silent route is never retried
 
 
 async def test_request_deadline_overrides_the_tier(
@@ -87,12 +106,15 @@ async def test_request_deadline_overrides_the_tier(
 ) -> None:
     """``first_token_deadline_s`` on the request replaces the tier's budget."""
     fake_openai.always(HangBeforeHeaders(), model="fake-model")
-    rig = _rig(fake_openai, client, interactive_first_token_s=30.0)
-    request = ChatRequest(body=REQ.body, first_token_deadline_s=0.2)
-    started = time.monotonic()
-    meta, _ = await rig.engine.complete(request)
+    rig = _rig(fake_openai, client)
+    request = ChatRequest(body=REQ.body, first_token_deadline_s=0.25)
+    task = asyncio.create_task(rig.engine.complete(request))
+    await eventually(lambda: fake_openai.keys_seen() == ["sk-a"])
+    assert rig.clock.pending_timers() == [0.25]
+    rig.clock.advance(0.25)
+    meta, _ = await asyncio.wait_for(task, 5)
     assert meta.model == "fake-model-2"
-    assert time.monotonic() - started < 2.0
+    assert rig.clock.monotonic() == 0.25
 
 
 async def test_cut_stream_ends_with_an_explicit_error(
@@ -106,10 +128,11 @@ async def test_cut_stream_ends_with_an_explicit_error(
     with pytest.raises(StreamInterrupted):
         await _drain(answer, seen)
     await answer.aclose()
-    assert seen
+    assert [has_token(c) for c in seen] == [False, True, True]  # role chunk, the 2 frames sent
     outcomes = rig.audit.events("outcome")
     assert [o.outcome for o in outcomes] == ["stream_error"]
     assert outcomes[0].reason == "server_error"
+    assert rig.clock.monotonic() == 0.0  # a cut is seen at once, no deadline involved
 
 
 async def test_stream_that_goes_quiet_is_ended_at_the_idle_deadline(
@@ -119,12 +142,17 @@ async def test_stream_that_goes_quiet_is_ended_at_the_idle_deadline(
     fake_openai.always(HangMidStream(after=1), model="fake-model")
     rig = _rig(fake_openai, client)
     answer = await rig.engine.open(REQ)
-    started = time.monotonic()
+    seen: list[dict[str, object]] = []
+    drain = asyncio.create_task(_drain(answer, seen))
+    await eventually(lambda: len(seen) == 2)  # the role chunk and the one frame sent
+    assert rig.clock.pending_timers() == [IDLE_S]
+    rig.clock.advance(IDLE_S)
     with pytest.raises(StreamInterrupted):
-        await _drain(answer, [])
+        await asyncio.wait_for(drain, 5)
     await answer.aclose()
-    assert time.monotonic() - started < DEADLINE_S + 1.5
-    assert rig.audit.events("outcome")[0].failure_kind == "StreamIdleTimeout"
+    assert rig.clock.monotonic() == IDLE_S
+    [outcome] = rig.audit.events("outcome")
+    assert (outcome.outcome, outcome.failure_kind) == ("stream_error", "StreamIdleTimeout")
 
 
 async def test_reset_before_headers_retries_once_then_moves(
@@ -133,9 +161,10 @@ async def test_reset_before_headers_retries_once_then_moves(
     """A connection reset before headers is a server fault: one retry, then the next model."""
     fake_openai.always(Reset(), model="fake-model")
     rig = _rig(fake_openai, client)
-    _, model = await _timed_complete(rig)
-    assert model == "fake-model-2"
+    meta, _ = await rig.engine.complete(REQ)
+    assert meta.model == "fake-model-2"
     assert fake_openai.keys_seen() == ["sk-a", "sk-a", "sk-f"]
+    assert rig.clock.sleeps == [0.5]  # the jittered backoff before the one retry
     assert {a.reason for a in rig.audit.events("attempt") if a.reason} == {"server_error"}
 
 

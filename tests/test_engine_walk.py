@@ -12,7 +12,7 @@ from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._model import Deadlines, Retries
 from openclaw_failover._ordering import key_model_key, model_key, profile_key
 from openclaw_failover._ports import Health
-from tests.fixtures.engine import Spec, error, make_engine, make_table
+from tests.fixtures.engine import Spec, error, eventually, make_engine, make_table
 
 REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
 TWO_KEYS = [Spec("p", "m1", keys=("ka", "kb")), Spec("q", "m2", keys=("kq",))]
@@ -248,14 +248,18 @@ async def test_banned_and_keyless_candidates_are_skipped_and_listed() -> None:
 
 async def test_request_deadline_is_capped_by_max_request_deadline() -> None:
     """A per-request first-token deadline above maxRequestDeadlineS is capped."""
-    table = make_table([Spec("p", "m1")], deadlines=Deadlines(max_request_deadline_s=0.2))
+    table = make_table([Spec("p", "m1")], deadlines=Deadlines(max_request_deadline_s=20))
     rig = make_engine(table)
 
     async def hang(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(30)
-        raise AssertionError("the capped deadline should have fired")
+        await asyncio.Event().wait()  # never set: only the deadline ends this
+        raise AssertionError("unreachable")
 
     rig.upstream.set(hang)  # type: ignore[arg-type]
     request = ChatRequest(body=REQ.body, first_token_deadline_s=60)
+    task = asyncio.create_task(rig.engine.complete(request))
+    await eventually(lambda: rig.upstream.calls)
+    assert rig.clock.pending_timers() == [20.0]  # the cap, not the request's 60 s
+    rig.clock.advance(20)
     with pytest.raises(AllCandidatesFailed):
-        await asyncio.wait_for(rig.engine.complete(request), 5)
+        await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing

@@ -83,3 +83,75 @@ async def test_capturing_sink_aclose_marks_closed() -> None:
     await sink.aclose()
     assert sink.closed
     assert len(sink.records) == 1
+
+
+async def test_fake_timers_fire_when_advanced_to_their_due_time() -> None:
+    """call_later callbacks run only once advance() reaches them, soonest first."""
+    clock = FakeClock()
+    fired: list[str] = []
+    clock.call_later(2.0, lambda: fired.append("two"))
+    clock.call_later(1.0, lambda: fired.append("one"))
+    assert clock.pending_timers() == [1.0, 2.0]
+    clock.advance(0.5)
+    await asyncio.sleep(0)
+    assert fired == []
+    clock.advance(0.5)
+    await asyncio.sleep(0)
+    assert fired == ["one"]
+    clock.advance(10)
+    await asyncio.sleep(0)
+    assert fired == ["one", "two"]
+    assert clock.pending_timers() == []
+
+
+async def test_fake_timer_cancel_and_sleep() -> None:
+    """A cancelled timer never runs; a FakeClock sleep moves time past a due timer and runs it."""
+    clock = FakeClock()
+    fired: list[str] = []
+    clock.call_later(1.0, lambda: fired.append("cancelled")).cancel()
+    clock.call_later(3.0, lambda: fired.append("slept past"))
+    assert clock.pending_timers() == [3.0]
+    await clock.sleep(5)
+    await asyncio.sleep(0)
+    assert fired == ["slept past"]
+
+
+async def test_fake_timer_advanced_from_another_thread_runs_on_its_loop() -> None:
+    """advance() from a thread hands the callback to the loop that armed it."""
+    clock = FakeClock()
+    ran_on: list[object] = []
+    clock.call_later(1.0, lambda: ran_on.append(asyncio.get_running_loop()))
+    await asyncio.to_thread(clock.advance, 1.0)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert ran_on == [asyncio.get_running_loop()]
+
+
+async def test_system_clock_timers_run_in_due_order_and_cancel() -> None:
+    """SystemClock.call_later runs callbacks in due order on the loop; cancel() stops one."""
+    clock = SystemClock()
+    done = asyncio.Event()
+    fired: list[str] = []
+    clock.call_later(0.003, lambda: (fired.append("late"), done.set()))
+    clock.call_later(0.001, lambda: fired.append("early"))
+    clock.call_later(0.002, lambda: fired.append("cancelled")).cancel()
+    await asyncio.wait_for(done.wait(), 5)
+    assert fired == ["early", "late"]
+
+
+async def test_system_clock_timer_that_raises_does_not_stop_the_others() -> None:
+    """A failing callback goes to the loop's exception handler; later timers still run."""
+    loop = asyncio.get_running_loop()
+    errors: list[object] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context.get("exception")))
+    clock = SystemClock()
+    done = asyncio.Event()
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    clock.call_later(0.001, boom)
+    clock.call_later(0.001, done.set)
+    await asyncio.wait_for(done.wait(), 5)
+    loop.set_exception_handler(None)
+    assert [type(e) for e in errors] == [RuntimeError]

@@ -4,6 +4,7 @@ back in OpenAI shape (tool-call arguments as JSON strings)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from openclaw_failover.testing import (
     SilentAfterPreamble,
     ToolCall,
 )
+from tests.fixtures.engine import Tap, eventually
 
 WEATHER_TOOL = {
     "type": "function",
@@ -196,17 +198,34 @@ async def test_empty_anthropic_answer_fails_over(fakes: Fakes) -> None:
 
 async def test_silent_anthropic_after_message_start_times_out_to_ollama(fakes: Fakes) -> None:
     """Anthropic's message_start (a role chunk) is not a first token: an upstream that sends it
-    and then nothing is abandoned at the first-token deadline, and Ollama answers."""
+    and then nothing is abandoned at the first-token deadline, and Ollama answers (the
+    deadline runs on the FakeClock, which the test moves there)."""
     fakes.openai.always(HttpError(500))
     fakes.anthropic.always(SilentAfterPreamble(limit_s=5.0))
     fakes.ollama.always(Ok(Answer(text="Local answer.")))
     request = ChatRequest(body=BODY, first_token_deadline_s=0.5)
+    clock = FakeClock()
     async with httpx.AsyncClient(timeout=10) as client:
-        engine = await _engine(chain_table(fakes), client)
-        meta, body = await engine.complete(request)
+        transports = dict(build_transports(client))
+        tap = Tap(transports["anthropic-messages"])
+        transports["anthropic-messages"] = tap
+        engine = FailoverEngine(
+            chain_table(fakes),
+            transports=transports,
+            store=MemoryStateStore(),
+            audit=CapturingAuditSink(),
+            clock=clock,
+            jitter=lambda low, high: 0.25,  # the 500's one retry waits 0.25 virtual s
+        )
+        task = asyncio.create_task(engine.complete(request))
+        await eventually(lambda: len(tap.chunks_seen()) == 1)  # message_start, as a role chunk
+        assert clock.pending_timers() == [0.75]  # 0.25 s backoff, then the 0.5 s deadline
+        clock.advance(0.5)
+        meta, body = await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
     assert meta.provider == "ollama"
     assert body["choices"][0]["message"]["content"] == "Local answer."
     assert "timeout" in [a.reason for a in meta.attempt_log]
+    assert clock.monotonic() == 0.75
 
 
 async def test_local_ollama_tier_is_offered_no_high_risk_tools(fakes: Fakes) -> None:
