@@ -249,3 +249,47 @@ async def test_openai_stream_after_done_keeps_the_connection() -> None:
                 chunks = [c async for c in reply.chunks()]
             assert chunks == [orjson.loads(chunk)]
     assert len(accepted) == 1
+
+
+async def test_pooled_client_sends_as_built_and_keeps_no_cookies() -> None:
+    """The proxy's client reads a whole body, ignores Set-Cookie, and refuses auth/redirects."""
+    from openclaw_failover.proxy import open_http_client
+
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            seen.append(head)
+            writer.write(b"HTTP/1.1 200 OK\r\nset-cookie: s=1\r\ncontent-length: 2\r\n\r\nok")
+
+    async with raw_server(handler) as (url, _), open_http_client() as http:
+        first = await http.post(url, content=b"{}")
+        second = await http.get(url)
+        with pytest.raises(ValueError, match="no auth"):
+            await http.get(url, auth=("u", "p"))
+    assert first.content == b"ok"
+    assert second.status_code == 200
+    assert not http.cookies
+    assert all(b"cookie:" not in head.lower() for head in seen)
+
+
+async def test_body_lines_split_crlf_across_chunks() -> None:
+    """Lines end at LF, CR or CRLF, a CRLF cut between two chunks counting once."""
+    from openclaw_failover.providers._wire import body_lines
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"data: a\r", b"\ndata: b\r\n\r\n", b"x\ry\nlast"):
+            yield part
+
+    assert [line async for line in body_lines(chunks())] == [
+        "data: a",
+        "data: b",
+        "",
+        "x",
+        "y",
+        "last",
+    ]

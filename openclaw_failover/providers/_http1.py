@@ -26,7 +26,7 @@ from typing import Any
 import httptools
 import httpx
 
-__all__ = ["PooledHTTP1Transport"]
+__all__ = ["PooledClient", "PooledHTTP1Transport"]
 
 Origin = tuple[bytes, bytes, int]
 _READ_PAUSE_BYTES = 1 << 20  # stop reading a body nobody consumes past 1 MiB buffered
@@ -370,3 +370,37 @@ def _encode(request: httpx.Request) -> bytes:
             "a streamed request body is not supported", request=request
         ) from None
     return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+class PooledClient(httpx.AsyncClient):
+    """httpx's client over a :class:`PooledHTTP1Transport` that sends each request as built:
+    no auth flow, no redirects, and no cookie jar shared by every caller of the proxy (httpx
+    parses each response's cookies into one, at a cost per request a proxy should not pay)."""
+
+    def __init__(self, pool: PooledHTTP1Transport, *, timeout: httpx.Timeout) -> None:
+        super().__init__(transport=pool, timeout=timeout, trust_env=False)
+        self.pool = pool
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        """Send ``request`` on the pool; ``stream=False`` reads the body before returning."""
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        if auth not in (httpx.USE_CLIENT_DEFAULT, None) or follow_redirects is True:
+            raise ValueError("PooledClient sends requests as built: no auth, no redirects")
+        request.extensions.setdefault("timeout", self.timeout.as_dict())
+        response = await self.pool.handle_async_request(request)
+        response.request = request
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response

@@ -8,6 +8,7 @@ translated once, in ``_wire`` (``TransportFailure.kind`` = the httpx class name)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamRep
 from ._wire import (
     ChunkOrMalformed,
     HttpReply,
+    body_lines,
     drain,
     open_stream,
     parse_json_object,
@@ -43,6 +45,12 @@ def chat_url(base_url: str) -> str:
     return base_url.rstrip("/") + "/chat/completions"
 
 
+@functools.lru_cache(maxsize=1024)
+def _chat_url(base_url: str) -> httpx.URL:
+    """The parsed chat URL, once per base URL (httpx parses a string URL on every request)."""
+    return httpx.URL(chat_url(base_url))
+
+
 def _headers(
     provider: Provider, profile: Profile | None, extra: Mapping[str, str]
 ) -> dict[str, str]:
@@ -57,8 +65,13 @@ def _headers(
 def _timeout(provider: Provider) -> httpx.Timeout:
     """The engine owns first-token and idle deadlines; httpx only bounds the connect, unless
     the provider sets ``timeoutSeconds``."""
-    if provider.timeout_s:
-        return httpx.Timeout(provider.timeout_s)
+    return _timeout_of(provider.timeout_s)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout_of(timeout_s: float | None) -> httpx.Timeout:
+    if timeout_s:
+        return httpx.Timeout(timeout_s)
     return httpx.Timeout(None, connect=_CONNECT_TIMEOUT_S)
 
 
@@ -87,7 +100,7 @@ class OpenAICompatTransport:
         """Open the request; entering returns once headers arrived."""
         request = self._client.build_request(
             "POST",
-            chat_url(call.provider.base_url),
+            _chat_url(call.provider.base_url),
             content=request_body(call),
             headers=_headers(call.provider, call.profile, call.headers),
             timeout=_timeout(call.provider),
@@ -132,7 +145,7 @@ async def _decode(
         for chunk in completion_chunks(whole):
             yield chunk
         return
-    lines = response.aiter_lines()
+    lines = body_lines(response.aiter_bytes())
     async for event in sse_events(lines):
         data = event.data.strip()
         if data == "[DONE]":

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from .._model import RouteTable, Secret
 from .._ports import AuditSink, Clock, StateStore
-from ..providers._http1 import PooledHTTP1Transport
+from ..providers._http1 import PooledClient, PooledHTTP1Transport
 from ._auth import BearerAuth
 from ._chat import ChatCompletions
 from ._engine_build import EngineParts, build_engine
@@ -39,7 +39,7 @@ def open_http_client() -> httpx.AsyncClient:
         max_keepalive=_LIMITS.max_keepalive_connections or 128,
         keepalive_expiry=_LIMITS.keepalive_expiry or 30.0,
     )
-    return httpx.AsyncClient(transport=transport, timeout=_TIMEOUT, trust_env=False)
+    return PooledClient(transport, timeout=_TIMEOUT)
 
 
 def create_app(
