@@ -16,7 +16,8 @@ from ._errors import AllCandidatesFailed, RequestRejected, RouteDriftError
 from ._exchange import AnswerMeta, ChatRequest
 from ._localguard import LocalToolGuard
 from ._model import FailureReason, Tier
-from ._ordering import Slot, SlotView, order_profiles
+from ._ordering import Slot, SlotView, order_profiles, view_slot
+from ._policy import health_state
 from ._ports import UpstreamCall
 from ._runhooks import AnswerEvents
 from ._runstate import EngineView, RunLog
@@ -93,7 +94,9 @@ class RequestRun:
         pin = self.view.pins.get(self.request.session_id) if self.request.session_id else None
         now = self.view.clock.now()
         views = order_profiles(group, self.health, now=now, pin=pin, last_used=self.view.last_used)
-        for view in views:
+        fresh = True  # the group's snapshot was just read; after an attempt, read again
+        for seen in views:
+            view = seen if fresh else await self._reread(seen.slot)
             if not view.usable:
                 if view.state == "cooling":
                     self.cooling.append(view)
@@ -105,6 +108,7 @@ class RequestRun:
             move = await self._try_slot(view.slot)
             if move is not Move.NEXT_KEY:
                 return move
+            fresh = False
         return Move.NEXT_MODEL
 
     async def _try_slot(self, slot: Slot) -> StreamAnswer | Move:
@@ -121,6 +125,9 @@ class RequestRun:
             delay = self._retry_delay(result, per_key)
             if delay is not None:
                 await self.view.clock.sleep(delay)
+                if not await self._still_ours(slot):  # cooled by another request meanwhile
+                    await self.writes.release()
+                    return Move.NEXT_KEY
                 continue
             await self.cool(slot, result)
             if result.reason is R.CONTEXT_OVERFLOW:
@@ -139,6 +146,26 @@ class RequestRun:
             await self.writes.release()
             self.log.outcome("rejected", slot, status=failed.status, reason=failed.reason.value)
             raise RequestRejected(tuple(self.log.attempts), request_id=self.log.request_id)
+
+    async def _reread(self, slot: Slot) -> SlotView:
+        """The slot as the store holds it now: another request or process may have cooled
+        one of its keys since this request last looked."""
+        self.health.update(await self.view.store.snapshot(slot.keys))
+        return view_slot(slot, self.health, self.view.clock.now())
+
+    async def _still_ours(self, slot: Slot) -> bool:
+        """Whether the slot may be sent to again: each key ready, or claimed by this request.
+        A skip is audited when it may not."""
+        view = await self._reread(slot)
+        now = self.view.clock.now()
+        claimed = self.writes.claimed
+        if all(
+            key in claimed or health_state(self.health.get(key), now) == "ready"
+            for key in slot.keys
+        ):
+            return True
+        self.log.skipped(view, f"{view.state} since the last attempt")
+        return False
 
     # ------------------------------------------------------------------ one attempt
 

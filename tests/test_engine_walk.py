@@ -263,3 +263,43 @@ async def test_request_deadline_is_capped_by_max_request_deadline() -> None:
     rig.clock.advance(20)
     with pytest.raises(AllCandidatesFailed):
         await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
+
+
+def _cooling(reason: str, until: float) -> Health:
+    return Health(cooldown_until=until, cooldown_reason=reason)
+
+
+async def test_retry_after_backoff_skips_a_model_cooled_meanwhile() -> None:
+    """A 500 is retried on the same key only if no other request cooled the model during the
+    backoff (found by the chaos soak: retries reached models cooling for seconds)."""
+    table = make_table(TWO_KEYS)
+    rig = make_engine(table)
+    cool_m1 = model_key(table.route("auto").candidates[0])
+
+    def fails_and_another_request_cools(request: httpx.Request) -> httpx.Response:
+        rig.store._data[cool_m1] = _cooling("server_error", rig.clock.now() + 30)
+        return error(500)
+
+    rig.upstream.script(fails_and_another_request_cools, key="ka", model="m1")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("kq", "m2")]
+    assert meta.provider == "q"
+    assert any(s.detail == "cooling since the last attempt" for s in rig.audit.events("skip"))
+
+
+async def test_next_key_is_read_again_before_it_is_tried() -> None:
+    """After key A fails, key B is tried only if the store does not show it cooling now (set
+    by another request while A's attempt ran), not from the snapshot taken before A."""
+    table = make_table(TWO_KEYS)
+    rig = make_engine(table)
+    key_b = profile_key(table.providers["p"].profiles[1])
+
+    def limited_while_b_is_revoked(request: httpx.Request) -> httpx.Response:
+        rig.store._data[key_b] = _cooling("auth", rig.clock.now() + 300)
+        return error(429, retry_after="30")
+
+    rig.upstream.script(limited_while_b_is_revoked, key="ka", model="m1")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("kq", "m2")]
+    assert meta.provider == "q"
+    assert [s.profile for s in rig.audit.events("skip")] == ["p:1"]
