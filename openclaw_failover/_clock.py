@@ -13,20 +13,20 @@ __all__ = ["SystemClock"]
 
 
 class SystemClock:
-    """The :class:`~openclaw_failover._ports.Clock` the engine uses outside tests."""
+    """The :class:`~openclaw_failover._ports.Clock` the engine uses outside tests.
+
+    ``now()`` is ``time.time`` (epoch seconds, persisted and shared between processes) and
+    ``monotonic()`` is ``time.monotonic`` (deadlines only, never persisted): the builtins
+    themselves, so a reading costs no Python call of its own.
+    """
 
     __slots__ = ("_timers",)
 
+    now = staticmethod(time.time)
+    monotonic = staticmethod(time.monotonic)
+
     def __init__(self) -> None:
         self._timers: LoopTimers | None = None
-
-    def now(self) -> float:
-        """Epoch seconds (persisted and shared between processes)."""
-        return time.time()
-
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary origin, for deadlines only (never persisted)."""
-        return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` (a negative value waits nothing)."""

@@ -64,15 +64,19 @@ class Slot:
     provider: Provider
     profile: Profile | None
     keys: tuple[str, ...]
+    #: The profile id, or ``-`` for a provider without keys (a local server).
+    profile_id: str = field(init=False, repr=False, compare=False)
+    #: ``(provider, model, profile id, tier)``: who this slot is, as audit lines name it.
+    labels: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
     #: This slot seen with no stored state (built once, reused by every request).
     ready_view: SlotView = field(init=False, repr=False, compare=False)
 
-    @property
-    def profile_id(self) -> str:
-        """The profile id, or ``-`` for a provider without keys (a local server)."""
-        return self.profile.id if self.profile is not None else "-"
-
     def __post_init__(self) -> None:
+        profile_id = self.profile.id if self.profile is not None else "-"
+        candidate = self.candidate
+        labels = (candidate.provider, candidate.model, profile_id, candidate.tier.value)
+        object.__setattr__(self, "profile_id", profile_id)
+        object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "ready_view", SlotView(self, "ready"))
 
 
@@ -142,14 +146,21 @@ class SlotView:
 
 
 _RANK: Mapping[HealthState, int] = {"ready": 0, "half_open": 1, "probing": 2, "cooling": 3}
+_USABLE: frozenset[HealthState] = frozenset({"ready", "half_open"})
 
 
 def view_slot(slot: Slot, health: Mapping[str, Health], now: float) -> SlotView:
     """The worst state over the slot's keys (cooling > probing > half-open > ready)."""
-    found_any = [h for h in map(health.get, slot.keys) if h is not None]
-    # Fast path: no key has a live or expired cooldown, nor a live probe claim.
-    if all(h.cooldown_reason is None and h.cooldown_until <= now for h in found_any):
-        return slot.ready_view
+    for key in slot.keys:
+        found = health.get(key)
+        # Only a live or expired cooldown makes a key anything but ready (a probe claim
+        # matters only on an expired one).
+        if found is not None and (found.cooldown_reason is not None or found.cooldown_until > now):
+            return _worst_view(slot, health, now)
+    return slot.ready_view
+
+
+def _worst_view(slot: Slot, health: Mapping[str, Health], now: float) -> SlotView:
     worst: HealthState = "ready"
     until, reason = 0.0, None
     claims: list[str] = []
@@ -183,27 +194,30 @@ def order_profiles(
     recently used first (round robin, OpenClaw 4.5). ``last_used`` (profile key -> epoch s)
     adds what this process knows beyond the stored ``last_used_at``.
     """
-    views = [view_slot(slot, health, now) for slot in group]
-    usable = [v for v in views if v.usable]
-    waiting = [v for v in views if not v.usable]
+    usable: list[SlotView] = []
+    waiting: list[SlotView] = []
+    for slot in group:
+        view = view_slot(slot, health, now)
+        (usable if view.state in _USABLE else waiting).append(view)
     if len(usable) > 1 and not group[0].provider.explicit_order:
-        usable.sort(key=lambda v: _last_used(v.slot, health, last_used))
+        local = last_used or {}
+
+        def used_at(view: SlotView) -> float:
+            keys = view.slot.keys
+            if len(keys) < 2:
+                return 0.0
+            found = health.get(keys[1])
+            stored = found.last_used_at if found is not None else 0.0
+            mine = local.get(keys[1], 0.0)
+            return mine if mine > stored else stored
+
+        usable.sort(key=used_at)
         if pin is not None:
             usable.sort(key=lambda v: v.slot.profile_id != pin)
     if len(waiting) > 1:
         waiting.sort(key=lambda v: v.until)
-    return usable + waiting
-
-
-def _last_used(
-    slot: Slot, health: Mapping[str, Health], local: Mapping[str, float] | None
-) -> float:
-    if len(slot.keys) < 2:
-        return 0.0
-    key = slot.keys[1]
-    found = health.get(key)
-    stored = found.last_used_at if found is not None else 0.0
-    return max(stored, local.get(key, 0.0)) if local else stored
+    usable += waiting
+    return usable
 
 
 def soonest_cooling(views: Sequence[SlotView]) -> SlotView | None:

@@ -40,33 +40,27 @@ class RunLog:
 
     def __init__(self, view: EngineView, request: ChatRequest, request_id: str) -> None:
         self._view = view
-        self._request = request
         self.request_id = request_id
+        #: The record fields after ``event`` and ``ts`` that every line of this request shares.
+        self._ids = (
+            request_id,
+            request.trace_id,
+            request.session_id,
+            view.instance,
+            request.route,
+            view.table.version,
+        )
         self.attempts: list[AttemptRecord] = []
         self._outcome_written = False
 
     def emit(self, event: str, slot: Slot | None = None, **fields: Any) -> None:
         """One audit line with the request's identity and, when given, the slot's."""
-        view, request = self._view, self._request
-        if slot is not None:
-            candidate = slot.candidate
-            fields["provider"] = candidate.provider
-            fields["model"] = candidate.model
-            fields["profile"] = slot.profile_id
-            fields["tier"] = candidate.tier.value
-        view.audit.emit(
-            AuditRecord(
-                event,
-                view.clock.now(),
-                self.request_id,
-                request.trace_id,
-                request.session_id,
-                view.instance,
-                request.route,
-                view.table.version,
-                **fields,
-            )
-        )
+        view = self._view
+        if slot is None:
+            record = AuditRecord(event, view.clock.now(), *self._ids, **fields)
+        else:
+            record = AuditRecord(event, view.clock.now(), *self._ids, *slot.labels, **fields)
+        view.audit.emit(record)
 
     def outcome(self, outcome: str, slot: Slot | None = None, **fields: Any) -> None:
         """The request's single ``outcome`` line; later calls are ignored."""
@@ -77,12 +71,13 @@ class RunLog:
 
     def failed(self, slot: Slot, failed: Failed, *, attempt: int) -> None:
         """Record and audit one failed attempt."""
+        provider, model, profile, tier = slot.labels
         self.attempts.append(
             AttemptRecord(
-                provider=slot.candidate.provider,
-                model=slot.candidate.model,
-                profile=slot.profile_id,
-                tier=slot.candidate.tier.value,
+                provider=provider,
+                model=model,
+                profile=profile,
+                tier=tier,
                 reason=failed.reason.value,
                 status=failed.status,
                 latency_ms=failed.latency_ms,
@@ -132,12 +127,13 @@ class RunLog:
     def skipped(self, view: SlotView, detail: str) -> None:
         """Record and audit a slot passed over at no cost (cooling, being probed, no key)."""
         slot = view.slot
+        provider, model, profile, tier = slot.labels
         self.attempts.append(
             AttemptRecord(
-                provider=slot.candidate.provider,
-                model=slot.candidate.model,
-                profile=slot.profile_id,
-                tier=slot.candidate.tier.value,
+                provider=provider,
+                model=model,
+                profile=profile,
+                tier=tier,
                 reason=view.reason,
                 status=None,
                 latency_ms=0.0,

@@ -28,7 +28,7 @@ from ._ports import (
 __all__ = ["Failed", "Opened", "close_quietly", "has_token", "open_upstream"]
 
 Chunk = dict[str, Any]
-_TOKEN_FIELDS = ("content", "tool_calls", "reasoning_content", "reasoning", "refusal")
+_TOKEN_FIELDS = frozenset({"content", "tool_calls", "reasoning_content", "reasoning", "refusal"})
 
 
 def has_token(chunk: Mapping[str, Any]) -> bool:
@@ -39,8 +39,8 @@ def has_token(chunk: Mapping[str, Any]) -> bool:
     for choice in choices:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if isinstance(delta, dict):
-            for field in _TOKEN_FIELDS:
-                if delta.get(field):
+            for field, value in delta.items():  # a delta has one or two fields
+                if value and field in _TOKEN_FIELDS:
                     return True
     return False
 
