@@ -9,6 +9,7 @@ it and emits the audit lines.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import Enum
 
 from ._answer import StreamAnswer
@@ -18,7 +19,7 @@ from ._localguard import LocalToolGuard
 from ._model import FailureReason, Tier
 from ._ordering import Slot, SlotView, order_profiles, view_slot
 from ._policy import health_state
-from ._ports import UpstreamCall
+from ._ports import SLOT_COOLED, SLOT_WAIT_TIMEOUT, SendGate, UpstreamCall
 from ._runhooks import AnswerEvents
 from ._runstate import EngineView, RunLog
 from ._runwrites import RunWrites
@@ -31,6 +32,8 @@ R = FailureReason
 _KEY_REASONS = frozenset({R.RATE_LIMIT, R.AUTH, R.AUTH_PERMANENT, R.BILLING})
 _RETRY_SAME_KEY = frozenset({R.SERVER_ERROR, R.OVERLOADED})
 _PROBE_LEASE_MARGIN_S = 5.0
+#: Attempts that never reached the upstream: no retry, no cooldown; where the walk goes next.
+_NOT_SENT = {SLOT_WAIT_TIMEOUT: "next_model", SLOT_COOLED: "next_key"}
 
 
 class Move(Enum):
@@ -121,6 +124,9 @@ class RequestRun:
             result = await self._attempt(slot)
             if isinstance(result, StreamAnswer):
                 return result
+            if result.failure_kind in _NOT_SENT:  # no upstream to blame: move on, cool nothing
+                await self.writes.release()
+                return Move(_NOT_SENT[result.failure_kind])
             await self._stop_on_request_faults(slot, result)
             delay = self._retry_delay(result, per_key)
             if delay is not None:
@@ -186,8 +192,9 @@ class RequestRun:
             failed = Failed(R.UNKNOWN, None, None, f"no transport for {slot.provider.api}", None, 0)
             self.log.failed(slot, failed, attempt=self.tried)
             return failed
+        gate = SendGate(lambda: self._still_ours(slot))
         call = UpstreamCall(
-            slot.provider, candidate, slot.profile, body, self.request.upstream_headers
+            slot.provider, candidate, slot.profile, body, self.request.upstream_headers, gate
         )
         events = AnswerEvents(self, slot)
         result = await open_upstream(
@@ -198,6 +205,9 @@ class RequestRun:
             on_malformed=events.malformed,
         )
         if isinstance(result, Failed):
+            if gate.waiting and result.reason is R.TIMEOUT:  # the deadline struck in the queue
+                detail = "no provider slot free before the first-token deadline"
+                result = replace(result, failure_kind=SLOT_WAIT_TIMEOUT, detail=detail)
             self.log.failed(slot, result, attempt=self.tried)
             return result
         status = 200

@@ -6,7 +6,7 @@ fakes (``openclaw_failover.testing``) and the core stays pure.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -166,6 +166,23 @@ class AuditSink(Protocol):
 # --------------------------------------------------------------------------- transport
 
 
+#: Failure kinds of attempts that never reached the upstream: the first-token deadline struck
+#: while the call waited for a provider slot, or a key or the model cooled during that wait.
+SLOT_WAIT_TIMEOUT = "SlotWaitTimeout"
+SLOT_COOLED = "SlotCooled"
+
+
+@dataclass(slots=True, eq=False)
+class SendGate:
+    """What a transport wrapper that queues calls (a provider's concurrency cap) tells the
+    engine: ``waiting`` is True while the call waits for a slot, so a deadline that strikes
+    there is not the upstream's fault; ``recheck`` is awaited after a wait, right before
+    sending, and False means a key or the model cooled meanwhile (do not send)."""
+
+    recheck: Callable[[], Awaitable[bool]]
+    waiting: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamCall:
     """One attempt's request, in OpenAI chat-completions shape, for one candidate and key.
@@ -179,6 +196,7 @@ class UpstreamCall:
     profile: Profile | None
     body: Mapping[str, Any]
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    gate: SendGate | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,16 +6,25 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 
+from openclaw_failover._engine import FailoverEngine
+from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._model import Candidate, Profile, Provider
-from openclaw_failover._ports import AuditRecord, MalformedEvent, UpstreamCall
+from openclaw_failover._ordering import model_key
+from openclaw_failover._ports import AuditRecord, Health, MalformedEvent, UpstreamCall
 from openclaw_failover.proxy import LimitedTransport, ProviderLimiter, ProviderLimits
+from openclaw_failover.proxy._limits import limited_transports
+from tests.fixtures.engine import Spec, eventually, make_engine, make_table, ok
+
+REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
 
 
 class StepClock:
@@ -197,3 +206,81 @@ def test_limiter_audit_lines_match_the_line_schema() -> None:
     assert {r.failure_kind for r in records} >= {"concurrency_lowered", "concurrency_wait"}
     for record in records:
         jsonschema.validate(record.to_json(), schema)
+
+
+def _capped_rig(handler):  # type: ignore[no-untyped-def]
+    """An engine over p/m1 (capped at 1) then q/m2, with the limiter between it and p."""
+    table = make_table([Spec("p", "m1"), Spec("q", "m2")])
+    providers = dict(table.providers)
+    providers["p"] = replace(providers["p"], max_concurrent=1)
+    table = replace(table, providers=MappingProxyType(providers))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    rig = make_engine(table, client=client)
+    limits = ProviderLimits(rig.clock)
+    inner = rig.engine._transports["openai-completions"]
+    engine = FailoverEngine(
+        table,
+        transports=limited_transports({"openai-completions": inner}, limits, table),
+        store=rig.store,
+        audit=rig.audit,
+        clock=rig.clock,
+    )
+    return engine, rig
+
+
+def _holding(gate: asyncio.Event):  # type: ignore[no-untyped-def]
+    """A handler whose p/m1 answers wait for ``gate`` (the first caller holds p's one slot)."""
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["model"] == "m1":
+            await gate.wait()
+        return ok()
+
+    return handle
+
+
+async def test_deadline_in_the_slot_queue_cools_nothing() -> None:
+    """A request whose first-token deadline passes while it waits for p's slot moves on to q
+    and cools nothing: p never saw it (found by the chaos soak: queue waits cooled models)."""
+    release = asyncio.Event()
+    engine, rig = _capped_rig(_holding(release))
+    first = asyncio.create_task(engine.complete(REQ))
+    await eventually(rig.clock.pending_timers)
+    second = asyncio.create_task(engine.complete(REQ))
+    await eventually(lambda: len(rig.clock.pending_timers()) == 2)
+    rig.clock.advance(46)  # past the first-token deadline of both; the first is p's call
+    meta, _ = await second
+    assert meta.provider == "q"
+    release.set()
+    await asyncio.gather(first, return_exceptions=True)
+    queued = [r for r in rig.audit.records if r.failure_kind == "SlotWaitTimeout"]
+    assert len(queued) == 1
+    assert queued[0].reason == "timeout"
+    assert not [r for r in rig.audit.events("cooldown_set") if r.request_id == queued[0].request_id]
+
+
+async def test_key_cooled_during_the_slot_wait_is_not_sent() -> None:
+    """After waiting for p's slot, the call is not sent when p/m1 cooled meanwhile."""
+    release = asyncio.Event()
+    calls: list[str] = []
+    holding = _holding(release)
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(json.loads(request.content)["model"])
+        return await holding(request)
+
+    engine, rig = _capped_rig(handle)
+    first = asyncio.create_task(engine.complete(REQ))
+    await eventually(lambda: calls)
+    second = asyncio.create_task(engine.complete(REQ))
+    await eventually(lambda: len(rig.clock.pending_timers()) == 2)
+    key = model_key(engine.table.route("auto").candidates[0])
+    rig.store._data[key] = Health(cooldown_until=rig.clock.now() + 30, cooldown_reason="timeout")
+    release.set()
+    meta, _ = await second
+    await first
+    assert meta.provider == "q"
+    assert calls == ["m1", "m2"]
+    assert [r.failure_kind for r in rig.audit.events("attempt") if r.status is None] == [
+        "SlotCooled"
+    ]

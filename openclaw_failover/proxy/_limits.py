@@ -3,7 +3,10 @@
 The runbook's order is "backoff -> spare key -> lower concurrency -> fallback model". The
 limiter wraps a ``Transport`` (``LimitedTransport``), so the engine needs no hook: a request
 waits for a slot inside ``send``, which the engine already times against the request's
-first-token deadline, so the wait counts against the budget. Audit lines are provider-wide
+first-token deadline, so the wait counts against the budget. Through the call's
+:class:`~openclaw_failover._ports.SendGate` the engine learns that a deadline struck during the
+wait (no upstream is blamed), and after a wait the engine is asked whether the key and model
+are still usable before anything is sent. Audit lines are provider-wide
 (no model, no profile) ``cooldown_set`` / ``cooldown_cleared`` lines whose ``failure_kind`` is
 ``concurrency_lowered``, ``concurrency_wait`` or ``concurrency_restored``; the report reads
 provider-wide lines as the limiter's, not as key or model cooldowns.
@@ -18,7 +21,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from .._model import Profile, Provider, RouteTable
-from .._ports import AuditRecord, Clock, Transport, UpstreamCall, UpstreamReply
+from .._ports import (
+    SLOT_COOLED,
+    AuditRecord,
+    Clock,
+    Transport,
+    TransportFailure,
+    UpstreamCall,
+    UpstreamReply,
+)
 from ._context import request_audit_fields
 
 #: After a 429 the lowered limit holds this long before successes raise it again.
@@ -53,6 +64,10 @@ class ProviderLimiter:
 
     def _has_room(self) -> bool:
         return self.limit is None or self.in_flight < self.limit
+
+    def would_wait(self) -> bool:
+        """Whether :meth:`acquire` would queue now."""
+        return bool(self._waiters) or not self._has_room()
 
     async def acquire(self) -> float:
         """Take a slot, waiting FIFO if none is free; return the seconds waited."""
@@ -223,10 +238,20 @@ class LimitedTransport:
     async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
         """Wait for a slot, send, and feed the status into the limiter."""
         limiter = self._limits.get(call.provider.id)
+        gate = call.gate
+        queued = limiter.would_wait()
+        if gate is not None:
+            gate.waiting = queued  # stays True if the deadline cancels the wait
         waited = await limiter.acquire()
+        if gate is not None:
+            gate.waiting = False
         try:
             if waited > 0:
                 self._limits.waited(call.provider.id, waited)
+            if queued and gate is not None and not await gate.recheck():
+                raise TransportFailure(
+                    SLOT_COOLED, "the key or model cooled while waiting for a slot"
+                )
             async with self._inner.send(call) as reply:
                 self._limits.observe(limiter, reply.status)
                 yield reply
