@@ -160,16 +160,23 @@ class RequestRun:
         return view_slot(slot, self.health, self.view.clock.now())
 
     async def _still_ours(self, slot: Slot) -> bool:
-        """Whether the slot may be sent to again: each key ready, or claimed by this request.
-        A skip is audited when it may not."""
+        """Whether the slot may be sent to again: each key ready or claimed by this request; a
+        key whose cooldown expired meanwhile is claimed for the probe. A skip is audited when
+        it may not."""
         view = await self._reread(slot)
         now = self.view.clock.now()
-        claimed = self.writes.claimed
-        if all(
-            key in claimed or health_state(self.health.get(key), now) == "ready"
-            for key in slot.keys
-        ):
-            return True
+        expired: list[str] = []
+        for key in slot.keys:
+            if key in self.writes.claimed:
+                continue
+            state = health_state(self.health.get(key), now)
+            if state == "half_open":
+                expired.append(key)
+            elif state != "ready":
+                break
+        else:
+            if not expired or await self._claim(slot, tuple(expired), "half_open"):
+                return True
         self.log.skipped(view, f"{view.state} since the last attempt")
         return False
 

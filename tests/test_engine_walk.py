@@ -303,3 +303,22 @@ async def test_next_key_is_read_again_before_it_is_tried() -> None:
     assert rig.upstream.calls == [("ka", "m1"), ("kq", "m2")]
     assert meta.provider == "q"
     assert [s.profile for s in rig.audit.events("skip")] == ["p:1"]
+
+
+async def test_retry_claims_a_cooldown_that_expired_during_the_backoff() -> None:
+    """A cooldown set and expired during the backoff leaves the key half-open: the retry
+    claims its probe and goes ahead, instead of skipping a key nobody else may probe."""
+    table = make_table(TWO_KEYS)
+    rig = make_engine(table)
+    cool_m1 = model_key(table.route("auto").candidates[0])
+
+    def fails_and_a_short_cooldown_lands(request: httpx.Request) -> httpx.Response:
+        rig.store._data[cool_m1] = _cooling("server_error", rig.clock.now() + 0.1)
+        return error(500)
+
+    rig.upstream.script(fails_and_a_short_cooldown_lands, key="ka", model="m1")
+    meta, _ = await _answer(rig)
+    assert rig.upstream.calls == [("ka", "m1"), ("ka", "m1")]
+    assert meta.provider == "p"
+    assert [p.detail for p in rig.audit.events("probe")] == ["half_open"]
+    assert rig.store._data[cool_m1].cooldown_reason is None  # the probe's answer healed it
