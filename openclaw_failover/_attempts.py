@@ -229,12 +229,12 @@ class RequestRun:
         )
 
     def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
-        candidate = slot.candidate
+        provider, model, profile, tier = slot.labels
         return AnswerMeta(
-            provider=candidate.provider,
-            model=candidate.model,
-            profile=slot.profile_id,
-            tier=candidate.tier.value,
+            provider=provider,
+            model=model,
+            profile=profile,
+            tier=tier,
             attempts=self.tried,
             route=self.request.route,
             route_version=self.view.table.version,

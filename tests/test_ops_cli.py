@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,7 @@ def standalone(tmp_path: Path) -> Path:
         f"    audit: {{ path: '{tmp_path / 'audit.jsonl'}' }} }} }}\n"
     )
     shift = time.time() // 86400 * 86400 - 86400 - T0  # yesterday, so --since 7d holds it
-    write(tmp_path / "audit.jsonl", [replace(r, ts=r.ts + shift) for r in hour0() + hour1()])
+    write(tmp_path / "audit.jsonl", [r._replace(ts=r.ts + shift) for r in hour0() + hour1()])
     return path
 
 
@@ -197,7 +196,7 @@ def test_report_with_an_unusable_config_reads_the_default_audit(tmp_path: Path) 
     bad.write_text("{ agents: { defaults: { model: { primary: 'nokey/m' } } } }")
     default = tmp_path / "oc" / "failover" / "audit.jsonl"
     default.parent.mkdir(parents=True)
-    write(default, [replace(r, ts=time.time() - 60) for r in hour1()])
+    write(default, [r._replace(ts=time.time() - 60) for r in hour1()])
     code, out = invoke(["report", "--config", str(bad), "--json"], tmp_path)
     assert code == 0, out
     assert f"reading {default}" in out
