@@ -106,8 +106,19 @@ def decide_cooldown(
     )
 
 
-def record_success(health: Health, now: float) -> Health:
-    """The health after an answer: counters and cooldown cleared, last used/good set."""
+def record_success(health: Health, now: float, *, seen_failure_at: float | None = None) -> Health:
+    """The health after an answer: counters and cooldown cleared, last used/good set.
+
+    ``seen_failure_at`` is the ``last_failure_at`` the request saw before it sent: a failure
+    recorded after that (by another request) is newer evidence than this answer, so its
+    cooldown and counters stay and only the last used/good times move.
+    """
+    if (
+        seen_failure_at is not None
+        and health.last_failure_at > seen_failure_at
+        and health.cooldown_until > now
+    ):
+        return replace(health, last_used_at=now, last_good_at=now)
     return replace(
         health,
         cooldown_until=0.0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ._model import DEFAULT_COOLDOWNS, Settings
 from ._ordering import Slot, scope_key
 from ._policy import claim_probe, decide_cooldown, record_success, release_probe
-from ._ports import EMPTY_HEALTH, Health, StateStore
+from ._ports import EMPTY_HEALTH, Health, HealthUpdate, StateStore
 from ._runstate import RunLog
 from ._upstream import Failed
 
@@ -30,8 +30,9 @@ class RunWrites:
         self.claimed: set[str] = set()
 
     async def succeeded(self, slot: Slot, now: float) -> None:
-        """Clear what the success heals; refresh the key's last used/good at most once per
-        ``TOUCH_S`` (a clean key needs no write per request)."""
+        """Clear what the success heals (not a cooldown another request set after this one
+        looked); refresh the key's last used/good at most once per ``TOUCH_S`` (a clean key
+        needs no write per request)."""
         for position, key in enumerate(slot.keys):
             current = self.health.get(key)
             if (
@@ -39,9 +40,8 @@ class RunWrites:
                 or _needs_reset(current)
                 or (position == 1 and _stale(current, now))
             ):
-                stored = await self.store.update(
-                    key, lambda h: record_success(h or EMPTY_HEALTH, now)
-                )
+                seen = current.last_failure_at if current is not None else 0.0
+                stored = await self.store.update(key, _healed(now, seen))
                 if stored is not None:
                     self.health[key] = stored
         self.claimed.clear()
@@ -112,6 +112,11 @@ class RunWrites:
             if h.cooldown_until > now or h.probe_until > now
         ]
         return min(untils) if untils else None
+
+
+def _healed(now: float, seen_failure_at: float) -> HealthUpdate:
+    """The store update of a success whose request saw failures up to ``seen_failure_at``."""
+    return lambda h: record_success(h or EMPTY_HEALTH, now, seen_failure_at=seen_failure_at)
 
 
 def _needs_reset(health: Health | None) -> bool:

@@ -12,7 +12,7 @@ from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._model import Deadlines, Retries
 from openclaw_failover._ordering import key_model_key, model_key, profile_key
 from openclaw_failover._ports import Health
-from tests.fixtures.engine import Spec, error, eventually, make_engine, make_table
+from tests.fixtures.engine import Spec, error, eventually, make_engine, make_table, ok
 
 REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
 TWO_KEYS = [Spec("p", "m1", keys=("ka", "kb")), Spec("q", "m2", keys=("kq",))]
@@ -322,3 +322,26 @@ async def test_retry_claims_a_cooldown_that_expired_during_the_backoff() -> None
     assert meta.provider == "p"
     assert [p.detail for p in rig.audit.events("probe")] == ["half_open"]
     assert rig.store._data[cool_m1].cooldown_reason is None  # the probe's answer healed it
+
+
+async def test_an_answer_does_not_clear_a_cooldown_set_after_its_request_looked() -> None:
+    """A key revoked (auth cooldown) by another request while this one's call was in flight
+    stays cooling when this call answers: the failure is newer evidence than the answer
+    (found by the chaos soak: the first answer on a key wiped such cooldowns)."""
+    table = make_table(TWO_KEYS)
+    rig = make_engine(table)
+    key_a = profile_key(table.providers["p"].profiles[0])
+
+    def answers_while_another_request_fails(request: httpx.Request) -> httpx.Response:
+        now = rig.clock.now()
+        rig.store._data[key_a] = Health(
+            cooldown_until=now + 300, cooldown_reason="auth", last_failure_at=now
+        )
+        return ok()
+
+    rig.upstream.script(answers_while_another_request_fails, key="ka", model="m1")
+    meta, _ = await _answer(rig)
+    assert meta.profile == "p:0"
+    stored = rig.store._data[key_a]
+    assert stored.cooldown_reason == "auth"
+    assert stored.last_good_at == rig.clock.now()

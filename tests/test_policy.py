@@ -108,6 +108,18 @@ def test_counters_reset_after_success() -> None:
     assert _fail(ok, R.SERVER_ERROR, now=NOW + 61).cooldown_until == NOW + 61 + 5
 
 
+def test_success_keeps_a_failure_newer_than_what_its_request_saw() -> None:
+    """A success clears only failures its request had seen; a newer one keeps its cooldown."""
+    seen = _fail(EMPTY_HEALTH, R.SERVER_ERROR, now=NOW)
+    newer = _fail(seen, R.SERVER_ERROR, now=NOW + 2)
+    kept = record_success(newer, NOW + 3, seen_failure_at=seen.last_failure_at)
+    assert kept.cooldown_until == newer.cooldown_until
+    assert kept.failure_counts == newer.failure_counts
+    assert kept.last_good_at == NOW + 3
+    cleared = record_success(newer, NOW + 3, seen_failure_at=newer.last_failure_at)
+    assert cleared.cooldown_until == 0.0
+
+
 def test_counters_reset_after_a_failure_free_window() -> None:
     """After 24 h without failures the schedule starts again from its base."""
     health = EMPTY_HEALTH
