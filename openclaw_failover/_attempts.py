@@ -297,8 +297,7 @@ class RequestRun:
     # ------------------------------------------------------------------ state writes
 
     async def _succeeded(self, slot: Slot) -> None:
-        await self.writes.succeeded(slot, self.view.clock.now())
-        await self.writes.release()
+        await self.writes.succeeded(slot, self.view.clock.now())  # ends every claim it held
         session = self.request.session_id
         if session and slot.profile is not None:
             self.view.pins[session] = slot.profile.id

@@ -32,19 +32,25 @@ class RunWrites:
     async def succeeded(self, slot: Slot, now: float) -> None:
         """Clear what the success heals (not a cooldown another request set after this one
         looked); refresh the key's last used/good at most once per ``TOUCH_S`` (a clean key
-        needs no write per request)."""
+        needs no write per request). The request's probe claims end here: they are all on
+        this slot's keys (a failure releases them before the walk moves on)."""
+        health, claimed = self.health, self.claimed
         for position, key in enumerate(slot.keys):
-            current = self.health.get(key)
-            if (
-                key in self.claimed
-                or _needs_reset(current)
-                or (position == 1 and _stale(current, now))
-            ):
+            current = health.get(key)
+            if current is None:  # nothing stored: only a claim, or a key never touched
+                due = key in claimed or position == 1
+            else:
+                due = (
+                    key in claimed
+                    or _needs_reset(current)
+                    or (position == 1 and _stale(current, now))
+                )
+            if due:
                 seen = current.last_failure_at if current is not None else 0.0
                 stored = await self.store.update(key, _healed(now, seen))
                 if stored is not None:
-                    self.health[key] = stored
-        self.claimed.clear()
+                    health[key] = stored
+        claimed.clear()
 
     async def cool(self, slot: Slot, failed: Failed, now: float) -> None:
         """Write the failure's cooldown on its scope's key (set-if-greater), audit it, and
@@ -119,10 +125,8 @@ def _healed(now: float, seen_failure_at: float) -> HealthUpdate:
     return lambda h: record_success(h or EMPTY_HEALTH, now, seen_failure_at=seen_failure_at)
 
 
-def _needs_reset(health: Health | None) -> bool:
+def _needs_reset(health: Health) -> bool:
     """True when a success has something to clear on this key."""
-    if health is None:
-        return False
     return bool(
         health.cooldown_reason is not None
         or health.cooldown_until
@@ -132,5 +136,5 @@ def _needs_reset(health: Health | None) -> bool:
     )
 
 
-def _stale(health: Health | None, now: float) -> bool:
-    return health is None or now - health.last_good_at >= TOUCH_S
+def _stale(health: Health, now: float) -> bool:
+    return now - health.last_good_at >= TOUCH_S
