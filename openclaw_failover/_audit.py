@@ -4,9 +4,11 @@
 writer thread serialises records with orjson (``AuditRecord.to_json``, the line schema in
 ``schemas/audit-record.schema.json``) and writes each batch with one ``write`` of whole lines
 on an ``O_APPEND`` descriptor, so lines from several processes never interleave and a crash can
-tear at most the last line. Rotation renames ``audit.jsonl`` to ``audit.jsonl.1`` (older copies
-move up to ``.keep``) under an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file
-rotate it once. ``close``/``aclose`` write everything queued before returning.
+tear at most the last line; a sink that opens a file ending in a torn line starts on a new one,
+so the fragment stays a line of its own (skipped by the reader) and takes no record with it.
+Rotation renames ``audit.jsonl`` to ``audit.jsonl.1`` (older copies move up to ``.keep``) under
+an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file rotate it once.
+``close``/``aclose`` write everything queued before returning.
 """
 
 from __future__ import annotations
@@ -162,12 +164,14 @@ class JsonlAuditSink:
             self._fd = None
         if not self.path.parent.is_dir():
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC  # read: the last byte
         self._fd = os.open(self.path, flags, 0o600)
         st = os.fstat(self._fd)
         if st.st_mode & 0o077:
             os.fchmod(self._fd, 0o600)
         self._ino = st.st_ino
+        if st.st_size and os.pread(self._fd, 1, st.st_size - 1) != b"\n":
+            os.write(self._fd, b"\n")  # a writer killed mid-line: keep its fragment apart
 
     def _rotate(self) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")

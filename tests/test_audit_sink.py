@@ -230,6 +230,20 @@ def test_kill_9_leaves_at_most_a_torn_last_line(tmp_path: Path) -> None:
     assert stats.skipped == int(stats.torn_tail)
 
 
+def test_a_restarted_writer_starts_after_a_torn_line(tmp_path: Path) -> None:
+    """A sink opening a file that ends in a torn line (a writer killed mid-write) starts on a
+    new line: the torn fragment is the only line lost, not the next process's first record."""
+    path = tmp_path / "audit.jsonl"
+    whole = json.dumps(record(1).to_json())
+    path.write_text(whole + "\n" + whole[: len(whole) // 2])
+    sink = JsonlAuditSink(path)
+    sink.emit(record(2))
+    sink.close()
+    stats = AuditReadStats()
+    assert [line["attempt"] for line in read_audit(path, stats=stats)] == [1, 2]
+    assert (stats.skipped, stats.torn_tail) == (1, False)
+
+
 def test_interpreter_exit_flushes_an_unclosed_sink(tmp_path: Path) -> None:
     """A program that never closes its sink still finds every record on disk after exit."""
     script = WRITER.replace("sink.close()", "")
