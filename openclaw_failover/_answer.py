@@ -13,10 +13,9 @@ from typing import Any, Protocol
 
 from ._errors import StreamInterrupted
 from ._exchange import AnswerMeta
-from ._idle import IdleWatch
 from ._localguard import LocalToolGuard
 from ._model import FailureReason
-from ._ports import Clock, MalformedEvent, TransportFailure
+from ._ports import MalformedEvent, TransportFailure
 from ._upstream import Chunk, Failed, Opened, close_quietly
 
 __all__ = ["AnswerHooks", "StreamAnswer", "aggregate"]
@@ -51,7 +50,6 @@ class StreamAnswer:
         *,
         meta: AnswerMeta,
         idle_s: float,
-        clock: Clock,
         guard: LocalToolGuard | None,
         hooks: AnswerHooks,
     ) -> None:
@@ -60,7 +58,7 @@ class StreamAnswer:
         self._idle_s = idle_s
         self._guard = guard
         self._hooks = hooks
-        self._watch = IdleWatch(idle_s, clock)
+        self._watch = opened.watch  # already on the stream-idle limit
         self._head = deque(opened.head) if guard is None else deque(_guarded(guard, opened.head))
         self._reading = True
         self._iterating = False

@@ -208,6 +208,7 @@ class RequestRun:
             transport,
             call,
             first_token_s=self._first_token_s(candidate.tier),
+            stream_idle_s=self.settings.deadlines.stream_idle_s,
             clock=self.view.clock,
             on_malformed=events.malformed,
         )
@@ -224,9 +225,7 @@ class RequestRun:
         events.meta = meta
         events.ttfb_ms = result.ttfb_ms
         idle_s = self.settings.deadlines.stream_idle_s
-        return StreamAnswer(
-            result, meta=meta, idle_s=idle_s, clock=self.view.clock, guard=guard, hooks=events
-        )
+        return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
 
     def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
         provider, model, profile, tier = slot.labels

@@ -1,5 +1,5 @@
-"""Silence deadlines (first token, stream idle) on the injected clock, with one timer per
-stream instead of one per chunk.
+"""Silence deadlines (first token, then stream idle) on the injected clock, with one timer per
+attempt instead of one per chunk or per phase.
 
 ``asyncio.timeout`` around every chunk would cost a timer per chunk and run on the loop's own
 clock; this watch keeps a single :meth:`Clock.call_later` timer that re-arms itself lazily, and
@@ -21,10 +21,17 @@ T = TypeVar("T")
 
 
 class IdleWatch:
-    """Raises ``TimeoutError`` from :meth:`wait` when one wait lasts ``idle_s`` or more."""
+    """Raises ``TimeoutError`` from :meth:`wait` when a wait lasts its limit or longer: the
+    first wait (up to the first token) is bounded by ``first_s``, every later one (the stream
+    going quiet) by ``then_s`` (default ``first_s``).
 
-    def __init__(self, idle_s: float, clock: Clock) -> None:
-        self._idle_s = idle_s
+    The one timer is armed for the shorter of the two, so the switch never needs a new one;
+    when the first token takes longer than ``then_s``, the timer just wakes once more.
+    """
+
+    def __init__(self, first_s: float, clock: Clock, *, then_s: float | None = None) -> None:
+        self._limit_s = first_s
+        self._then_s = first_s if then_s is None else then_s
         self._clock = clock
         self._task: asyncio.Task[object] | None = None
         self._timer: Timer | None = None
@@ -42,7 +49,7 @@ class IdleWatch:
         self._since = self._clock.monotonic()
         self._waiting = True
         if self._timer is None:
-            self._timer = self._clock.call_later(self._idle_s, self._check)
+            self._timer = self._clock.call_later(min(self._limit_s, self._then_s), self._check)
         try:
             return await awaitable
         except asyncio.CancelledError:
@@ -53,12 +60,13 @@ class IdleWatch:
             raise
         finally:
             self._waiting = False
+            self._limit_s = self._then_s
 
     def _check(self) -> None:
         self._timer = None
         if not self._waiting or self._task is None:
             return  # the next wait re-arms the timer
-        remaining = self._since + self._idle_s - self._clock.monotonic()
+        remaining = self._since + self._limit_s - self._clock.monotonic()
         if remaining <= 0:
             self._fired = True
             self._task.cancel()

@@ -7,7 +7,6 @@ tier"); a 2xx stream that ends without one is ``empty_response``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -53,6 +52,8 @@ class Opened:
     chunks: AsyncIterator[Chunk | MalformedEvent]
     head: list[Chunk]
     ttfb_ms: float
+    #: The attempt's silence watch, from here on bounding each wait by the stream-idle limit.
+    watch: IdleWatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,25 +87,25 @@ async def open_upstream(
     call: UpstreamCall,
     *,
     first_token_s: float,
+    stream_idle_s: float,
     clock: Clock,
     on_malformed: Callable[[MalformedEvent], None],
 ) -> Opened | Failed:
-    """Send ``call`` and read until the first token, all within ``first_token_s`` seconds."""
+    """Send ``call`` and read until the first token, all within ``first_token_s`` seconds; the
+    opened stream's later waits are bounded by ``stream_idle_s`` (one watch, one timer)."""
     started = clock.monotonic()
     context = transport.send(call)
-    state: list[Any] = []  # [reply, chunk iterator] once known, for clean-up on failure
-    watch = IdleWatch(first_token_s, clock)  # on the injected clock, one cheap timer
+    watch = IdleWatch(first_token_s, clock, then_s=stream_idle_s)
+    opened = False
     try:
-        return await watch.wait(
+        result = await watch.wait(
             _read_head(
-                context, call, state=state, started=started, clock=clock, on_malformed=on_malformed
+                context, call, watch=watch, started=started, clock=clock, on_malformed=on_malformed
             )
         )
-    except asyncio.CancelledError:  # the caller left: release the connection, then go
-        await _abandon(context, state)
-        raise
+        opened = isinstance(result, Opened)
+        return result
     except TimeoutError:
-        await _abandon(context, state)
         return _failed(
             FailureReason.TIMEOUT,
             None,
@@ -114,8 +115,7 @@ async def open_upstream(
             clock=clock,
         )
     except TransportFailure as exc:
-        await _abandon(context, state)
-        result = classify_outcome(
+        classified = classify_outcome(
             status=None,
             headers={},
             body_excerpt="",
@@ -123,17 +123,13 @@ async def open_upstream(
             provider=call.provider.id,
             api=call.provider.api,
         )
-        reason = result.reason or FailureReason.UNKNOWN
+        reason = classified.reason or FailureReason.UNKNOWN
         return _failed(
-            reason, None, detail=result.detail, kind=exc.kind, started=started, clock=clock
+            reason, None, detail=classified.detail, kind=exc.kind, started=started, clock=clock
         )
     finally:
-        watch.close()
-
-
-async def _abandon(context: AbstractAsyncContextManager[UpstreamReply], state: list[Any]) -> None:
-    if state:
-        await close_quietly(context, state[1] if len(state) > 1 else None)
+        if not opened:  # an opened stream keeps the watch for its idle deadline
+            watch.close()
 
 
 def _failed(
@@ -154,31 +150,34 @@ async def _read_head(
     context: AbstractAsyncContextManager[UpstreamReply],
     call: UpstreamCall,
     *,
-    state: list[Any],
+    watch: IdleWatch,
     started: float,
     clock: Clock,
     on_malformed: Callable[[MalformedEvent], None],
 ) -> Opened | Failed:
+    """Enter the reply and read up to the first token; whatever stops this (a deadline, the
+    caller leaving, a broken connection) closes the reply on its way out."""
     reply = await context.__aenter__()
-    state.append(reply)
     if not 200 <= reply.status < 300:
-        failed = await _error_reply(reply, call, started=started, clock=clock)
-        await close_quietly(context)
-        state.clear()
-        return failed
+        try:
+            return await _error_reply(reply, call, started=started, clock=clock)
+        finally:
+            await close_quietly(context)
     chunks = reply.chunks().__aiter__()
-    state.append(chunks)
     head: list[Chunk] = []
-    async for item in chunks:
-        if isinstance(item, MalformedEvent):
-            on_malformed(item)
-            continue
-        head.append(item)
-        if has_token(item):
-            ttfb_ms = (clock.monotonic() - started) * 1000.0
-            return Opened(context, chunks, head, ttfb_ms)
+    try:
+        async for item in chunks:
+            if isinstance(item, MalformedEvent):
+                on_malformed(item)
+                continue
+            head.append(item)
+            if has_token(item):
+                ttfb_ms = (clock.monotonic() - started) * 1000.0
+                return Opened(context, chunks, head, ttfb_ms, watch)
+    except BaseException:
+        await close_quietly(context, chunks)
+        raise
     await close_quietly(context, chunks)
-    state.clear()
     return _failed(
         FailureReason.EMPTY_RESPONSE,
         reply.status,

@@ -16,6 +16,7 @@ from openclaw_failover._localguard import REFUSAL
 from openclaw_failover._model import Deadlines, Tier
 from tests.fixtures.engine import (
     Spec,
+    advance_to_deadline,
     chunk,
     error,
     eventually,
@@ -132,8 +133,7 @@ async def test_local_tier_has_its_own_first_token_budget() -> None:
     rig.upstream.set(silent)  # type: ignore[arg-type]
     task = asyncio.create_task(rig.engine.complete(REQ))
     await eventually(lambda: rig.upstream.calls)
-    assert rig.clock.pending_timers() == [120.0]  # the local budget, not the cloud one
-    rig.clock.advance(120)
+    await advance_to_deadline(rig.clock, 120.0, task=task)  # the local budget, not the cloud's
     with pytest.raises(AllCandidatesFailed):
         await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
     assert rig.audit.events("attempt")[0].reason == "timeout"

@@ -35,7 +35,14 @@ from openclaw_failover.testing import (
     slow_first_token,
     tool_reply,
 )
-from tests.fixtures.engine import Rig, Spec, eventually, make_engine, make_table
+from tests.fixtures.engine import (
+    Rig,
+    Spec,
+    advance_to_deadline,
+    eventually,
+    make_engine,
+    make_table,
+)
 
 FIRST_TOKEN_S = 45.0  # the design's interactive default; virtual seconds cost nothing
 IDLE_S = 15.0
@@ -88,9 +95,7 @@ async def test_silent_primary_is_abandoned_at_the_first_token_deadline(
     task = asyncio.create_task(rig.engine.complete(REQ))
     await eventually(_silent(rig, fake_openai, fault))
     assert not any(has_token(c) for c in rig.tap.chunks_seen())
-    assert not task.done()
-    assert rig.clock.pending_timers() == [FIRST_TOKEN_S]  # waiting on that deadline only
-    rig.clock.advance(FIRST_TOKEN_S)
+    await advance_to_deadline(rig.clock, FIRST_TOKEN_S, task=task)  # still waiting just before
     meta, body = await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
     assert meta.model == "fake-model-2"
     assert body["choices"][0]["message"]["content"]
@@ -110,8 +115,7 @@ async def test_request_deadline_overrides_the_tier(
     request = ChatRequest(body=REQ.body, first_token_deadline_s=0.25)
     task = asyncio.create_task(rig.engine.complete(request))
     await eventually(lambda: fake_openai.keys_seen() == ["sk-a"])
-    assert rig.clock.pending_timers() == [0.25]
-    rig.clock.advance(0.25)
+    await advance_to_deadline(rig.clock, 0.25, task=task)
     meta, _ = await asyncio.wait_for(task, 5)
     assert meta.model == "fake-model-2"
     assert rig.clock.monotonic() == 0.25
@@ -145,8 +149,7 @@ async def test_stream_that_goes_quiet_is_ended_at_the_idle_deadline(
     seen: list[dict[str, object]] = []
     drain = asyncio.create_task(_drain(answer, seen))
     await eventually(lambda: len(seen) == 2)  # the role chunk and the one frame sent
-    assert rig.clock.pending_timers() == [IDLE_S]
-    rig.clock.advance(IDLE_S)
+    await advance_to_deadline(rig.clock, IDLE_S, task=drain)
     with pytest.raises(StreamInterrupted):
         await asyncio.wait_for(drain, 5)
     await answer.aclose()

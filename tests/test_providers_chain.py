@@ -39,7 +39,7 @@ from openclaw_failover.testing import (
     SilentAfterPreamble,
     ToolCall,
 )
-from tests.fixtures.engine import Tap, eventually
+from tests.fixtures.engine import Tap, advance_to_deadline, eventually
 
 WEATHER_TOOL = {
     "type": "function",
@@ -219,8 +219,7 @@ async def test_silent_anthropic_after_message_start_times_out_to_ollama(fakes: F
         )
         task = asyncio.create_task(engine.complete(request))
         await eventually(lambda: len(tap.chunks_seen()) == 1)  # message_start, as a role chunk
-        assert clock.pending_timers() == [0.75]  # 0.25 s backoff, then the 0.5 s deadline
-        clock.advance(0.5)
+        await advance_to_deadline(clock, 0.75, task=task)  # 0.25 s backoff, then 0.5 s
         meta, body = await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
     assert meta.provider == "ollama"
     assert body["choices"][0]["message"]["content"] == "Local answer."

@@ -87,3 +87,34 @@ async def test_idle_watch_leaves_an_outside_cancel_alone() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_idle_watch_bounds_the_first_wait_by_first_s_and_later_ones_by_then_s() -> None:
+    """One watch, one timer: the first wait (first token) gets first_s, each later wait
+    (stream idle) then_s; the timer armed for the shorter just wakes once more."""
+    clock = FakeClock()
+    watch = IdleWatch(45.0, clock, then_s=15.0)
+    loop = asyncio.get_running_loop()
+    first = loop.create_future()
+    task = asyncio.create_task(watch.wait(first))
+    await asyncio.sleep(0)
+    assert clock.pending_timers() == [15.0]
+    clock.advance(30)  # past then_s, short of first_s
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not task.done()
+    assert clock.pending_timers() == [45.0]
+    first.set_result("token")
+    assert await task == "token"
+    clock.advance(5)
+    task = asyncio.create_task(watch.wait(loop.create_future()))  # from 35 s: due at 50 s
+    await asyncio.sleep(0)
+    clock.advance(14.5)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not task.done()
+    assert clock.pending_timers() == [50.0]
+    clock.advance(0.5)
+    with pytest.raises(TimeoutError):
+        await task
+    assert clock.monotonic() == 50.0
