@@ -176,3 +176,19 @@ def test_each_app_has_its_own_registry() -> None:
     a.state.runtime.metrics.reloads.labels("applied").inc()
     assert b.state.runtime.metrics.registry is not a.state.runtime.metrics.registry
     assert b"applied" not in b.state.runtime.metrics.render()
+
+
+def test_only_well_formed_trace_headers_go_upstream() -> None:
+    """traceparent/tracestate with bytes an upstream request cannot carry (non-ASCII, control
+    characters) or a malformed traceparent stay here (found by header fuzzing: a b'\\x80'
+    traceparent became a 500 when the upstream request was built)."""
+    from openclaw_failover.proxy._request import parse_headers
+
+    good = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    kept = parse_headers([(b"traceparent", good), (b"tracestate", b"a=1,b=2")])
+    assert kept.forwarded == (("traceparent", good.decode()), ("tracestate", "a=1,b=2"))
+    dropped = parse_headers(
+        [(b"traceparent", b"\x80"), (b"tracestate", b"a=\x80"), (b"tracestate", b"a\x01")]
+    )
+    assert dropped.forwarded == ()
+    assert parse_headers([(b"traceparent", b"00-nothex-01")]).forwarded == ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ _MODES: dict[bytes, Mode] = {b"interactive": "interactive", b"batch": "batch"}
 _HEX = frozenset("0123456789abcdef")
 #: Client headers worth passing upstream (end-to-end tracing); everything else stays here.
 _FORWARDED = frozenset({b"traceparent", b"tracestate"})
+#: What a forwarded header may hold (W3C trace context is printable ASCII); anything else
+#: could not even be put on the upstream request.
+_PRINTABLE = re.compile(rb"[\x20-\x7e]{1,512}")
 #: Top-level fields whose JSON type is checked here, so a wrong type is a 400 naming the field.
 _TYPES: dict[str, tuple[type, ...]] = {
     "stream": (bool,),
@@ -102,11 +106,13 @@ def parse_headers(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
             mode = found
         elif name == DEADLINE_HEADER:
             deadline_ms = _deadline_ms(value)
-        elif name in _FORWARDED:
-            text = value.decode("latin-1")
-            forwarded.append((name.decode(), text))
+        elif name in _FORWARDED and _PRINTABLE.fullmatch(value):
+            text = value.decode("ascii")
             if name == b"traceparent":
                 trace_id = trace_id_from(text)
+                if trace_id is None:
+                    continue  # malformed: neither a trace id here nor a header upstream
+            forwarded.append((name.decode(), text))
     return RequestHeaders(
         request_id or new_request_id(),
         trace_id,
