@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ._errors import AttemptRecord
 
@@ -33,9 +33,13 @@ class ChatRequest:
     upstream_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerMeta:
-    """Who answered: set once the first token arrived. Profile id only, never a key."""
+class AnswerMeta(NamedTuple):
+    """Who answered: set once the first token arrived. Profile id only, never a key.
+
+    A ``NamedTuple`` (immutable) rather than a frozen dataclass because one is built per
+    answer on the request path, where setting ten fields one ``object.__setattr__`` at a time
+    costs about three times as much (``benchmarks/engine_overhead.py``).
+    """
 
     provider: str
     model: str

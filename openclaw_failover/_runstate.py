@@ -55,19 +55,21 @@ class RunLog:
 
     def emit(self, event: str, slot: Slot | None = None, **fields: Any) -> None:
         """One audit line with the request's identity and, when given, the slot's."""
+        self._emit(event, slot, fields)
+
+    def _emit(self, event: str, slot: Slot | None, fields: dict[str, Any]) -> None:
+        # ``fields`` travels as one dict: each ** hop would repack it.
         view = self._view
-        if slot is None:
-            record = AuditRecord(event, view.clock.now(), *self._ids, **fields)
-        else:
-            record = AuditRecord(event, view.clock.now(), *self._ids, *slot.labels, **fields)
-        view.audit.emit(record)
+        labels = slot.labels if slot is not None else ()
+        view.audit.emit(AuditRecord(event, view.clock.now(), *self._ids, *labels, **fields))
 
     def outcome(self, outcome: str, slot: Slot | None = None, **fields: Any) -> None:
         """The request's single ``outcome`` line; later calls are ignored."""
         if self._outcome_written:
             return
         self._outcome_written = True
-        self.emit("outcome", slot, outcome=outcome, **fields)
+        fields["outcome"] = outcome
+        self._emit("outcome", slot, fields)
 
     def failed(self, slot: Slot, failed: Failed, *, attempt: int) -> None:
         """Record and audit one failed attempt."""
@@ -98,7 +100,8 @@ class RunLog:
     def answered(self, slot: Slot, *, attempt: int, ttfb_ms: float, status: int) -> None:
         """Audit the attempt that produced the first token (``AnswerMeta`` describes it, so
         the attempt log keeps only failures and skips)."""
-        self.emit("attempt", slot, attempt=attempt, status=status, ttfb_ms=round(ttfb_ms, 1))
+        fields = {"attempt": attempt, "status": status, "ttfb_ms": round(ttfb_ms, 1)}
+        self._emit("attempt", slot, fields)
 
     def unroutable(self, candidate: Candidate) -> None:
         """Record and audit a candidate with no slot: banned, unknown provider or no usable key."""
