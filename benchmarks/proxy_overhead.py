@@ -146,7 +146,8 @@ def wait_quiet(busy_max: float = 0.15) -> None:
                 return
             time.sleep(1.0)
     NOISY.append(busy)
-    print(f"  (machine still {busy:.0%} busy after {limit_s:g} s; measuring anyway)", flush=True)
+    if len(NOISY) <= 3:
+        print(f"  (machine still {busy:.0%} busy after {limit_s:g} s; measuring anyway)")
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -391,9 +392,17 @@ class Client:
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
     def post(self, body: dict[str, Any], auth: str, *, first: bytes | None = None) -> float:
-        """Send; return the seconds until the answer (or until ``first`` is seen)."""
+        """Send; return the seconds until the answer (or until ``first`` is seen). A kept-alive
+        connection the server closed meanwhile is reopened and the request timed afresh."""
         data = json.dumps(body).encode()
         headers = {"content-type": "application/json", "authorization": f"Bearer {auth}"}
+        try:
+            return self._exchange(data, headers, first)
+        except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+            self.conn.close()
+            return self._exchange(data, headers, first)
+
+    def _exchange(self, data: bytes, headers: dict[str, str], first: bytes | None) -> float:
         started = time.perf_counter()
         self.conn.request("POST", self.path, data, headers)
         reply = self.conn.getresponse()
@@ -655,7 +664,10 @@ def report(placements: list[Placement], rss: dict[str, tuple[float, float]], lit
     if litellm:
         print(f"LiteLLM: {litellm}")
     if NOISY:
-        print(f"note: {len(NOISY)} measurement(s) started on a busy machine (other processes)")
+        print(
+            f"note: {len(NOISY)} measurement(s) started on a busy machine (other processes, "
+            f"median {median(NOISY):.0%} busy): figures are noisier than on a quiet one"
+        )
     judge(placements[-1], rss)
 
 

@@ -106,11 +106,7 @@ class OpenAICompatTransport:
             timeout=_timeout(call.provider),
         )
         profile = call.profile
-
-        async def decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
-            async for item in _decode(response, profile):
-                yield item
-
+        decode = functools.partial(_decode, profile=profile)  # no extra generator per chunk
         async with open_stream(self._client, request) as response:
             yield HttpReply(response, decode, profile=profile)
 
