@@ -84,32 +84,26 @@ class StreamAnswer:
             if not self._reading:
                 self._finish("answered")
                 raise StopAsyncIteration
-            item = await self._next_item()
-            if item is None:
+            try:
+                with self._watch:  # the stream-idle deadline
+                    item = await anext(self._opened.chunks)
+            except StopAsyncIteration:
+                self._end_reading()
+                if self._guard is not None:
+                    pending.extend(self._guard.finish())
                 continue
-            if self._guard is None:
+            except TimeoutError:
+                self._end_reading()
+                raise await self._break(_idle_failure(self._idle_s)) from None
+            except TransportFailure as exc:
+                self._end_reading()
+                raise await self._break(exc) from None
+            if isinstance(item, MalformedEvent):
+                self._hooks.malformed(item)  # skipped, audited
+            elif self._guard is None:
                 return item
-            pending.extend(self._guard.feed(item))
-
-    async def _next_item(self) -> Chunk | None:
-        """The next upstream chunk; None when there is nothing to pass on (yet)."""
-        try:
-            item = await self._watch.wait(anext(self._opened.chunks))
-        except StopAsyncIteration:
-            self._end_reading()
-            if self._guard is not None:
-                self._head.extend(self._guard.finish())
-            return None
-        except TimeoutError:
-            self._end_reading()
-            raise await self._break(_idle_failure(self._idle_s)) from None
-        except TransportFailure as exc:
-            self._end_reading()
-            raise await self._break(exc) from None
-        if isinstance(item, MalformedEvent):
-            self._hooks.malformed(item)
-            return None
-        return item
+            else:
+                pending.extend(self._guard.feed(item))
 
     def _end_reading(self) -> None:
         self._reading = False

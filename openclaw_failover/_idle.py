@@ -10,23 +10,23 @@ upstream). With a ``FakeClock`` the deadline fires when the test advances time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from types import TracebackType
 
 from ._ports import Clock, Timer
 
 __all__ = ["IdleWatch"]
 
-T = TypeVar("T")
-
 
 class IdleWatch:
-    """Raises ``TimeoutError`` from :meth:`wait` when a wait lasts its limit or longer: the
-    first wait (up to the first token) is bounded by ``first_s``, every later one (the stream
-    going quiet) by ``then_s`` (default ``first_s``).
+    """A reusable deadline scope: ``with watch: await ...`` raises ``TimeoutError`` when that
+    wait lasts its limit or longer. The first wait (up to the first token) is bounded by
+    ``first_s``, every later one (the stream going quiet) by ``then_s`` (default ``first_s``).
 
-    The one timer is armed for the shorter of the two, so the switch never needs a new one;
-    when the first token takes longer than ``then_s``, the timer just wakes once more.
+    A plain ``with``, not ``async with``: entering and leaving await nothing, and a deadline is
+    checked once per upstream chunk. The one timer is armed for the shorter of the two limits,
+    so the switch never needs a new one; when the first token takes longer than ``then_s``, the
+    timer just wakes once more. Like ``asyncio.timeout``, it cancels the waiting task and turns
+    its own cancellation into ``TimeoutError`` (a cancel from outside stays a cancel).
     """
 
     def __init__(self, first_s: float, clock: Clock, *, then_s: float | None = None) -> None:
@@ -36,31 +36,34 @@ class IdleWatch:
         self._task: asyncio.Task[object] | None = None
         self._timer: Timer | None = None
         self._since = 0.0
+        self._cancelling = 0
         self._waiting = False
         self._fired = False
 
-    async def wait(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable``; ``TimeoutError`` if it takes ``idle_s`` or longer."""
+    def __enter__(self) -> None:
         task = asyncio.current_task()
-        if task is None:  # pragma: no cover - always inside a task under asyncio
-            return await awaitable
+        if task is None:  # pragma: no cover - asyncio always runs coroutines in tasks
+            return
         self._task = task
-        cancelling = task.cancelling()
+        self._cancelling = task.cancelling()
         self._since = self._clock.monotonic()
         self._waiting = True
         if self._timer is None:
             self._timer = self._clock.call_later(min(self._limit_s, self._then_s), self._check)
-        try:
-            return await awaitable
-        except asyncio.CancelledError:
-            if self._fired:
-                self._fired = False
-                if task.uncancel() <= cancelling:
-                    raise TimeoutError from None
-            raise
-        finally:
-            self._waiting = False
-            self._limit_s = self._then_s
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._waiting = False
+        self._limit_s = self._then_s
+        if self._fired and isinstance(exc, asyncio.CancelledError):
+            self._fired = False
+            task = self._task
+            if task is not None and task.uncancel() <= self._cancelling:
+                raise TimeoutError from None
 
     def _check(self) -> None:
         self._timer = None

@@ -98,11 +98,10 @@ async def open_upstream(
     watch = IdleWatch(first_token_s, clock, then_s=stream_idle_s)
     opened = False
     try:
-        result = await watch.wait(
-            _read_head(
+        with watch:
+            result = await _read_head(
                 context, call, watch=watch, started=started, clock=clock, on_malformed=on_malformed
             )
-        )
         opened = isinstance(result, Opened)
         return result
     except TimeoutError:

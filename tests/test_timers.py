@@ -4,12 +4,21 @@ idle watch built on them (driven by a FakeClock, so nothing sleeps)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import pytest
 
 from openclaw_failover._idle import IdleWatch
 from openclaw_failover._timers import TimerHeap
 from openclaw_failover.testing import FakeClock
+
+T = TypeVar("T")
+
+
+async def _wait(watch: IdleWatch, awaitable: Awaitable[T]) -> T:
+    with watch:
+        return await awaitable
 
 
 async def test_heap_pops_due_timers_soonest_first_and_skips_cancelled() -> None:
@@ -42,7 +51,7 @@ async def test_idle_watch_times_out_a_wait_at_its_deadline() -> None:
     clock = FakeClock()
     watch = IdleWatch(10.0, clock)
     never = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(watch.wait(never))
+    task = asyncio.create_task(_wait(watch, never))
     await asyncio.sleep(0)
     clock.advance(9.5)
     await asyncio.sleep(0)
@@ -61,10 +70,10 @@ async def test_idle_watch_counts_only_time_spent_waiting() -> None:
     loop = asyncio.get_running_loop()
     first = loop.create_future()
     first.set_result("a")
-    assert await watch.wait(first) == "a"
+    assert await _wait(watch, first) == "a"
     clock.advance(8)  # the consumer was busy; nobody waited on the stream
     second = loop.create_future()
-    task = asyncio.create_task(watch.wait(second))
+    task = asyncio.create_task(_wait(watch, second))
     await asyncio.sleep(0)
     clock.advance(4)  # 12 s since the timer was armed, 4 s into this wait: re-armed
     for _ in range(3):
@@ -82,7 +91,7 @@ async def test_idle_watch_leaves_an_outside_cancel_alone() -> None:
     clock = FakeClock()
     watch = IdleWatch(10.0, clock)
     never = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(watch.wait(never))
+    task = asyncio.create_task(_wait(watch, never))
     await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -96,7 +105,7 @@ async def test_idle_watch_bounds_the_first_wait_by_first_s_and_later_ones_by_the
     watch = IdleWatch(45.0, clock, then_s=15.0)
     loop = asyncio.get_running_loop()
     first = loop.create_future()
-    task = asyncio.create_task(watch.wait(first))
+    task = asyncio.create_task(_wait(watch, first))
     await asyncio.sleep(0)
     assert clock.pending_timers() == [15.0]
     clock.advance(30)  # past then_s, short of first_s
@@ -107,7 +116,7 @@ async def test_idle_watch_bounds_the_first_wait_by_first_s_and_later_ones_by_the
     first.set_result("token")
     assert await task == "token"
     clock.advance(5)
-    task = asyncio.create_task(watch.wait(loop.create_future()))  # from 35 s: due at 50 s
+    task = asyncio.create_task(_wait(watch, loop.create_future()))  # from 35 s: due at 50 s
     await asyncio.sleep(0)
     clock.advance(14.5)
     for _ in range(3):
