@@ -167,9 +167,12 @@ class RequestRun:
         now = self.view.clock.now()
         expired: list[str] = []
         for key in slot.keys:
-            if key in self.writes.claimed:
-                continue
-            state = health_state(self.health.get(key), now)
+            found = self.health.get(key)
+            if key in self.writes.claimed and found is not None:
+                if found.probe_owner == self.writes.owner:
+                    continue  # still our probe (another's failure would have ended it)
+                self.writes.claimed.discard(key)
+            state = health_state(found, now)
             if state == "half_open":
                 expired.append(key)
             elif state != "ready":

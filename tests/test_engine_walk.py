@@ -352,3 +352,25 @@ async def test_an_answer_does_not_clear_a_cooldown_set_after_its_request_looked(
     stored = rig.store._data[key_a]
     assert stored.cooldown_reason == "auth"
     assert stored.last_good_at == rig.clock.now()
+
+
+async def test_a_probe_ended_by_another_request_is_not_retried() -> None:
+    """A request probing a half-open model does not retry it when, during its backoff, another
+    request's failure set a new cooldown there (which ends every claim on the key)."""
+    table = make_table(TWO_KEYS)
+    rig = make_engine(table)
+    cool_m1 = model_key(table.route("auto").candidates[0])
+    rig.store._data[cool_m1] = _cooling("server_error", rig.clock.now() - 1)  # half-open
+
+    def fails_while_another_probe_fails(request: httpx.Request) -> httpx.Response:
+        now = rig.clock.now()
+        rig.store._data[cool_m1] = Health(
+            cooldown_until=now + 30, cooldown_reason="server_error", last_failure_at=now
+        )
+        return error(500)
+
+    rig.upstream.script(fails_while_another_probe_fails, key="ka", model="m1")
+    meta, _ = await _answer(rig)
+    assert [p.detail for p in rig.audit.events("probe")] == ["half_open"]
+    assert rig.upstream.calls == [("ka", "m1"), ("kq", "m2")]
+    assert meta.provider == "q"
