@@ -187,20 +187,23 @@ class SendGate:
     waiting: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamCall:
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+class UpstreamCall(NamedTuple):
     """One attempt's request, in OpenAI chat-completions shape, for one candidate and key.
 
     ``body`` has no ``model``: the adapter sets the provider-local model id. The engine always
-    asks for a stream; the adapter turns whatever the wire gives into OpenAI chunks.
+    asks for a stream; the adapter turns whatever the wire gives into OpenAI chunks. A
+    ``NamedTuple`` (immutable, one built per attempt) for the reason given at ``AuditRecord``.
     """
 
     provider: Provider
     candidate: Candidate
     profile: Profile | None
     body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    gate: SendGate | None = field(default=None, compare=False)
+    headers: Mapping[str, str] = _NO_HEADERS
+    gate: SendGate | None = None
 
 
 @dataclass(frozen=True, slots=True)
