@@ -44,6 +44,20 @@ class StreamAnswer:
     ``aclose`` needs no generator to unwind.
     """
 
+    __slots__ = (
+        "_closed",
+        "_done",
+        "_guard",
+        "_head",
+        "_hooks",
+        "_idle_s",
+        "_iterating",
+        "_meta",
+        "_opened",
+        "_reading",
+        "_watch",
+    )
+
     def __init__(
         self,
         opened: Opened,

@@ -47,6 +47,23 @@ class Move(Enum):
 class RequestRun:
     """One request's walk down its route. Use once: ``await RequestRun(...).run()``."""
 
+    __slots__ = (
+        "cooling",
+        "health",
+        "log",
+        "overflow_window",
+        "overflowed",
+        "plan",
+        "probe_only",
+        "request",
+        "settings",
+        "started",
+        "tried",
+        "view",
+        "waited",
+        "writes",
+    )
+
     def __init__(
         self, view: EngineView, request: ChatRequest, *, owner: str, request_id: str
     ) -> None:
@@ -221,12 +238,12 @@ class RequestRun:
                 result = replace(result, failure_kind=SLOT_WAIT_TIMEOUT, detail=detail)
             self.log.failed(slot, result, attempt=self.tried)
             return result
-        status = 200
-        self.log.answered(slot, attempt=self.tried, ttfb_ms=result.ttfb_ms, status=status)
+        ttfb_ms = round(result.ttfb_ms, 1)  # as audited, on the attempt and the outcome line
+        self.log.answered(slot, attempt=self.tried, ttfb_ms=ttfb_ms, status=200)
         await self._succeeded(slot)
         meta = self._meta(slot, removed)
         events.meta = meta
-        events.ttfb_ms = result.ttfb_ms
+        events.ttfb_ms = ttfb_ms
         idle_s = self.settings.deadlines.stream_idle_s
         return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
 

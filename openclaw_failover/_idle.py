@@ -29,6 +29,18 @@ class IdleWatch:
     its own cancellation into ``TimeoutError`` (a cancel from outside stays a cancel).
     """
 
+    __slots__ = (
+        "_cancelling",
+        "_clock",
+        "_fired",
+        "_limit_s",
+        "_since",
+        "_task",
+        "_then_s",
+        "_timer",
+        "_waiting",
+    )
+
     def __init__(self, first_s: float, clock: Clock, *, then_s: float | None = None) -> None:
         self._limit_s = first_s
         self._then_s = first_s if then_s is None else then_s

@@ -23,10 +23,18 @@ __all__ = ["AnswerEvents"]
 class AnswerEvents:
     """The :class:`~openclaw_failover._answer.AnswerHooks` of one attempt."""
 
+    __slots__ = (
+        "_run",
+        "_slot",
+        "meta",
+        "ttfb_ms",
+    )
+
     def __init__(self, run: RequestRun, slot: Slot) -> None:
         self._run = run
         self._slot = slot
         self.meta: AnswerMeta | None = None
+        #: Time to first token, rounded as the attempt line has it.
         self.ttfb_ms: float | None = None
 
     def malformed(self, event: MalformedEvent) -> None:
@@ -71,7 +79,7 @@ class AnswerEvents:
             downgraded=downgraded,
             tools_blocked=(*removed, *blocked),
             latency_ms=round(elapsed_ms, 1),
-            ttfb_ms=None if self.ttfb_ms is None else round(self.ttfb_ms, 1),
+            ttfb_ms=self.ttfb_ms,
         )
 
 

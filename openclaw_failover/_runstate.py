@@ -38,6 +38,14 @@ class EngineView:
 class RunLog:
     """The request's audit lines and attempt records (one ``outcome`` line, at most)."""
 
+    __slots__ = (
+        "_ids",
+        "_outcome_written",
+        "_view",
+        "attempts",
+        "request_id",
+    )
+
     def __init__(self, view: EngineView, request: ChatRequest, request_id: str) -> None:
         self._view = view
         self.request_id = request_id
@@ -99,8 +107,8 @@ class RunLog:
 
     def answered(self, slot: Slot, *, attempt: int, ttfb_ms: float, status: int) -> None:
         """Audit the attempt that produced the first token (``AnswerMeta`` describes it, so
-        the attempt log keeps only failures and skips)."""
-        fields = {"attempt": attempt, "status": status, "ttfb_ms": round(ttfb_ms, 1)}
+        the attempt log keeps only failures and skips); ``ttfb_ms`` as it is to be written."""
+        fields = {"attempt": attempt, "status": status, "ttfb_ms": ttfb_ms}
         self._emit("attempt", slot, fields)
 
     def unroutable(self, candidate: Candidate) -> None:

@@ -21,6 +21,15 @@ TOUCH_S = 60.0
 class RunWrites:
     """The request's view of stored health (``health``) and the probe claims it holds."""
 
+    __slots__ = (
+        "claimed",
+        "health",
+        "log",
+        "owner",
+        "settings",
+        "store",
+    )
+
     def __init__(self, store: StateStore, log: RunLog, *, owner: str, settings: Settings) -> None:
         self.store = store
         self.log = log
