@@ -121,9 +121,8 @@ class FailoverEngine:
     async def open(self, request: ChatRequest) -> Answer:
         """Fail over until the first token; raise ``AllCandidatesFailed`` / ``RouteDriftError``
         / ``RequestRejected``; an unknown route raises ``KeyError``."""
-        seq = next(self._seq)
-        request_id = request.request_id or f"{self._token}-{seq}"
-        run = RequestRun(self._view, request, owner=f"{self._token}#{seq}", request_id=request_id)
+        owner = f"{self._token}-{next(self._seq)}"  # unique per request; probe claims name it
+        run = RequestRun(self._view, request, owner=owner, request_id=request.request_id or owner)
         try:
             return await run.run()
         except asyncio.CancelledError:  # the caller left while the request was held
