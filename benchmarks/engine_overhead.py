@@ -7,7 +7,10 @@ is the engine alone: ``open`` + reading the two prebuilt chunks + ``aclose``. Ru
 
 It prints the median and p90 per request for 1, 10, 32 (8 models x 4 keys, the target case),
 100 and 1,000 profiles, with the memory store and the file store, for a healthy primary and
-for a primary whose keys are all cooling (the walk skips them). Ratios are from one run.
+for a primary whose keys are all cooling (the walk skips them). Each cell is the best of
+``ROUNDS`` rounds (a shared, busy machine only ever adds time). For scale it also prints the
+floor under every cell: the same prebuilt transport driven by a few lines with no engine at
+all (send, read to the first token, read the rest, close). Ratios are from one run.
 """
 
 from __future__ import annotations
@@ -140,6 +143,56 @@ async def measure(store: StateStore, rt: RouteTable, requests: int) -> tuple[flo
     return min(rounds)
 
 
+class _NoEngineAnswer:
+    """What an answer costs with no engine: the prebuilt head, then the rest of the stream."""
+
+    def __init__(self, opened: _Opened, chunks: AsyncIterator[dict[str, Any]], head: list[Any]):
+        self.opened, self.chunks, self.head = opened, chunks, deque(head)
+
+    def __aiter__(self) -> _NoEngineAnswer:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self.head:
+            chunk: dict[str, Any] = self.head.popleft()
+            return chunk
+        return await anext(self.chunks)
+
+    async def aclose(self) -> None:
+        await self.chunks.aclose()  # type: ignore[attr-defined]
+        await self.opened.__aexit__(None, None, None)
+
+
+async def floor_us(requests: int) -> float:
+    """The floor: the prebuilt transport and the async protocol alone, best of ROUNDS."""
+    transport = PrebuiltTransport()
+
+    async def open_() -> _NoEngineAnswer:
+        opened = transport.send(None)  # type: ignore[arg-type]
+        reply = await opened.__aenter__()
+        chunks = reply.chunks().__aiter__()
+        head = []
+        async for chunk in chunks:
+            head.append(chunk)
+            if chunk["choices"][0]["delta"].get("content"):
+                break
+        return _NoEngineAnswer(opened, chunks, head)
+
+    perf = time.perf_counter_ns
+    medians = []
+    for _ in range(ROUNDS):
+        samples = []
+        for _ in range(max(1, requests // ROUNDS)):
+            start = perf()
+            answer = await open_()
+            async for _chunk in answer:
+                pass
+            await answer.aclose()
+            samples.append(perf() - start)
+        medians.append(statistics.median(samples) / 1000)
+    return min(medians)
+
+
 async def reference_us() -> tuple[float, float]:
     """Two reference costs on this machine right now: one ``AuditRecord`` and one
     ``asyncio.timeout`` enter/exit (a busy or slow machine scales everything)."""
@@ -158,10 +211,11 @@ async def reference_us() -> tuple[float, float]:
 
 async def main(requests: int) -> None:
     record_us, timeout_us = await reference_us()
+    floor = await floor_us(requests)
     print(
         f"reference on this machine: one AuditRecord {record_us:.2f} us, "
-        f"one asyncio.timeout {timeout_us:.2f} us (os.cpu_count={os.cpu_count()}, "
-        f"load {os.getloadavg()[0]:.1f})"
+        f"one asyncio.timeout {timeout_us:.2f} us, the transport with no engine {floor:.2f} us "
+        f"(os.cpu_count={os.cpu_count()}, load {os.getloadavg()[0]:.1f})"
     )
     print(
         f"engine decision cost per request, us (median / p90, best of {ROUNDS} rounds), "
@@ -189,9 +243,11 @@ async def main(requests: int) -> None:
             print(f"{count:>9} {models:>3}x{keys:<3} {scenario:>16} {cells[0]:>16} {cells[1]:>16}")
     base = results[(1, "healthy", "memory")]
     target = results[(32, "healthy", "memory")]
+    on_file = results[(32, "healthy", "file")]
     print(
         f"\n8 models x 4 keys, memory store: {target:.1f} us median (target <= 20 us), "
-        f"= {target / record_us:.1f} AuditRecord constructions on this machine"
+        f"of which {floor:.1f} us is the transport with no engine; file store {on_file:.1f} us "
+        f"(file / memory = {on_file / target:.2f}x)"
     )
     for count in (10, 100, 1000):
         ratio = results[(count, "healthy", "memory")] / base
