@@ -9,8 +9,10 @@ it and emits the audit lines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from enum import Enum
+from typing import Any
 
 from ._answer import StreamAnswer
 from ._errors import AllCandidatesFailed, RequestRejected, RouteDriftError
@@ -86,13 +88,12 @@ class RequestRun:
 
     async def run(self) -> StreamAnswer:
         """Fail over until a first token; raise the stop (hard stop, drift, rejected)."""
-        store, health = self.view.store, self.health
-        candidates = self.plan.route.candidates
-        for index, (group, keys) in enumerate(
-            zip(self.plan.groups, self.plan.group_keys, strict=True)
+        store, health, plan = self.view.store, self.health, self.plan
+        for candidate, group, keys in zip(
+            plan.route.candidates, plan.groups, plan.group_keys, strict=True
         ):
             if not group:
-                self.log.unroutable(candidates[index])
+                self.log.unroutable(candidate)
                 continue
             if not self._fits(group[0]):
                 continue
@@ -204,14 +205,7 @@ class RequestRun:
 
     async def _attempt(self, slot: Slot) -> StreamAnswer | Failed:
         candidate = slot.candidate
-        body = self.request.body
-        guard: LocalToolGuard | None = None
-        removed: tuple[str, ...] = ()
-        if candidate.tier is Tier.LOCAL:
-            body, removed = filter_tools(body, self.view.high_risk)
-            guard = LocalToolGuard(self.view.high_risk, removed)
-            if removed:
-                self.log.emit("tool_blocked", slot, tools_blocked=removed, detail="removed")
+        body, removed, guard = self._body_for(slot)
         if slot.profile is not None:
             self.view.last_used[slot.keys[1]] = self.view.clock.now()
         transport = self.view.transports.get(slot.provider.api)
@@ -240,12 +234,27 @@ class RequestRun:
             return result
         ttfb_ms = round(result.ttfb_ms, 1)  # as audited, on the attempt and the outcome line
         self.log.answered(slot, attempt=self.tried, ttfb_ms=ttfb_ms, status=200)
-        await self._succeeded(slot)
+        await self.writes.succeeded(slot, self.view.clock.now())  # ends every claim it held
+        session = self.request.session_id
+        if session and slot.profile is not None:
+            self.view.pins[session] = slot.profile.id
         meta = self._meta(slot, removed)
         events.meta = meta
         events.ttfb_ms = ttfb_ms
         idle_s = self.settings.deadlines.stream_idle_s
         return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
+
+    def _body_for(
+        self, slot: Slot
+    ) -> tuple[Mapping[str, Any], tuple[str, ...], LocalToolGuard | None]:
+        """The body this slot is sent, the tools taken out of it, and the guard for its answer:
+        only the local tier loses its high-risk tools (audited)."""
+        if slot.candidate.tier is not Tier.LOCAL:
+            return self.request.body, (), None
+        body, removed = filter_tools(self.request.body, self.view.high_risk)
+        if removed:
+            self.log.emit("tool_blocked", slot, tools_blocked=removed, detail="removed")
+        return body, removed, LocalToolGuard(self.view.high_risk, removed)
 
     def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
         provider, model, profile, tier = slot.labels
@@ -314,12 +323,6 @@ class RequestRun:
         return False
 
     # ------------------------------------------------------------------ state writes
-
-    async def _succeeded(self, slot: Slot) -> None:
-        await self.writes.succeeded(slot, self.view.clock.now())  # ends every claim it held
-        session = self.request.session_id
-        if session and slot.profile is not None:
-            self.view.pins[session] = slot.profile.id
 
     async def cool(self, slot: Slot, failed: Failed) -> None:
         """Write the failure's cooldown on its scope's key (set-if-greater) and audit it."""

@@ -77,7 +77,7 @@ class AnswerEvents:
             slot,
             attempt=run.tried,
             downgraded=downgraded,
-            tools_blocked=(*removed, *blocked),
+            tools_blocked=(*removed, *blocked) if blocked else removed,
             latency_ms=round(elapsed_ms, 1),
             ttfb_ms=self.ttfb_ms,
         )
