@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._model import Candidate, CooldownScope, Profile, Provider, Route
 from ._policy import HealthState, health_state
@@ -129,9 +130,12 @@ def plan_route(
     return RoutePlan(route, tuple(groups), tuple(dict.fromkeys(keys)), tuple(group_keys))
 
 
-@dataclass(frozen=True, slots=True)
-class SlotView:
-    """A slot as one request sees it: its combined state, expiry, reason and keys to claim."""
+class SlotView(NamedTuple):
+    """A slot as one request sees it: its combined state, expiry, reason and keys to claim.
+
+    A ``NamedTuple`` (immutable, cheap to build): a walk builds one for every key with a
+    cooldown it looks at (a ready slot reuses its ``ready_view``).
+    """
 
     slot: Slot
     state: HealthState
