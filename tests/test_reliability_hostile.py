@@ -11,12 +11,9 @@ tier always answers). Oversized bodies are refused before they are read whole by
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +34,7 @@ from openclaw_failover.testing import (
     Ok,
     tool_reply,
 )
+from tests.fixtures.chaos import loris_trial
 from tests.fixtures.proxy import running_server
 
 pytestmark = pytest.mark.slow
@@ -214,40 +212,6 @@ def test_fuzzed_headers_never_draw_a_5xx(
 # ----------------------------------------------------------------------------- slow loris
 
 
-def slow_loris(url: str, stop: threading.Event) -> None:
-    """One client that sends a request one byte a second until ``stop`` (never finishing)."""
-    host, port = url.removeprefix("http://").split(":")
-    head = (
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-        b"content-length: 100000\r\n\r\n" + b'{"model": "auto", "messages": [' + b" " * 1000
-    )
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        for byte in head:
-            if stop.wait(1.0):
-                return
-            try:
-                sock.sendall(bytes([byte]))
-            except OSError:
-                return  # the proxy gave up on us: fine
-
-
-async def normal_load(url: str, *, requests: int, concurrency: int) -> list[float]:
-    """``requests`` ordinary requests, ``concurrency`` at a time; each one's seconds."""
-    body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(timeout=20, limits=limits) as client:
-
-        async def one() -> float:
-            async with gate:
-                started = time.perf_counter()
-                reply = await client.post(f"{url}/v1/chat/completions", json=body)
-                assert reply.status_code == 200, reply.text[:300]
-                return time.perf_counter() - started
-
-        return list(await asyncio.gather(*(one() for _ in range(requests))))
-
-
 def test_slow_loris_clients_do_not_stop_normal_requests(tmp_path: Path) -> None:
     """20 clients trickling a request at 1 byte/s hold connections open while 50 concurrent
     normal requests (200 in all) still complete, each within its 20 s deadline."""
@@ -263,20 +227,7 @@ def test_slow_loris_clients_do_not_stop_normal_requests(tmp_path: Path) -> None:
         env = {"HOME": str(tmp_path), "OPENCLAW_STATE_DIR": str(tmp_path / "state")}
         table = load_route_table(str(path), kind="standalone", environ=env).table
         assert table is not None
-        stop = threading.Event()
         with running_server(create_app(table, reload_poll_s=3600)) as url:
-            loris = [
-                threading.Thread(target=slow_loris, args=(url, stop), daemon=True)
-                for _ in range(20)
-            ]
-            for thread in loris:
-                thread.start()
-            time.sleep(2)  # every slow client is connected and trickling
-            try:
-                latencies = asyncio.run(normal_load(url, requests=200, concurrency=50))
-            finally:
-                stop.set()
-                for thread in loris:
-                    thread.join(5)
+            latencies = loris_trial(url, loris=20, requests=200, concurrency=50)
     assert len(latencies) == 200
     assert len(fake.chat_requests) == 200

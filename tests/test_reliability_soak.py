@@ -15,7 +15,7 @@ import pytest
 
 from openclaw_failover.stores import FileStateStore
 from openclaw_failover.testing import HttpError
-from tests.fixtures.chaos import ChaosWorld, log_problems, percentile_ms, soak
+from tests.fixtures.chaos import ChaosWorld, all_keys, log_problems, percentile_ms, soak
 from tests.fixtures.chaos_checks import Findings, check_all, fake_hits, read_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -69,6 +69,10 @@ def test_soak_2000_requests_keeps_every_invariant(tmp_path: Path) -> None:
     assert log_problems(run.log) == []
     assert stats.skipped == 0
     assert findings.figures["outcome_lines"] == 2000
+    written = b"".join(p.read_bytes() for p in world.state_dir.rglob("*") if p.is_file())
+    for key in all_keys():  # nor a key in the log, the audit or the state
+        assert key not in "".join(run.log)
+        assert key.encode() not in written
     assert findings.figures["outcomes"].get("answered", 0) > 0  # the mix lets answers through
     assert sum(1 for o in run.outcomes if o.kind == "stream_error") > 0  # and breaks streams
     assert findings.figures["expiries"] > 0
