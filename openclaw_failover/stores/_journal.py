@@ -155,6 +155,11 @@ class Journal:
         if self._fd is not None:
             os.fdatasync(self._fd)
 
+    def dup_fd(self) -> int | None:
+        """A duplicate of the open descriptor, for a sync on another thread (the caller closes
+        it; a compaction that reopens the journal meanwhile does not invalidate it)."""
+        return os.dup(self._fd) if self._fd is not None else None
+
     def close(self) -> None:
         """Close the file; the next refresh reopens it."""
         if self._fd is not None:

@@ -15,13 +15,16 @@ journal without breaking anyone's lock).
 - **Fast:** the parsed state is cached with the journal's (inode, size); a snapshot
   with no change costs one ``stat``; a change costs reading only the new records.
 - **Durability:** appends are in the page cache at once (enough for process crashes); the
-  journal is fdatasync'ed at most every ``fsync_interval_s`` and at compaction and close.
+  journal is fdatasync'ed at most every ``fsync_interval_s`` (on the loop's executor, off the
+  event loop) and at compaction and close.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -35,6 +38,8 @@ from ._journal import Journal
 from .memory import forward_only
 
 __all__ = ["FileStateStore"]
+
+_log = logging.getLogger("openclaw_failover.stores")
 
 JOURNAL = "state.journal"
 LOCK = "state.lock"
@@ -153,6 +158,30 @@ class FileStateStore:
             return
         now = time.monotonic()
         if now - self._last_sync >= self._fsync_interval_s:
-            journal.sync()
+            _sync_in_background(journal)
             self._dirty = False
             self._last_sync = now
+
+
+def _sync_in_background(journal: Journal) -> None:
+    """fdatasync the journal on the loop's executor: a sync can take tens of milliseconds, and
+    every request on the event loop would wait for it (the append is already in the page
+    cache, so a process crash loses nothing meanwhile)."""
+    fd = journal.dup_fd()
+    if fd is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop (a synchronous caller): sync here
+        _sync_and_close(fd)
+        return
+    loop.run_in_executor(None, _sync_and_close, fd)
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        _log.warning("state store: background fdatasync failed: %s", exc.strerror)
+    finally:
+        os.close(fd)
