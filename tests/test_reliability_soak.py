@@ -68,7 +68,8 @@ def test_soak_2000_requests_keeps_every_invariant(tmp_path: Path) -> None:
     report("soak", findings, [o.latency_s for o in run.outcomes], run.elapsed_s)
     assert log_problems(run.log) == []
     assert stats.skipped == 0
-    assert findings.figures["outcome_lines"] == 2000
+    raised = [f"{o.request_id}: {o.detail}" for o in run.outcomes if o.kind == "exception"]
+    assert findings.figures["outcome_lines"] == 2000, raised
     written = b"".join(p.read_bytes() for p in world.state_dir.rglob("*") if p.is_file())
     for key in all_keys():  # nor a key in the log, the audit or the state
         assert key not in "".join(run.log)
