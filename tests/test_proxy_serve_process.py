@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ from openclaw_failover.testing import FakeOpenAIServer, tool_reply
 from tests.fixtures.proxy import serve_process
 
 HI = [{"role": "user", "content": "hi"}]
+#: httpx's (so the openai SDK's) idle expiry for a pooled connection; undici's is 4 s.
+CLIENT_IDLE_EXPIRY_S = httpx.Limits().keepalive_expiry or 5.0
 
 
 def config(fake: FakeOpenAIServer, primary: str = "p1/m1") -> str:
@@ -90,3 +93,51 @@ def test_sighup_reloads_and_readyz_shows_versions(served, fake) -> None:  # type
     assert after["loaded"] == after["on_disk"]
     answer = httpx.post(f"{url}/v1/chat/completions", json={"model": "auto", "messages": HI})
     assert answer.json()["model"] == "m2"
+
+
+def post_chat(sock: socket.socket) -> tuple[bytes, bytes]:
+    """Send one non-streamed chat request on ``sock``; (status line, body) of the reply, or
+    (b"", b"") when the proxy had closed the connection."""
+    body = json.dumps({"model": "auto", "messages": HI}).encode()
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n" % len(body)
+    )
+    try:
+        sock.sendall(head + body)
+    except OSError:
+        return b"", b""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            more = sock.recv(65536)
+        except OSError:  # a reset: the proxy closed it with our request unread
+            more = b""
+        if not more:
+            return b"", b""
+        data += more
+    header, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in header.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return header.split(b"\r\n", 1)[0], rest
+
+
+@pytest.mark.slow
+def test_idle_keep_alive_connection_outlives_the_clients_expiry(served) -> None:  # type: ignore[no-untyped-def]
+    """A keep-alive connection left idle a second past the client's own expiry still takes
+    the next request: the client retires idle connections, never the proxy just as the
+    client reuses one (uvicorn's default 5 s did, and the request was lost unseen)."""
+    url, _, _ = served
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        status, body = post_chat(sock)
+        assert status.endswith(b" 200 OK"), (status, body)
+        time.sleep(CLIENT_IDLE_EXPIRY_S + 1.0)
+        status, body = post_chat(sock)
+    assert status.endswith(b" 200 OK"), "the proxy closed an idle keep-alive connection"
+    assert json.loads(body)["choices"][0]["message"]["content"]

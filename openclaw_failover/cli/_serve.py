@@ -11,6 +11,13 @@ import typer
 from .._model import RouteTable
 from ..proxy._bind import bind_refusal
 
+#: How long an idle keep-alive connection stays open (uvicorn's default is 5 s). It must
+#: outlast every client's own idle expiry (undici/Node 4-5 s, httpx and the openai SDK 5 s,
+#: aiohttp 15 s, Go 90 s), so that the client always retires an idle connection first: a
+#: server that closes one just as the client reuses it drops that request unseen (the client
+#: gets "Server disconnected without sending a response", and nobody retries a POST).
+KEEP_ALIVE_S = 120
+
 
 def _load(config: Path | None, kind: str | None) -> RouteTable:
     """Load the table, printing warnings; exit 2 naming every error."""
@@ -78,6 +85,7 @@ def run_server(table: RouteTable, *, host: str, port: int) -> None:
         access_log=False,
         log_level="info",
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     uvicorn.Server(config).run()
 
