@@ -1,13 +1,17 @@
-"""The chaos soak's checker on hand-made records: how it tells a request that never reached
-the proxy from one the proxy lost."""
+"""The chaos soak's checker on hand-made records: what it counts as a send to a cooling key,
+and how it tells a request that never reached the proxy from one the proxy lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from openclaw_failover._ports import Health
 from openclaw_failover.testing import Ok
 from tests.fixtures.chaos import ANSWER, Outcome
-from tests.fixtures.chaos_checks import Hit, check_all
+from tests.fixtures.chaos_checks import Findings, Hit, check_all
+
+KM = ("km", "p1:b", "m1")
+SET_AT, UNTIL = 100.0, 103.7  # a cooldown on p1:b's m1, as the CI run's crash soak had one
 
 
 def line(event: str, ts: float, rid: str, **fields: Any) -> dict[str, Any]:
@@ -16,9 +20,104 @@ def line(event: str, ts: float, rid: str, **fields: Any) -> dict[str, Any]:
     return {"event": event, "ts": ts, "request_id": rid, **base, **fields}
 
 
+def cooled() -> dict[str, Any]:
+    """The cooldown_set line of another request, 429 on p1:b's m1."""
+    return line(
+        "cooldown_set",
+        SET_AT,
+        "setter",
+        reason="rate_limit",
+        cooldown_until=UNTIL,
+        detail="key_model",
+    )
+
+
+def attempt(rid: str, ts: float, latency_s: float) -> dict[str, Any]:
+    """A failed attempt line: started ``latency_s`` before ``ts`` as the proxy measured it."""
+    return line(
+        "attempt", ts, rid, attempt=1, status=500, reason="server_error", latency_ms=latency_s * 1e3
+    )
+
+
 def hit(rid: str, at: float) -> Hit:
     """The fake's record of ``rid``'s call on p1/m1 with key p1:b, arriving at ``at``."""
     return Hit("p1", "p1:b", "m1", at, f"t-{rid}", Ok(ANSWER))
+
+
+def cooling(lines: list[dict[str, Any]], hits: list[Hit], **kwargs: Any) -> Findings:
+    """Every check over ``lines`` and ``hits``, with no client outcomes."""
+    return check_all([], lines, hits, **kwargs)
+
+
+def violations(findings: Findings) -> list[str]:
+    """The ``no_attempt_while_cooling`` violations."""
+    return findings.violations.get("no_attempt_while_cooling", [])
+
+
+def test_a_send_chosen_before_the_cooldown_landed_may_arrive_after_it() -> None:
+    """A call the proxy started before the cooldown was written is a stale view in flight,
+    however late the fake logs it (0.3 s after, in the CI run that failed)."""
+    found = cooling([cooled(), attempt("late", 100.5, 0.52)], [hit("late", SET_AT + 0.3)])
+    assert violations(found) == []
+    assert found.figures["stale_views_in_flight"] == 1
+    assert found.figures["send_lag_max_ms"] == 320.0
+
+
+def test_a_send_chosen_while_the_key_cooled_is_a_violation() -> None:
+    """A call the proxy started 0.4 s into the cooldown is caught, a stale view to blame."""
+    found = cooling([cooled(), attempt("blind", 100.9, 0.5)], [hit("blind", SET_AT + 0.45)])
+    assert violations(found) == [
+        f"blind on {KM} chosen at +0.400 s (reached the fake at +0.450 s) of [100.000, 103.700]"
+    ]
+    assert found.figures["attempts_while_cooling"] == {"stale_view": 1}
+
+
+def test_after_a_slot_wait_the_send_is_judged_when_the_wait_ended() -> None:
+    """An attempt that queued for a provider slot from before the cooldown until inside it
+    must have looked again when the wait ended: a send after that is a violation."""
+    wait = {
+        "event": "cooldown_set",
+        "ts": SET_AT + 0.4,
+        "request_id": "queued",
+        "provider": "p1",
+        "failure_kind": "concurrency_wait",
+    }
+    found = cooling([cooled(), attempt("queued", 100.8, 1.3), wait], [hit("queued", 100.45)])
+    assert len(violations(found)) == 1
+    assert found.figures["attempts_while_cooling"] == {"slot_wait": 1}
+
+
+def test_the_next_attempts_slot_wait_is_not_this_ones() -> None:
+    """A wait for a slot that ended after this attempt's line is the request's next attempt's:
+    it does not move this attempt's choice into the cooldown (a lagging load showed this)."""
+    wait = {
+        "event": "cooldown_set",
+        "ts": SET_AT + 0.608,
+        "request_id": "moved_on",
+        "provider": "p1",
+        "failure_kind": "concurrency_wait",
+    }
+    lines = [cooled(), attempt("moved_on", SET_AT + 0.367, 0.692), wait]
+    found = cooling(lines, [hit("moved_on", SET_AT + 0.361)])
+    assert violations(found) == []
+    assert found.figures["stale_views_in_flight"] == 1
+
+
+def test_an_audited_start_long_before_the_arrival_does_not_excuse_it() -> None:
+    """No engine path holds a chosen send for seconds: an attempt said to start 5.5 s before
+    the fake saw it, inside the cooldown, is judged 2 s before the arrival and caught."""
+    found = cooling([cooled(), attempt("early", 102.6, 5.6)], [hit("early", SET_AT + 2.5)])
+    assert len(violations(found)) == 1
+
+
+def test_kill_cooldowns_hold_the_restarted_proxy_not_the_killed_ones_calls() -> None:
+    """The store's cooldowns at a kill bind every call chosen after it; a call the killed
+    proxy had sent, which the fake logs after the kill, is not a send by the restarted one."""
+    kills = [(SET_AT, {"km:p1:b#fp|m1": Health(cooldown_until=UNTIL, cooldown_reason="x")})]
+    lines = [attempt("killed", 99.9, 0.1), attempt("restarted", 100.9, 0.1)]
+    hits = [hit("killed", SET_AT + 0.35), hit("restarted", 100.81)]
+    found = cooling(lines, hits, kills=kills)
+    assert [v.split()[0] for v in violations(found)] == ["restarted"]
 
 
 def outcome(rid: str, *, status: int = 0) -> Outcome:
