@@ -118,13 +118,16 @@ class RequestRun:
         fresh = True  # the group's snapshot was just read; after an attempt, read again
         for seen in views:
             view = seen if fresh else await self._reread(seen.slot)
+            claims = view.claim_keys if view.usable else ()
+            if claims and not await self._claim(view.slot, claims, "half_open"):
+                # Someone else probes it, or it cooled again since the read: as it is now.
+                view = view_slot(view.slot, self.health, self.view.clock.now())
+                if view.usable:
+                    view = view._replace(state="probing")
             if not view.usable:
                 if view.state == "cooling":
                     self.cooling.append(view)
                 self.log.skipped(view, view.state)
-                continue
-            if view.claim_keys and not await self._claim(view.slot, view.claim_keys, "half_open"):
-                self.log.skipped(view, "probing")
                 continue
             move = await self._try_slot(view.slot)
             if move is not Move.NEXT_KEY:

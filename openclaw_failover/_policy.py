@@ -139,14 +139,21 @@ def release_probe(health: Health | None, owner: str) -> Health | None:
     return replace(health, probe_owner=None, probe_until=0.0)
 
 
-def claim_probe(health: Health | None, *, owner: str, now: float, lease_s: float) -> Health:
-    """``health`` with a half-open probe claim for ``owner``, unless another live claim holds.
+def claim_probe(
+    health: Health | None, *, owner: str, now: float, lease_s: float, cooling: bool = False
+) -> Health:
+    """``health`` with a half-open probe claim for ``owner``, unless another live claim holds,
+    or the key is cooling (again) and ``cooling`` (the probe taken because everything cools)
+    was not asked for: another process's failed probe may have cooled it since the caller
+    looked, and then it is not half-open any more.
 
     The store applies this atomically; the caller owns the probe when the stored result
     names it.
     """
     current = health or EMPTY_HEALTH
     if current.probe_owner not in (None, owner) and current.probe_until > now:
+        return current
+    if current.cooldown_until > now and not cooling:
         return current
     return replace(current, probe_owner=owner, probe_until=now + lease_s)
 

@@ -97,13 +97,17 @@ class RunWrites:
     async def claim(
         self, slot: Slot, keys: tuple[str, ...], *, why: str, now: float, lease_s: float
     ) -> bool:
-        """Claim the half-open probe on ``keys`` atomically; False when someone else holds one."""
-        owner = self.owner
+        """Claim the probe on ``keys`` atomically; False when someone else holds one or a key
+        cooled again since it was read (only the ``all_cooling`` probe claims cooling keys)."""
+        owner, cooling = self.owner, why == "all_cooling"
         for key in keys:
             stored = await self.store.update(
-                key, lambda h: claim_probe(h, owner=owner, now=now, lease_s=lease_s)
+                key,
+                lambda h: claim_probe(h, owner=owner, now=now, lease_s=lease_s, cooling=cooling),
             )
             if stored is None or stored.probe_owner != owner:
+                if stored is not None:
+                    self.health[key] = stored  # what it is now (the hard stop's retry time)
                 await self.release()
                 return False
             self.health[key] = stored

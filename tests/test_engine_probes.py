@@ -186,3 +186,37 @@ async def test_claim_is_released_when_the_intent_cap_stops_the_walk() -> None:
         await rig.engine.complete(REQ)
     assert rig.upstream.models_called() == ["m1", "m1"]
     assert rig.store._data[second].probe_owner is None
+
+
+class RecooledBeforeClaim(MemoryStateStore):
+    """Another gateway's probe of ``key`` fails (a fresh cooldown, its claim gone) between
+    this request's snapshot and its claim: two processes' store calls interleave so."""
+
+    def __init__(self, key: str, until: float) -> None:
+        super().__init__()
+        self.key, self.until, self.recooled = key, until, False
+
+    async def update(self, key: str, fn: HealthUpdate) -> Health | None:
+        if key == self.key and not self.recooled:
+            self.recooled = True
+            self._data[key] = replace(
+                self._data[key], cooldown_until=self.until, failure_counts={"server_error": 2}
+            )
+        return await super().update(key, fn)
+
+
+async def test_no_probe_is_claimed_on_a_key_that_cooled_again_since_the_snapshot() -> None:
+    """A request that saw the primary half-open, but whose claim lands after another gateway's
+    probe failed and cooled it again, takes no claim and sends nothing to the primary."""
+    table = make_table(SPECS)
+    primary = model_key(table.route("auto").candidates[0])
+    store = RecooledBeforeClaim(primary, until=0.0)
+    rig = make_engine(table, store=store)
+    store.until = rig.clock.now() + 20
+    store._data[primary] = _expired(rig.clock.now())
+    meta, _ = await rig.engine.complete(REQ)
+    assert store.recooled
+    assert rig.upstream.models_called() == ["fallback"]
+    assert meta.model == "fallback"
+    assert store._data[primary].probe_owner is None
+    assert rig.audit.events("probe") == []

@@ -140,6 +140,14 @@ def test_failure_releases_the_probe_claim() -> None:
     assert health_state(failed, NOW) == "cooling"
 
 
+def test_a_cooling_key_is_claimed_only_for_the_all_cooling_probe() -> None:
+    """A key that cooled again since the caller saw it half-open takes no half-open claim
+    (another process's probe failed meanwhile); the all-cooling probe may claim it."""
+    cooling = Health(cooldown_until=NOW + 10, cooldown_reason="server_error")
+    assert claim_probe(cooling, owner="a", now=NOW, lease_s=30) is cooling
+    assert claim_probe(cooling, owner="a", now=NOW, lease_s=30, cooling=True).probe_owner == "a"
+
+
 def test_probe_claim_is_exclusive_until_its_lease_ends() -> None:
     """A live claim holds; an expired lease can be taken over; release is owner-only."""
     expired = Health(cooldown_until=NOW - 1, cooldown_reason="server_error")
