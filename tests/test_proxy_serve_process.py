@@ -15,11 +15,10 @@ import openai
 import pytest
 
 from openclaw_failover.testing import FakeOpenAIServer, tool_reply
+from tests.fixtures.chaos import CLIENT_KEEPALIVE_S
 from tests.fixtures.proxy import serve_process
 
 HI = [{"role": "user", "content": "hi"}]
-#: httpx's (so the openai SDK's) idle expiry for a pooled connection; undici's is 4 s.
-CLIENT_IDLE_EXPIRY_S = httpx.Limits().keepalive_expiry or 5.0
 
 
 def config(fake: FakeOpenAIServer, primary: str = "p1/m1") -> str:
@@ -137,7 +136,7 @@ def test_idle_keep_alive_connection_outlives_the_clients_expiry(served) -> None:
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         status, body = post_chat(sock)
         assert status.endswith(b" 200 OK"), (status, body)
-        time.sleep(CLIENT_IDLE_EXPIRY_S + 1.0)
+        time.sleep(CLIENT_KEEPALIVE_S + 1.0)
         status, body = post_chat(sock)
     assert status.endswith(b" 200 OK"), "the proxy closed an idle keep-alive connection"
     assert json.loads(body)["choices"][0]["message"]["content"]
