@@ -10,7 +10,9 @@ It prints the median and p90 per request for 1, 10, 32 (8 models x 4 keys, the t
 for a primary whose keys are all cooling (the walk skips them). Each cell is the best of
 ``ROUNDS`` rounds (a shared, busy machine only ever adds time). For scale it also prints the
 floor under every cell: the same prebuilt transport driven by a few lines with no engine at
-all (send, read to the first token, read the rest, close). Ratios are from one run.
+all (send, read to the first token, read the rest, close), and what a few pieces of one
+healthy request cost driven alone (ordering, the deadline watch, the two audit lines). Ratios
+are from one run.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ import statistics
 import tempfile
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from openclaw_failover._engine import FailoverEngine
 from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._idle import IdleWatch
 from openclaw_failover._model import Candidate, Profile, Provider, Route, RouteTable, Secret
-from openclaw_failover._ordering import profile_key
+from openclaw_failover._ordering import order_profiles, profile_key
 from openclaw_failover._ports import AuditRecord, Health, StateStore, UpstreamCall
+from openclaw_failover._runstate import RunLog
 from openclaw_failover.stores.file import FileStateStore
 from openclaw_failover.stores.memory import MemoryStateStore
 
@@ -209,6 +213,51 @@ async def reference_us() -> tuple[float, float]:
     return statistics.median(records) / 1000, statistics.median(timeouts) / 1000
 
 
+def _median_us(fn: Callable[[], object], n: int = 20_000) -> float:
+    perf = time.perf_counter_ns
+    samples = []
+    for _ in range(n):
+        start = perf()
+        fn()
+        samples.append(perf() - start)
+    return statistics.median(samples) / 1000
+
+
+async def parts_us() -> dict[str, float]:
+    """What some pieces of one healthy 8x4 request cost alone (the engine's own objects,
+    driven directly): the profile behind the headline figure."""
+    rt = table(8, 4)
+    engine = FailoverEngine(
+        rt, transports={"bench": PrebuiltTransport()}, store=MemoryStateStore(), audit=QueueAudit()
+    )
+    view = engine._view  # a benchmark may look inside
+    group = view.plans["auto"].groups[0]
+    health = {s.keys[1]: Health(last_used_at=float(i)) for i, s in enumerate(group)}
+    clock = view.clock
+    request = ChatRequest(body={})
+
+    def watch_life() -> None:
+        watch = IdleWatch(30.0, clock, then_s=30.0)
+        with watch:  # up to the first token
+            pass
+        with watch:  # one later chunk
+            pass
+        watch.close()
+
+    def two_lines() -> None:
+        log = RunLog(view, request, "r")
+        log.answered(group[0], attempt=1, ttfb_ms=1.0, status=200)
+        log.outcome("answered", group[0], attempt=1, latency_ms=1.0)
+
+    return {
+        "ordering of the primary's 4 keys": _median_us(
+            lambda: order_profiles(group, health, now=10.0, last_used={})
+        ),
+        "the first-token/idle deadline watch": _median_us(watch_life),
+        "the two audit lines, built and enqueued": _median_us(two_lines),
+    }
+
+
 async def main(requests: int) -> None:
     record_us, timeout_us = await reference_us()
     floor = await floor_us(requests)
@@ -216,6 +265,11 @@ async def main(requests: int) -> None:
         f"reference on this machine: one AuditRecord {record_us:.2f} us, "
         f"one asyncio.timeout {timeout_us:.2f} us, the transport with no engine {floor:.2f} us "
         f"(os.cpu_count={os.cpu_count()}, load {os.getloadavg()[0]:.1f})"
+    )
+    parts = await parts_us()
+    print(
+        "parts of one healthy 8x4 request, alone (median): "
+        + "; ".join(f"{name} {cost:.2f} us" for name, cost in parts.items())
     )
     print(
         f"engine decision cost per request, us (median / p90, best of {ROUNDS} rounds), "

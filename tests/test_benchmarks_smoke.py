@@ -1,7 +1,9 @@
-"""The proxy benchmark runs end to end in its --smoke mode and prints every figure line."""
+"""The benchmarks run end to end in short modes and print every figure line; the profile
+splitter charges samples to the right part."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -40,3 +42,49 @@ def test_proxy_overhead_smoke_prints_its_figures() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     for figure in FIGURES:
         assert figure in done.stdout, f"missing {figure!r}"
+
+
+def test_engine_overhead_prints_every_cell_and_part() -> None:
+    """A short ``engine_overhead.py`` run prints a figure for every shape and store and the
+    three parts (nothing about their size is asserted)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "engine_overhead.py"), "--requests", "50"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = r"^\s+(\d+)\s+\d+x\d+\s+(healthy|primary-cooling)\s+[\d.]+ /\s+[\d.]+\s+[\d.]+ /"
+    cells = re.findall(row, done.stdout, re.M)
+    assert len(cells) == 9, done.stdout
+    parts = re.search(r"^parts of one healthy 8x4 request.*$", done.stdout, re.M)
+    assert parts is not None, done.stdout
+    assert len(re.findall(r"\d+\.\d+ us", parts.group(0))) == 3
+    assert "8 models x 4 keys, memory store:" in done.stdout
+
+
+def test_profile_split_charges_the_standard_library_to_its_caller(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import proxy_profile
+    finally:
+        sys.path.pop(0)
+    raw = tmp_path / "p.raw"
+    chat = "ChatCompletions.__call__ (openclaw_failover/proxy/_chat.py:97)"
+    raw.write_text(
+        f"run_asgi (uvicorn/protocols/http/httptools_impl.py:401);{chat};"
+        "dumps (/usr/lib/python3.11/json/__init__.py:231) 3\n"
+        "run_asgi (uvicorn/protocols/http/httptools_impl.py:401) 5\n"
+        "_bootstrap (threading.py:1002);JsonlAuditSink._run (openclaw_failover/_audit.py:130);"
+        "_write (openclaw_failover/_audit.py:140) 2\n"
+        "select (selectors.py:468) 1\n"
+    )
+    parts, total, audit = proxy_profile.split(raw)
+    assert total == 11
+    assert audit == 2
+    assert parts["ours: proxy/_chat.py"] == 3  # json called by our code is ours
+    assert parts["uvicorn + httptools"] == 5
+    assert parts["ours: the audit writer thread"] == 2
+    assert parts["stdlib and other"] == 1
