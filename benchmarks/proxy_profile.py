@@ -169,10 +169,12 @@ def report(raw: Path, per_request: dict[str, float]) -> None:
         if name.startswith("ours"):
             ours_share += share
         print(f"{name:<52} {share * 100:5.1f}% {share * ours_us:8.1f}")
-    outside = 1.0 - ours_share
+    unattributed = parts["stdlib and other"] / total
+    outside = 1.0 - ours_share - unattributed
     print(
-        f"\nper request: proxy {ours_us:.0f} us = ours {ours_share * ours_us:.0f} us + outside "
-        f"our package {outside * ours_us:.0f} us; the bare relay {relay_us:.0f} us"
+        f"\nper request: proxy {ours_us:.0f} us = ours {ours_share * ours_us:.0f} us + the "
+        f"libraries {outside * ours_us:.0f} us + stacks with no package "
+        f"{unattributed * ours_us:.0f} us; the bare relay {relay_us:.0f} us"
     )
     print(
         f"proxy / relay CPU per request: {ours_us / relay_us:.2f}x; our package's share of the "
