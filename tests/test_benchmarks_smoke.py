@@ -26,13 +26,10 @@ FIGURES = (
 )
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
-def test_proxy_overhead_smoke_prints_its_figures() -> None:
-    """``benchmarks/proxy_overhead.py --smoke`` exits 0 and prints each figure line (no
-    timing is asserted: figures belong in BENCHMARKS.md, not in a test)."""
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``benchmarks/<script>`` from the repo root; it must exit 0."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "proxy_overhead.py"), "--smoke"],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         timeout=240,
@@ -40,6 +37,15 @@ def test_proxy_overhead_smoke_prints_its_figures() -> None:
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_proxy_overhead_smoke_prints_its_figures() -> None:
+    """``benchmarks/proxy_overhead.py --smoke`` exits 0 and prints each figure line (no
+    timing is asserted: figures belong in BENCHMARKS.md, not in a test)."""
+    done = run_benchmark("proxy_overhead.py", "--smoke")
     for figure in FIGURES:
         assert figure in done.stdout, f"missing {figure!r}"
 
@@ -47,15 +53,7 @@ def test_proxy_overhead_smoke_prints_its_figures() -> None:
 def test_engine_overhead_prints_every_cell_and_part() -> None:
     """A short ``engine_overhead.py`` run prints a figure for every shape and store and the
     three parts (nothing about their size is asserted)."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "engine_overhead.py"), "--requests", "50"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_benchmark("engine_overhead.py", "--requests", "50")
     row = r"^\s+(\d+)\s+\d+x\d+\s+(healthy|primary-cooling)\s+[\d.]+ /\s+[\d.]+\s+[\d.]+ /"
     cells = re.findall(row, done.stdout, re.M)
     assert len(cells) == 9, done.stdout
