@@ -271,6 +271,9 @@ def test_request_maps_sampling_stop_and_named_tool_choice() -> None:
     [
         ({"messages": []}, "messages"),
         ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
+        # an object or a list as the role (found by the fuzzer: an unhashable role crashed)
+        ({"messages": [{"role": {}, "content": "x"}]}, "messages[0].role"),
+        ({"messages": [{"role": "user", "content": "x"}, {"role": ["user"]}]}, "messages[1].role"),
         ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
         ({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens"),
     ],

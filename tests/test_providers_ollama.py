@@ -225,6 +225,16 @@ def test_request_images_must_be_base64() -> None:
     assert info.value.field_path == "messages[0].content[0]"
 
 
+@pytest.mark.parametrize("role", ["robot", {}, ["user"], None, 3])
+def test_a_role_that_is_not_a_chat_role_is_named(role: Any) -> None:
+    """Any role but the five chat roles, of any JSON type, is a TranslationError naming the
+    field and what was found (an object as the role once crashed the translation)."""
+    with pytest.raises(TranslationError) as info:
+        ollama_request({"messages": [{"role": role, "content": "x"}]}, model="m")
+    assert info.value.field_path == "messages[0].role"
+    assert info.value.found == repr(role)
+
+
 # ----------------------------------------------------------------------------- responses
 
 

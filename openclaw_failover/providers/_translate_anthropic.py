@@ -16,6 +16,7 @@ from typing import Any
 from ._translate_common import (
     TranslationError,
     data_url_parts,
+    message_role,
     part_text,
     text_of,
     tool_arguments_object,
@@ -90,20 +91,16 @@ def _messages(raw: Any) -> tuple[str, list[dict[str, Any]]]:
     system: list[str] = []
     out: list[dict[str, Any]] = []
     for i, message in enumerate(raw):
-        role = message.get("role") if isinstance(message, dict) else None
-        if role in {"system", "developer"}:
+        role = message_role(message, i)
+        if role in ("system", "developer"):
             system.append(text_of(message.get("content"), f"messages[{i}].content"))
             continue
         if role == "tool":
             turn_role, blocks = "user", [_tool_result(message, i)]
         elif role == "user":
             turn_role, blocks = "user", _user_blocks(message.get("content"), i)
-        elif role == "assistant":
-            turn_role, blocks = "assistant", _assistant_blocks(message, i)
         else:
-            raise TranslationError(
-                f"messages[{i}].role", repr(role), "system, developer, user, assistant or tool"
-            )
+            turn_role, blocks = "assistant", _assistant_blocks(message, i)
         blocks = [b for b in blocks if b.get("type") != "text" or b.get("text")]
         if not blocks:  # the API refuses empty text blocks; an empty turn carries nothing
             continue

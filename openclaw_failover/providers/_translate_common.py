@@ -27,6 +27,21 @@ class TranslationError(ValueError):
         return json.dumps({"error": error})
 
 
+#: The chat roles both translations accept.
+CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+def message_role(message: Any, index: int) -> str:
+    """``messages[index].role``; a TranslationError naming what was found unless it is one of
+    :data:`CHAT_ROLES` (a role of any JSON type, an object or a list included)."""
+    role = message.get("role") if isinstance(message, dict) else None
+    if not isinstance(role, str) or role not in CHAT_ROLES:
+        raise TranslationError(
+            f"messages[{index}].role", repr(role), "system, developer, user, assistant or tool"
+        )
+    return role
+
+
 #: Text-bearing content part types -> the field holding their text (an assistant message may
 #: carry its refusal as a part).
 _TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}

@@ -19,6 +19,7 @@ from ._translate_common import (
     TranslationError,
     compact_json,
     data_url_parts,
+    message_role,
     part_text,
     text_of,
     tool_arguments_object,
@@ -78,11 +79,7 @@ def _messages(raw: Any) -> list[dict[str, Any]]:
     names: dict[str, str] = {}  # tool-call id -> tool name, for the tool results
     out = []
     for i, message in enumerate(raw):
-        role = message.get("role") if isinstance(message, dict) else None
-        if role not in {"system", "developer", "user", "assistant", "tool"}:
-            raise TranslationError(
-                f"messages[{i}].role", repr(role), "system, developer, user, assistant or tool"
-            )
+        message_role(message, i)
         item = _message(message, i, names)
         out.append(item)
     return out
