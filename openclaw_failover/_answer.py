@@ -7,7 +7,6 @@ Once the first chunk has gone to the caller nothing fails over: a break becomes
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -73,7 +72,9 @@ class StreamAnswer:
         self._guard = guard
         self._hooks = hooks
         self._watch = opened.watch  # already on the stream-idle limit
-        self._head = deque(opened.head) if guard is None else deque(_guarded(guard, opened.head))
+        head = opened.head if guard is None else _guarded(guard, opened.head)
+        head.reverse()  # taken from the end: list.pop() is the cheapest way to pass them on
+        self._head = head
         self._reading = True
         self._iterating = False
         self._done = False
@@ -94,7 +95,7 @@ class StreamAnswer:
         pending = self._head
         while True:
             if pending:
-                return pending.popleft()
+                return pending.pop()
             if not self._reading:
                 self._finish("answered")
                 raise StopAsyncIteration
@@ -104,7 +105,7 @@ class StreamAnswer:
             except StopAsyncIteration:
                 self._end_reading()
                 if self._guard is not None:
-                    pending.extend(self._guard.finish())
+                    pending.extend(reversed(self._guard.finish()))
                 continue
             except TimeoutError:
                 self._end_reading()
@@ -117,7 +118,7 @@ class StreamAnswer:
             elif self._guard is None:
                 return item
             else:
-                pending.extend(self._guard.feed(item))
+                pending.extend(reversed(self._guard.feed(item)))
 
     def _end_reading(self) -> None:
         self._reading = False

@@ -9,7 +9,7 @@ it and emits the audit lines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from enum import Enum
 from typing import Any
@@ -19,9 +19,9 @@ from ._errors import AllCandidatesFailed, RequestRejected, RouteDriftError
 from ._exchange import AnswerMeta, ChatRequest
 from ._localguard import LocalToolGuard
 from ._model import FailureReason, Tier
-from ._ordering import Slot, SlotView, order_profiles, view_slot
+from ._ordering import Slot, SlotView, no_cooldown, order_profiles, view_slot
 from ._policy import health_state
-from ._ports import SLOT_COOLED, SLOT_WAIT_TIMEOUT, SendGate, UpstreamCall
+from ._ports import SLOT_COOLED, SLOT_WAIT_TIMEOUT, Health, UpstreamCall
 from ._runhooks import AnswerEvents
 from ._runstate import EngineView, RunLog
 from ._runwrites import RunWrites
@@ -51,6 +51,7 @@ class RequestRun:
 
     __slots__ = (
         "cooling",
+        "deadline_intent",
         "health",
         "log",
         "overflow_window",
@@ -83,6 +84,8 @@ class RequestRun:
         self.overflow_window: int | None = None
         self.overflowed = False
         self.started = view.clock.monotonic()
+        #: Monotonic time at which ``intentBudgetS`` runs out.
+        self.deadline_intent = self.started + self.settings.deadlines.intent_budget_s
 
     # ------------------------------------------------------------------ the walk
 
@@ -95,10 +98,11 @@ class RequestRun:
             if not group:
                 self.log.unroutable(candidate)
                 continue
-            if not self._fits(group[0]):
+            if self.overflow_window is not None and not self._fits(group[0]):
                 continue
-            health.update(await store.snapshot(keys))
-            move = await self._walk(group)
+            found = await store.snapshot(keys)
+            health.update(found)
+            move = await self._walk(group, found.values())
             if isinstance(move, StreamAnswer):
                 return move
             if move is Move.STOP:
@@ -111,20 +115,30 @@ class RequestRun:
         await self.writes.release()  # a claim taken just before the budget ran out
         raise self._stop()
 
-    async def _walk(self, group: tuple[Slot, ...]) -> StreamAnswer | Move:
+    async def _walk(self, group: tuple[Slot, ...], found: Iterable[Health]) -> StreamAnswer | Move:
+        """Try the group's slots in rotation order; ``found`` is what the store holds for
+        their keys, just read."""
         pin = self.view.pins.get(self.request.session_id) if self.request.session_id else None
         now = self.view.clock.now()
-        views = order_profiles(group, self.health, now=now, pin=pin, last_used=self.view.last_used)
+        views = order_profiles(
+            group,
+            self.health,
+            now=now,
+            pin=pin,
+            last_used=self.view.last_used,
+            clear=no_cooldown(found, now),
+        )
         fresh = True  # the group's snapshot was just read; after an attempt, read again
         for seen in views:
             view = seen if fresh else await self._reread(seen.slot)
-            claims = view.claim_keys if view.usable else ()
-            if claims and not await self._claim(view.slot, claims, "half_open"):
+            state = view.state  # a half-open view is usable once its probe is claimed
+            if state == "half_open" and not await self._claim(view.slot, view.claim_keys, state):
                 # Someone else probes it, or it cooled again since the read: as it is now.
                 view = view_slot(view.slot, self.health, self.view.clock.now())
                 if view.usable:
                     view = view._replace(state="probing")
-            if not view.usable:
+                state = view.state
+            if state not in {"ready", "half_open"}:
                 if view.state == "cooling":
                     self.cooling.append(view)
                 self.log.skipped(view, view.state)
@@ -152,7 +166,7 @@ class RequestRun:
             delay = self._retry_delay(result, per_key)
             if delay is not None:
                 await self.view.clock.sleep(delay)
-                if not await self._still_ours(slot):  # cooled by another request meanwhile
+                if not await self.still_ours(slot):  # cooled by another request meanwhile
                     await self.writes.release()
                     return Move.NEXT_KEY
                 continue
@@ -180,7 +194,7 @@ class RequestRun:
         self.health.update(await self.view.store.snapshot(slot.keys))
         return view_slot(slot, self.health, self.view.clock.now())
 
-    async def _still_ours(self, slot: Slot) -> bool:
+    async def still_ours(self, slot: Slot) -> bool:
         """Whether the slot may be sent to again: each key ready or claimed by this request; a
         key whose cooldown expired meanwhile is claimed for the probe. A skip is audited when
         it may not."""
@@ -208,7 +222,10 @@ class RequestRun:
 
     async def _attempt(self, slot: Slot) -> StreamAnswer | Failed:
         candidate = slot.candidate
-        body, removed, guard = self._body_for(slot)
+        if candidate.tier is Tier.LOCAL:
+            body, removed, guard = self._local_body(slot)
+        else:
+            body, removed, guard = self.request.body, (), None
         if slot.profile is not None:
             self.view.last_used[slot.keys[1]] = self.view.clock.now()
         transport = self.view.transports.get(slot.provider.api)
@@ -216,11 +233,10 @@ class RequestRun:
             failed = Failed(R.UNKNOWN, None, None, f"no transport for {slot.provider.api}", None, 0)
             self.log.failed(slot, failed, attempt=self.tried)
             return failed
-        gate = SendGate(lambda: self._still_ours(slot))
+        events = AnswerEvents(self, slot)  # also the call's SendGate
         call = UpstreamCall(
-            slot.provider, candidate, slot.profile, body, self.request.upstream_headers, gate
+            slot.provider, candidate, slot.profile, body, self.request.upstream_headers, events
         )
-        events = AnswerEvents(self, slot)
         result = await open_upstream(
             transport,
             call,
@@ -230,14 +246,17 @@ class RequestRun:
             on_malformed=events.malformed,
         )
         if isinstance(result, Failed):
-            if gate.waiting and result.reason is R.TIMEOUT:  # the deadline struck in the queue
+            if events.waiting and result.reason is R.TIMEOUT:  # the deadline struck in the queue
                 detail = "no provider slot free before the first-token deadline"
                 result = replace(result, failure_kind=SLOT_WAIT_TIMEOUT, detail=detail)
             self.log.failed(slot, result, attempt=self.tried)
             return result
         ttfb_ms = round(result.ttfb_ms, 1)  # as audited, on the attempt and the outcome line
         self.log.answered(slot, attempt=self.tried, ttfb_ms=ttfb_ms, status=200)
-        await self.writes.succeeded(slot, self.view.clock.now())  # ends every claim it held
+        now = self.view.clock.now()
+        heal = self.writes.to_heal(slot, now)
+        if heal:
+            await self.writes.succeeded(heal, now)  # ends every claim it held
         session = self.request.session_id
         if session and slot.profile is not None:
             self.view.pins[session] = slot.profile.id
@@ -247,21 +266,22 @@ class RequestRun:
         idle_s = self.settings.deadlines.stream_idle_s
         return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
 
-    def _body_for(
-        self, slot: Slot
-    ) -> tuple[Mapping[str, Any], tuple[str, ...], LocalToolGuard | None]:
-        """The body this slot is sent, the tools taken out of it, and the guard for its answer:
-        only the local tier loses its high-risk tools (audited)."""
-        if slot.candidate.tier is not Tier.LOCAL:
-            return self.request.body, (), None
+    def _local_body(self, slot: Slot) -> tuple[Mapping[str, Any], tuple[str, ...], LocalToolGuard]:
+        """The body a local-tier slot is sent, the high-risk tools taken out of it (audited),
+        and the guard for its answer; other tiers are sent the request's own body."""
         body, removed = filter_tools(self.request.body, self.view.high_risk)
         if removed:
             self.log.emit("tool_blocked", slot, tools_blocked=removed, detail="removed")
         return body, removed, LocalToolGuard(self.view.high_risk, removed)
 
     def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
+        """Who answered; a first try with nothing removed or logged is the same every time
+        for its slot, so it is built once per route table."""
+        plain = self.tried == 1 and not removed and not self.log.attempts
+        if plain and (found := self.view.first_metas.get(id(slot))) is not None:
+            return found
         provider, model, profile, tier = slot.labels
-        return AnswerMeta(
+        meta = AnswerMeta(
             provider=provider,
             model=model,
             profile=profile,
@@ -273,6 +293,9 @@ class RequestRun:
             tools_blocked=removed,
             attempt_log=tuple(self.log.attempts),
         )
+        if plain:  # id(slot) stays valid: the view holds its slots as long as this memo
+            self.view.first_metas[id(slot)] = meta
+        return meta
 
     def _first_token_s(self, tier: Tier) -> float:
         deadlines = self.settings.deadlines
@@ -285,15 +308,15 @@ class RequestRun:
             budget = deadlines.batch_first_token_s
         else:
             budget = deadlines.interactive_first_token_s
-        return max(0.001, min(budget, self._remaining_s()))
+        return max(0.001, min(budget, self.deadline_intent - self.view.clock.monotonic()))
 
     def _remaining_s(self) -> float:
-        elapsed = self.view.clock.monotonic() - self.started
-        return self.settings.deadlines.intent_budget_s - elapsed
+        return self.deadline_intent - self.view.clock.monotonic()
 
     def _exhausted(self) -> bool:
-        retries = self.settings.retries
-        return self.tried >= retries.max_attempts_per_intent or self._remaining_s() <= 0
+        if self.tried >= self.settings.retries.max_attempts_per_intent:
+            return True
+        return self.view.clock.monotonic() >= self.deadline_intent
 
     def _retry_delay(self, failed: Failed, per_key: int) -> float | None:
         """The wait before retrying the same key, or None to move on (design's table)."""

@@ -7,7 +7,7 @@ Pure: health snapshots and ``now`` are passed in. A route is planned once per ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -21,6 +21,7 @@ __all__ = [
     "SlotView",
     "key_model_key",
     "model_key",
+    "no_cooldown",
     "order_profiles",
     "plan_route",
     "profile_key",
@@ -190,19 +191,26 @@ def order_profiles(
     now: float,
     pin: str | None = None,
     last_used: Mapping[str, float] | None = None,
+    clear: bool = False,
 ) -> list[SlotView]:
     """One candidate's slots in rotation order: usable first, then cooling by soonest expiry.
 
     Usable ones keep the explicit order when the provider has one (``auth.order`` or the
     ``auth`` list), else the session's pinned profile goes first and the rest follow least
     recently used first (round robin, OpenClaw 4.5). ``last_used`` (profile key -> epoch s)
-    adds what this process knows beyond the stored ``last_used_at``.
+    adds what this process knows beyond the stored ``last_used_at``. ``clear`` says that the
+    caller found no cooldown on any of the group's keys (see :func:`no_cooldown`): every slot
+    is ready, and only the rotation is left to work out.
     """
-    usable: list[SlotView] = []
+    usable: list[SlotView]
     waiting: list[SlotView] = []
-    for slot in group:
-        view = view_slot(slot, health, now)
-        (usable if view.state in _USABLE else waiting).append(view)
+    if clear:
+        usable = [slot.ready_view for slot in group]
+    else:
+        usable = []
+        for slot in group:
+            view = view_slot(slot, health, now)
+            (usable if view.state in _USABLE else waiting).append(view)
     if len(usable) > 1 and not group[0].provider.explicit_order:
         local = last_used or {}
 
@@ -222,6 +230,15 @@ def order_profiles(
         waiting.sort(key=lambda v: v.until)
     usable += waiting
     return usable
+
+
+def no_cooldown(found: Iterable[Health], now: float) -> bool:
+    """True when none of ``found`` holds a live or expired cooldown: every slot whose keys
+    these are is ready (the test :func:`view_slot` makes, done once for a whole group)."""
+    for health in found:
+        if health.cooldown_reason is not None or health.cooldown_until > now:
+            return False
+    return True
 
 
 def soonest_cooling(views: Sequence[SlotView]) -> SlotView | None:

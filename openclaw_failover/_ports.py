@@ -6,7 +6,7 @@ fakes (``openclaw_failover.testing``) and the core stays pure.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -176,15 +176,15 @@ SLOT_WAIT_TIMEOUT = "SlotWaitTimeout"
 SLOT_COOLED = "SlotCooled"
 
 
-@dataclass(slots=True, eq=False)
-class SendGate:
+class SendGate(Protocol):
     """What a transport wrapper that queues calls (a provider's concurrency cap) tells the
     engine: ``waiting`` is True while the call waits for a slot, so a deadline that strikes
     there is not the upstream's fault; ``recheck`` is awaited after a wait, right before
     sending, and False means a key or the model cooled meanwhile (do not send)."""
 
-    recheck: Callable[[], Awaitable[bool]]
-    waiting: bool = False
+    waiting: bool
+
+    async def recheck(self) -> bool: ...
 
 
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})

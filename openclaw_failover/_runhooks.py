@@ -1,5 +1,7 @@
-"""What a started answer reports back to its request: skipped malformed events, a break after
-the first token (cooled and audited as ``stream_error``), and the final outcome line.
+"""What one attempt reports back to its request: before the first token, a wait for a provider
+slot (the transport's :class:`~openclaw_failover._ports.SendGate`); once the answer started,
+skipped malformed events, a break (cooled and audited as ``stream_error``) and the final
+outcome line.
 """
 
 from __future__ import annotations
@@ -21,21 +23,29 @@ __all__ = ["AnswerEvents"]
 
 
 class AnswerEvents:
-    """The :class:`~openclaw_failover._answer.AnswerHooks` of one attempt."""
+    """The :class:`~openclaw_failover._ports.SendGate` and the
+    :class:`~openclaw_failover._answer.AnswerHooks` of one attempt (one object per attempt)."""
 
     __slots__ = (
         "_run",
         "_slot",
         "meta",
         "ttfb_ms",
+        "waiting",
     )
 
     def __init__(self, run: RequestRun, slot: Slot) -> None:
         self._run = run
         self._slot = slot
+        #: True while the call waits for a provider slot (set by the transport).
+        self.waiting = False
         self.meta: AnswerMeta | None = None
         #: Time to first token, rounded as the attempt line has it.
         self.ttfb_ms: float | None = None
+
+    async def recheck(self) -> bool:
+        """After a wait for a provider slot: whether the slot may still be sent to."""
+        return await self._run.still_ours(self._slot)
 
     def malformed(self, event: MalformedEvent) -> None:
         """Audit a skipped event; its text is not written (it may hold model output)."""
@@ -68,15 +78,13 @@ class AnswerEvents:
             run.log.emit("tool_blocked", slot, tools_blocked=(name,), detail="refused")
         meta = self.meta
         removed = meta.tools_blocked if meta is not None else ()
-        downgraded = slot.index > 0
-        if outcome == "answered" and downgraded:
+        if outcome == "answered" and slot.index > 0:
             outcome = "answered_downgraded"
         elapsed_ms = (run.view.clock.monotonic() - run.started) * 1000.0
-        run.log.outcome(
-            outcome,
+        run.log.finished(
             slot,
+            outcome,
             attempt=run.tried,
-            downgraded=downgraded,
             tools_blocked=(*removed, *blocked) if blocked else removed,
             latency_ms=round(elapsed_ms, 1),
             ttfb_ms=self.ttfb_ms,

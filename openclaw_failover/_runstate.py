@@ -5,17 +5,21 @@ records and the attempt log. Keys and prompt text never go into either.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import AttemptRecord
-from ._exchange import ChatRequest
+from ._exchange import AnswerMeta, ChatRequest
 from ._model import Candidate, RouteTable
 from ._ordering import RoutePlan, Slot, SlotView
 from ._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
 from ._upstream import Failed
 
 __all__ = ["EngineView", "RunLog"]
+
+#: The two lines of every answered request are built from all their fields in order, a third
+#: of the cost of the keyword form (``tests/test_engine_audit.py`` holds both forms equal).
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,8 @@ class EngineView:
     jitter: Callable[[float, float], float]
     pins: MutableMapping[str, str]
     last_used: MutableMapping[str, float]
+    #: ``id(slot)`` -> the meta of a plain first-try answer by that slot (built once).
+    first_metas: dict[int, AnswerMeta] = field(default_factory=dict)
 
 
 class RunLog:
@@ -108,8 +114,31 @@ class RunLog:
     def answered(self, slot: Slot, *, attempt: int, ttfb_ms: float, status: int) -> None:
         """Audit the attempt that produced the first token (``AnswerMeta`` describes it, so
         the attempt log keeps only failures and skips); ``ttfb_ms`` as it is to be written."""
-        fields = {"attempt": attempt, "status": status, "ttfb_ms": ttfb_ms}
-        self._emit("attempt", slot, fields)
+        view = self._view
+        fields = (attempt, status, None, None, None, ttfb_ms, None, (), None, None, None, None)
+        record = ("attempt", view.clock.now(), *self._ids, *slot.labels, *fields)
+        view.audit.emit(_tuple_new(AuditRecord, record))
+
+    def finished(
+        self,
+        slot: Slot,
+        outcome: str,
+        *,
+        attempt: int,
+        tools_blocked: tuple[str, ...],
+        latency_ms: float,
+        ttfb_ms: float | None,
+    ) -> None:
+        """The outcome line of an answer that started (``answered``, ``client_error``...);
+        like :meth:`outcome`, written once at most."""
+        if self._outcome_written:
+            return
+        self._outcome_written = True
+        view, downgraded = self._view, slot.index > 0
+        fields = (attempt, None, None, outcome, latency_ms, ttfb_ms, downgraded, tools_blocked)
+        tail = (None, None, None, None)  # failure_kind, config_path, detail, cooldown_until
+        record = ("outcome", view.clock.now(), *self._ids, *slot.labels, *fields, *tail)
+        view.audit.emit(_tuple_new(AuditRecord, record))
 
     def unroutable(self, candidate: Candidate) -> None:
         """Record and audit a candidate with no slot: banned, unknown provider or no usable key."""

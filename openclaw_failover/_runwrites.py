@@ -38,28 +38,34 @@ class RunWrites:
         self.health: dict[str, Health] = {}
         self.claimed: set[str] = set()
 
-    async def succeeded(self, slot: Slot, now: float) -> None:
-        """Clear what the success heals (not a cooldown another request set after this one
-        looked); refresh the key's last used/good at most once per ``TOUCH_S`` (a clean key
-        needs no write per request). The request's probe claims end here: they are all on
-        this slot's keys (a failure releases them before the walk moves on)."""
-        health, claimed = self.health, self.claimed
-        for position, key in enumerate(slot.keys):
+    def to_heal(self, slot: Slot, now: float) -> list[str]:
+        """The slot's keys an answer must write: each claimed by this request or with
+        something to clear, and the key's own last used/good at most once per ``TOUCH_S`` (a
+        clean key needs no write per request, and no await when nothing is due)."""
+        health, claimed, keys = self.health, self.claimed, slot.keys
+        due: list[str] = []
+        for key in keys:
+            found = health.get(key)
+            if key in claimed or (found is not None and _needs_reset(found)):
+                due.append(key)
+        if len(keys) > 1 and keys[1] not in due:  # the key itself: never touched, or stale
+            own = health.get(keys[1])
+            if own is None or now - own.last_good_at >= TOUCH_S:
+                due.append(keys[1])
+        return due
+
+    async def succeeded(self, keys: list[str], now: float) -> None:
+        """Clear what the success heals on ``keys`` (from :meth:`to_heal`), but not a cooldown
+        another request set after this one looked. The request's probe claims end here: they
+        are all on this slot's keys (a failure releases them before the walk moves on)."""
+        health = self.health
+        for key in keys:
             current = health.get(key)
-            if current is None:  # nothing stored: only a claim, or a key never touched
-                due = key in claimed or position == 1
-            else:
-                due = (
-                    key in claimed
-                    or _needs_reset(current)
-                    or (position == 1 and _stale(current, now))
-                )
-            if due:
-                seen = current.last_failure_at if current is not None else 0.0
-                stored = await self.store.update(key, _healed(now, seen))
-                if stored is not None:
-                    health[key] = stored
-        claimed.clear()
+            seen = current.last_failure_at if current is not None else 0.0
+            stored = await self.store.update(key, _healed(now, seen))
+            if stored is not None:
+                health[key] = stored
+        self.claimed.clear()
 
     async def cool(self, slot: Slot, failed: Failed, now: float) -> None:
         """Write the failure's cooldown on its scope's key (set-if-greater), audit it, and
@@ -147,7 +153,3 @@ def _needs_reset(health: Health) -> bool:
         or health.probe_owner is not None
         or health.disabled
     )
-
-
-def _stale(health: Health, now: float) -> bool:
-    return now - health.last_good_at >= TOUCH_S
