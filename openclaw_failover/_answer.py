@@ -46,6 +46,7 @@ class StreamAnswer:
     __slots__ = (
         "_closed",
         "_done",
+        "_ended",
         "_guard",
         "_head",
         "_hooks",
@@ -78,6 +79,7 @@ class StreamAnswer:
         self._reading = True
         self._iterating = False
         self._done = False
+        self._ended = False  # the upstream stream ended by itself (nothing left to close)
         self._closed = False
 
     @property
@@ -104,6 +106,7 @@ class StreamAnswer:
                     item = await anext(self._opened.chunks)
             except StopAsyncIteration:
                 self._end_reading()
+                self._ended = True
                 if self._guard is not None:
                     pending.extend(reversed(self._guard.finish()))
                 continue
@@ -141,8 +144,10 @@ class StreamAnswer:
             return
         self._closed = True
         delivered = not self._reading and not self._head  # the upstream ended, all passed on
-        self._end_reading()
-        await close_quietly(self._opened.context, self._opened.chunks)
+        if self._reading:
+            self._end_reading()
+        # An iterator that ended has nothing to unwind: only the reply is released.
+        await close_quietly(self._opened.context, None if self._ended else self._opened.chunks)
         self._finish("answered" if delivered else "client_error")
 
 

@@ -221,28 +221,30 @@ class RequestRun:
     # ------------------------------------------------------------------ one attempt
 
     async def _attempt(self, slot: Slot) -> StreamAnswer | Failed:
-        candidate = slot.candidate
+        view, request, candidate = self.view, self.request, slot.candidate
+        clock = view.clock
         if candidate.tier is Tier.LOCAL:
             body, removed, guard = self._local_body(slot)
         else:
-            body, removed, guard = self.request.body, (), None
-        if slot.profile is not None:
-            self.view.last_used[slot.keys[1]] = self.view.clock.now()
-        transport = self.view.transports.get(slot.provider.api)
+            body, removed, guard = request.body, (), None
+        if slot.own_key is not None:
+            view.last_used[slot.own_key] = clock.now()
+        transport = view.transports.get(slot.provider.api)
         if transport is None:
             failed = Failed(R.UNKNOWN, None, None, f"no transport for {slot.provider.api}", None, 0)
             self.log.failed(slot, failed, attempt=self.tried)
             return failed
         events = AnswerEvents(self, slot)  # also the call's SendGate
         call = UpstreamCall(
-            slot.provider, candidate, slot.profile, body, self.request.upstream_headers, events
+            slot.provider, candidate, slot.profile, body, request.upstream_headers, events
         )
+        idle_s = self.settings.deadlines.stream_idle_s
         result = await open_upstream(
             transport,
             call,
             first_token_s=self._first_token_s(candidate.tier),
-            stream_idle_s=self.settings.deadlines.stream_idle_s,
-            clock=self.view.clock,
+            stream_idle_s=idle_s,
+            clock=clock,
             on_malformed=events.malformed,
         )
         if isinstance(result, Failed):
@@ -253,17 +255,14 @@ class RequestRun:
             return result
         ttfb_ms = round(result.ttfb_ms, 1)  # as audited, on the attempt and the outcome line
         self.log.answered(slot, attempt=self.tried, ttfb_ms=ttfb_ms, status=200)
-        now = self.view.clock.now()
+        now = clock.now()
         heal = self.writes.to_heal(slot, now)
         if heal:
             await self.writes.succeeded(heal, now)  # ends every claim it held
-        session = self.request.session_id
-        if session and slot.profile is not None:
-            self.view.pins[session] = slot.profile.id
-        meta = self._meta(slot, removed)
-        events.meta = meta
+        if request.session_id and slot.profile is not None:
+            view.pins[request.session_id] = slot.profile.id
+        meta = events.meta = self._meta(slot, removed)
         events.ttfb_ms = ttfb_ms
-        idle_s = self.settings.deadlines.stream_idle_s
         return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
 
     def _local_body(self, slot: Slot) -> tuple[Mapping[str, Any], tuple[str, ...], LocalToolGuard]:

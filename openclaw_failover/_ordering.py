@@ -70,6 +70,8 @@ class Slot:
     profile_id: str = field(init=False, repr=False, compare=False)
     #: ``(provider, model, profile id, tier)``: who this slot is, as audit lines name it.
     labels: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
+    #: The key's own state key (``keys[1]``, :func:`profile_key`); None without a profile.
+    own_key: str | None = field(init=False, repr=False, compare=False)
     #: This slot seen with no stored state (built once, reused by every request).
     ready_view: SlotView = field(init=False, repr=False, compare=False)
 
@@ -79,6 +81,7 @@ class Slot:
         labels = (candidate.provider, candidate.model, profile_id, candidate.tier.value)
         object.__setattr__(self, "profile_id", profile_id)
         object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "own_key", self.keys[1] if len(self.keys) > 1 else None)
         object.__setattr__(self, "ready_view", SlotView(self, "ready"))
 
 
@@ -215,12 +218,12 @@ def order_profiles(
         local = last_used or {}
 
         def used_at(view: SlotView) -> float:
-            keys = view.slot.keys
-            if len(keys) < 2:
+            key = view.slot.own_key
+            if key is None:
                 return 0.0
-            found = health.get(keys[1])
+            found = health.get(key)
             stored = found.last_used_at if found is not None else 0.0
-            mine = local.get(keys[1], 0.0)
+            mine = local.get(key, 0.0)
             return mine if mine > stored else stored
 
         usable.sort(key=used_at)

@@ -42,16 +42,14 @@ class RunWrites:
         """The slot's keys an answer must write: each claimed by this request or with
         something to clear, and the key's own last used/good at most once per ``TOUCH_S`` (a
         clean key needs no write per request, and no await when nothing is due)."""
-        health, claimed, keys = self.health, self.claimed, slot.keys
+        health, claimed, own = self.health, self.claimed, slot.own_key
         due: list[str] = []
-        for key in keys:
+        for key in slot.keys:
             found = health.get(key)
             if key in claimed or (found is not None and _needs_reset(found)):
                 due.append(key)
-        if len(keys) > 1 and keys[1] not in due:  # the key itself: never touched, or stale
-            own = health.get(keys[1])
-            if own is None or now - own.last_good_at >= TOUCH_S:
-                due.append(keys[1])
+            elif key == own and (found is None or now - found.last_good_at >= TOUCH_S):
+                due.append(key)  # the key itself: never touched, or its times are stale
         return due
 
     async def succeeded(self, keys: list[str], now: float) -> None:

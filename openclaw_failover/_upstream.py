@@ -38,6 +38,8 @@ def has_token(chunk: Mapping[str, Any]) -> bool:
     for choice in choices:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if isinstance(delta, dict):
+            if delta.get("content"):
+                return True  # the usual chunk, answered at once
             for field, value in delta.items():  # a delta has one or two fields
                 if value and field in _TOKEN_FIELDS:
                     return True

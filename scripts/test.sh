@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick-start command 2: install everything the suite needs and run it.
 #   - the virtualenv with the package and its dev extras
-#   - redis-server (Debian package) for the shared-state tests
+#   - redis-server (Debian package) for the shared-state tests, wrk for a benchmark smoke test
 #   - llama.cpp's server (xllamacpp wheel) and the SmolLM2 model for the local-tier test
 #   - Node 24 and OpenClaw 2026.9.6 from the npm registry, into a cache folder
 # then ruff, mypy --strict and pytest (every marker, the slow real-component ones included).
@@ -13,11 +13,16 @@ export OPENCLAW_FAILOVER_VENV="$venv"
 
 bash scripts/bootstrap.sh dev
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "test: installing redis-server (Debian package)"
+# redis-server for the shared-state tests, wrk for the proxy benchmark's smoke test
+missing=""
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+if [ -n "$missing" ]; then
+  echo "test: installing$missing (Debian packages)"
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
+  # shellcheck disable=SC2086  # one word per package
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
 fi
 export OPENCLAW_FAILOVER_REQUIRE_REDIS=1
 

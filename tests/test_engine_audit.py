@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._ordering import no_cooldown, order_profiles, plan_route
 from openclaw_failover._ports import AuditRecord, Health
 from openclaw_failover._runstate import RunLog
+from openclaw_failover._upstream import has_token
 from openclaw_failover.testing import CapturingAuditSink
 from tests.fixtures.engine import Spec, make_engine, make_table
 
@@ -157,3 +159,26 @@ def test_no_cooldown_sees_a_live_and_an_expired_cooldown() -> None:
     assert not no_cooldown([Health(), Health(cooldown_until=20.0)], now=10.0)
     # Expired but its reason still set: half-open, not ready.
     assert not no_cooldown([Health(cooldown_until=5.0, cooldown_reason="auth")], now=10.0)
+
+
+@pytest.mark.parametrize(
+    ("delta", "token"),
+    [
+        ({"content": "hi"}, True),
+        ({"role": "assistant", "content": ""}, False),
+        ({"role": "assistant"}, False),
+        ({"tool_calls": [{"index": 0, "function": {"name": "f"}}]}, True),
+        ({"content": "", "reasoning_content": "thinking"}, True),
+        ({"content": None, "reasoning": "r"}, True),
+        ({"refusal": "no"}, True),
+        ({"content": "", "tool_calls": []}, False),
+        ({}, False),
+    ],
+)
+def test_what_counts_as_the_first_token(delta: dict[str, object], token: bool) -> None:
+    assert has_token({"choices": [{"index": 0, "delta": delta}]}) is token
+    assert (
+        has_token({"choices": [{"index": 0, "delta": {}}, {"index": 1, "delta": delta}]}) is token
+    )
+    assert has_token({"choices": []}) is False
+    assert has_token({"choices": ["not a choice"]}) is False
