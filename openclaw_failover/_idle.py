@@ -61,7 +61,9 @@ class IdleWatch:
         self._since = self._clock.monotonic()
         self._waiting = True
         if self._timer is None:
-            self._timer = self._clock.call_later(min(self._limit_s, self._then_s), self._check)
+            limit_s, then_s = self._limit_s, self._then_s
+            delay_s = limit_s if limit_s < then_s else then_s
+            self._timer = self._clock.call_later(delay_s, self._check)
 
     def __exit__(
         self,
