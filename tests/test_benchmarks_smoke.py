@@ -63,6 +63,19 @@ def test_engine_overhead_prints_every_cell_and_part() -> None:
     assert "8 models x 4 keys, memory store:" in done.stdout
 
 
+def test_engine_opcodes_counts_the_engine_functions_of_a_request() -> None:
+    """A short ``engine_opcodes.py`` run prints a total and rows whose shares are of it; the
+    engine's own functions are among them (the counts themselves are not asserted)."""
+    done = run_benchmark("engine_opcodes.py", "--requests", "20", "--top", "40")
+    total = re.search(r"^opcodes per healthy 8x4 request: (\d+)", done.stdout, re.M)
+    assert total is not None, done.stdout
+    rows = re.findall(r"^\s+([\d.]+)\s+([\d.]+)%\s+(\S+)$", done.stdout, re.M)
+    assert len(rows) == 40, done.stdout
+    names = {name for _, _, name in rows}
+    assert {"_attempts.py:_attempt", "_answer.py:__anext__", "_engine.py:open"} <= names
+    assert sum(float(per) for per, _, _ in rows) <= int(total.group(1)) + 1
+
+
 def test_profile_split_charges_the_standard_library_to_its_caller(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
