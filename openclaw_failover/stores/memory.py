@@ -40,8 +40,8 @@ class MemoryStateStore:
 
     async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
         """The stored health of each of ``keys`` that exists."""
-        data = self._data
-        return {k: data[k] for k in data.keys() & keys}  # the intersection is taken in C
+        get = self._data.get
+        return {k: found for k in keys if (found := get(k)) is not None}
 
     async def update(self, key: str, fn: HealthUpdate) -> Health | None:
         """Apply ``fn`` to the key's health atomically; return what is stored (None: deleted)."""
