@@ -307,7 +307,7 @@ class RequestRun:
             budget = deadlines.batch_first_token_s
         else:
             budget = deadlines.interactive_first_token_s
-        return max(0.001, min(budget, self.deadline_intent - self.view.clock.monotonic()))
+        return max(0.001, min(budget, self._remaining_s()))
 
     def _remaining_s(self) -> float:
         return self.deadline_intent - self.view.clock.monotonic()

@@ -5,6 +5,7 @@ a group with no cooldown."""
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -34,6 +35,23 @@ def _log() -> tuple[RunLog, CapturingAuditSink, object]:
     return RunLog(view, REQ, "r-1"), rig.audit, view
 
 
+def _fallback_identity(line: AuditRecord, view: Any) -> dict[str, Any]:
+    """The keyword fields every line of REQ on the fallback slot (q:0) carries."""
+    return {
+        "ts": line.ts,
+        "request_id": "r-1",
+        "trace_id": "t-1",
+        "session_id": "s-1",
+        "instance": view.instance,
+        "route": "auto",
+        "route_version": view.table.version,
+        "provider": "q",
+        "model": "m2",
+        "profile": "q:0",
+        "tier": view.plans["auto"].groups[1][0].candidate.tier.value,
+    }
+
+
 def test_answered_line_equals_the_keyword_form() -> None:
     log, audit, view = _log()
     slot = view.plans["auto"].groups[1][0]  # a fallback: the labels are not the first slot's
@@ -41,17 +59,7 @@ def test_answered_line_equals_the_keyword_form() -> None:
     (line,) = audit.records
     expected = AuditRecord(
         event="attempt",
-        ts=line.ts,
-        request_id="r-1",
-        trace_id="t-1",
-        session_id="s-1",
-        instance=view.instance,
-        route="auto",
-        route_version=view.table.version,
-        provider="q",
-        model="m2",
-        profile="q:0",
-        tier=slot.candidate.tier.value,
+        **_fallback_identity(line, view),
         attempt=3,
         status=200,
         ttfb_ms=12.5,
@@ -77,17 +85,7 @@ def test_finished_line_equals_the_keyword_form_and_is_written_once() -> None:
     (line,) = audit.records
     expected = AuditRecord(
         event="outcome",
-        ts=line.ts,
-        request_id="r-1",
-        trace_id="t-1",
-        session_id="s-1",
-        instance=view.instance,
-        route="auto",
-        route_version=view.table.version,
-        provider="q",
-        model="m2",
-        profile="q:0",
-        tier=slot.candidate.tier.value,
+        **_fallback_identity(line, view),
         attempt=2,
         outcome="answered_downgraded",
         latency_ms=40.1,
