@@ -30,7 +30,7 @@ from typing import Any
 
 from openclaw_failover._engine import FailoverEngine
 from openclaw_failover._exchange import ChatRequest
-from openclaw_failover._idle import IdleWatch
+from openclaw_failover._idle import IdleWatch, Watchdog
 from openclaw_failover._model import Candidate, Profile, Provider, Route, RouteTable, Secret
 from openclaw_failover._ordering import order_profiles, profile_key
 from openclaw_failover._ports import AuditRecord, Health, StateStore, UpstreamCall
@@ -233,16 +233,15 @@ async def parts_us() -> dict[str, float]:
     view = engine._view  # a benchmark may look inside
     group = view.plans["auto"].groups[0]
     health = {s.keys[1]: Health(last_used_at=float(i)) for i, s in enumerate(group)}
-    clock = view.clock
+    watchdog = Watchdog(view.clock)
     request = ChatRequest(body={})
 
     def watch_life() -> None:
-        watch = IdleWatch(30.0, clock, then_s=30.0)
+        watch = IdleWatch(30.0, watchdog, then_s=30.0)
         with watch:  # up to the first token
             pass
         with watch:  # one later chunk
             pass
-        watch.close()
 
     def two_lines() -> None:
         log = RunLog(view, request, "r")

@@ -105,16 +105,16 @@ class StreamAnswer:
                 with self._watch:  # the stream-idle deadline
                     item = await anext(self._opened.chunks)
             except StopAsyncIteration:
-                self._end_reading()
+                self._reading = False
                 self._ended = True
                 if self._guard is not None:
                     pending.extend(reversed(self._guard.finish()))
                 continue
             except TimeoutError:
-                self._end_reading()
+                self._reading = False
                 raise await self._break(_idle_failure(self._idle_s)) from None
             except TransportFailure as exc:
-                self._end_reading()
+                self._reading = False
                 raise await self._break(exc) from None
             if isinstance(item, MalformedEvent):
                 self._hooks.malformed(item)  # skipped, audited
@@ -122,10 +122,6 @@ class StreamAnswer:
                 return item
             else:
                 pending.extend(reversed(self._guard.feed(item)))
-
-    def _end_reading(self) -> None:
-        self._reading = False
-        self._watch.close()
 
     async def _break(self, failure: Failed | TransportFailure) -> StreamInterrupted:
         self._done = True
@@ -144,11 +140,11 @@ class StreamAnswer:
             return
         self._closed = True
         delivered = not self._reading and not self._head  # the upstream ended, all passed on
-        if self._reading:
-            self._end_reading()
+        self._reading = False
         # An iterator that ended has nothing to unwind: only the reply is released.
         await close_quietly(self._opened.context, None if self._ended else self._opened.chunks)
-        self._finish("answered" if delivered else "client_error")
+        if not self._done:  # read to its end, the outcome line is already written
+            self._finish("answered" if delivered else "client_error")
 
 
 def _guarded(guard: LocalToolGuard, head: list[Chunk]) -> list[Chunk]:

@@ -244,7 +244,7 @@ class RequestRun:
             call,
             first_token_s=self._first_token_s(candidate.tier),
             stream_idle_s=idle_s,
-            clock=clock,
+            watchdog=view.watchdog,
             on_malformed=events.malformed,
         )
         if isinstance(result, Failed):

@@ -23,6 +23,7 @@ from ._answer import aggregate
 from ._attempts import RequestRun
 from ._clock import SystemClock
 from ._exchange import Answer, AnswerMeta, ChatRequest
+from ._idle import Watchdog
 from ._model import RouteTable
 from ._ordering import order_profiles, plan_route
 from ._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
@@ -83,6 +84,7 @@ class FailoverEngine:
         self._token = f"{instance or 'engine'}:{os.getpid()}:{secrets.token_hex(4)}"
         self._seq = itertools.count(1)
         self._closers: list[Callable[[], Awaitable[Any]]] = []
+        self._watchdog = Watchdog(self._clock)
         self._view = self._build_view(table)
 
     # ------------------------------------------------------------------ tables
@@ -105,6 +107,7 @@ class FailoverEngine:
             jitter=self._jitter,
             pins=self._pins,
             last_used=self._last_used,
+            watchdog=self._watchdog,
         )
 
     @property

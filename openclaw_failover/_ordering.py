@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import NamedTuple
 
 from ._model import Candidate, CooldownScope, Profile, Provider, Route
@@ -153,6 +154,7 @@ class SlotView(NamedTuple):
         return self.state in ("ready", "half_open")
 
 
+_ready_view = attrgetter("ready_view")
 _RANK: Mapping[HealthState, int] = {"ready": 0, "half_open": 1, "probing": 2, "cooling": 3}
 _USABLE: frozenset[HealthState] = frozenset({"ready", "half_open"})
 
@@ -208,7 +210,7 @@ def order_profiles(
     usable: list[SlotView]
     waiting: list[SlotView] = []
     if clear:
-        usable = [slot.ready_view for slot in group]
+        usable = list(map(_ready_view, group))  # no comprehension frame: this runs per request
     else:
         usable = []
         for slot in group:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ._errors import AttemptRecord
 from ._exchange import AnswerMeta, ChatRequest
+from ._idle import Watchdog
 from ._model import Candidate, RouteTable
 from ._ordering import RoutePlan, Slot, SlotView
 from ._ports import AuditRecord, AuditSink, Clock, StateStore, Transport
@@ -37,6 +38,8 @@ class EngineView:
     jitter: Callable[[float, float], float]
     pins: MutableMapping[str, str]
     last_used: MutableMapping[str, float]
+    #: The engine's silence deadlines (one timer for every attempt; kept across reloads).
+    watchdog: Watchdog
     #: ``id(slot)`` -> the meta of a plain first-try answer by that slot (built once).
     first_metas: dict[int, AnswerMeta] = field(default_factory=dict)
 

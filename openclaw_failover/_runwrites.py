@@ -46,10 +46,13 @@ class RunWrites:
         due: list[str] = []
         for key in slot.keys:
             found = health.get(key)
-            if key in claimed or (found is not None and _needs_reset(found)):
+            if found is None:
+                if key == own or key in claimed:
+                    due.append(key)  # the key itself never touched, or a claim to end
+            elif key in claimed or _needs_reset(found):
                 due.append(key)
-            elif key == own and (found is None or now - found.last_good_at >= TOUCH_S):
-                due.append(key)  # the key itself: never touched, or its times are stale
+            elif key == own and now - found.last_good_at >= TOUCH_S:
+                due.append(key)  # the key's last used/good times are stale
         return due
 
     async def succeeded(self, keys: list[str], now: float) -> None:

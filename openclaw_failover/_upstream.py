@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._classify import classify_outcome
-from ._idle import IdleWatch
+from ._idle import IdleWatch, Watchdog
 from ._model import FailureReason
 from ._ports import (
     Clock,
@@ -27,7 +27,8 @@ from ._ports import (
 __all__ = ["Failed", "Opened", "close_quietly", "has_token", "open_upstream"]
 
 Chunk = dict[str, Any]
-_TOKEN_FIELDS = frozenset({"content", "tool_calls", "reasoning_content", "reasoning", "refusal"})
+#: What makes a delta a first token besides ``content`` (which is tested first, on its own).
+_OTHER_TOKEN_FIELDS = frozenset({"tool_calls", "reasoning_content", "reasoning", "refusal"})
 
 
 def has_token(chunk: Mapping[str, Any]) -> bool:
@@ -40,8 +41,10 @@ def has_token(chunk: Mapping[str, Any]) -> bool:
         if isinstance(delta, dict):
             if delta.get("content"):
                 return True  # the usual chunk, answered at once
-            for field, value in delta.items():  # a delta has one or two fields
-                if value and field in _TOKEN_FIELDS:
+            if _OTHER_TOKEN_FIELDS.isdisjoint(delta):
+                continue  # a role chunk, or an empty content: no allocation, no loop
+            for field in _OTHER_TOKEN_FIELDS:
+                if delta.get(field):
                     return True
     return False
 
@@ -90,22 +93,21 @@ async def open_upstream(
     *,
     first_token_s: float,
     stream_idle_s: float,
-    clock: Clock,
+    watchdog: Watchdog,
     on_malformed: Callable[[MalformedEvent], None],
 ) -> Opened | Failed:
     """Send ``call`` and read until the first token, all within ``first_token_s`` seconds; the
-    opened stream's later waits are bounded by ``stream_idle_s`` (one watch, one timer)."""
+    opened stream's later waits are bounded by ``stream_idle_s`` (one watch per attempt, its
+    deadlines on the engine's ``watchdog``, whose clock times the attempt)."""
+    clock = watchdog.clock
     started = clock.monotonic()
     context = transport.send(call)
-    watch = IdleWatch(first_token_s, clock, then_s=stream_idle_s)
-    opened = False
+    watch = IdleWatch(first_token_s, watchdog, then_s=stream_idle_s)
     try:
         with watch:
-            result = await _read_head(
+            return await _read_head(
                 context, call, watch=watch, started=started, clock=clock, on_malformed=on_malformed
             )
-        opened = isinstance(result, Opened)
-        return result
     except TimeoutError:
         return _failed(
             FailureReason.TIMEOUT,
@@ -128,9 +130,6 @@ async def open_upstream(
         return _failed(
             reason, None, detail=classified.detail, kind=exc.kind, started=started, clock=clock
         )
-    finally:
-        if not opened:  # an opened stream keeps the watch for its idle deadline
-            watch.close()
 
 
 def _failed(

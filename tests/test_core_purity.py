@@ -22,6 +22,7 @@ ALLOWED = {
     "email.utils",
     "hashlib",
     "hmac",
+    "operator",
 }
 #: Package modules the core may import: the domain values and seam types, and each other.
 ALLOWED_LOCAL = {"_model", "_ports", "_policy", "_ordering", "_classify", "_toolpolicy"}

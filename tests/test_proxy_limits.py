@@ -245,9 +245,9 @@ async def test_deadline_in_the_slot_queue_cools_nothing() -> None:
     release = asyncio.Event()
     engine, rig = _capped_rig(_holding(release))
     first = asyncio.create_task(engine.complete(REQ))
-    await eventually(rig.clock.pending_timers)
+    await eventually(engine._watchdog.waiting)
     second = asyncio.create_task(engine.complete(REQ))
-    await eventually(lambda: len(rig.clock.pending_timers()) == 2)
+    await eventually(lambda: engine._watchdog.waiting() == 2)
     rig.clock.advance(46)  # past the first-token deadline of both; the first is p's call
     meta, _ = await second
     assert meta.provider == "q"
@@ -273,7 +273,7 @@ async def test_key_cooled_during_the_slot_wait_is_not_sent() -> None:
     first = asyncio.create_task(engine.complete(REQ))
     await eventually(lambda: calls)
     second = asyncio.create_task(engine.complete(REQ))
-    await eventually(lambda: len(rig.clock.pending_timers()) == 2)
+    await eventually(lambda: engine._watchdog.waiting() == 2)
     key = model_key(engine.table.route("auto").candidates[0])
     rig.store._data[key] = Health(cooldown_until=rig.clock.now() + 30, cooldown_reason="timeout")
     release.set()

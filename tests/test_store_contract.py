@@ -128,6 +128,24 @@ async def test_snapshot_leaves_out_absent_keys(backend: Backend) -> None:
     assert await store.snapshot([]) == {}
 
 
+async def test_a_repeated_snapshot_shows_every_write_since(backend: Backend) -> None:
+    """The same tuple of keys asked again (as the engine does per request) shows each write
+    made since, by this store or another one on the same backing, and a deletion."""
+    store, other = backend.open(), backend.open()
+    keys = ("p:a", "p:b")
+    await store.update("p:a", bump())
+    first = await store.snapshot(keys)
+    assert set(first) == {"p:a"}
+    assert await store.snapshot(keys) == first  # nothing written: the same answer
+    await other.update("p:b", bump())
+    assert set(await store.snapshot(keys)) == {"p:a", "p:b"}
+    await other.update("p:a", bump())
+    assert (await store.snapshot(keys))["p:a"].failure_counts == {"rate_limit": 2}
+    await store.update("p:b", lambda _old: None)
+    assert set(await store.snapshot(keys)) == {"p:a"}
+    assert set(await store.snapshot(list(keys))) == {"p:a"}  # a list: built, not remembered
+
+
 async def test_update_sees_none_then_its_own_write(backend: Backend) -> None:
     """fn gets None for a new key, then the stored value; update returns what was stored."""
     store = backend.open()

@@ -46,6 +46,8 @@ class Journal:
         self._fd: int | None = None
         self._ino = -1
         self._seen: tuple[int, int] | None = None
+        #: Bumped whenever ``state`` changes (the store's snapshots are remembered by it).
+        self.version = 0
 
     # ------------------------------------------------------------------ reading
 
@@ -105,6 +107,7 @@ class Journal:
         return buffer[start:]
 
     def _apply(self, key: str, health: Health | None, length: int) -> None:
+        self.version += 1
         self.live_bytes -= self._lens.pop(key, 0)
         if health is None:
             self.state.pop(key, None)
@@ -114,6 +117,7 @@ class Journal:
             self.live_bytes += length
 
     def _reset(self) -> None:
+        self.version += 1
         self.state, self._lens = {}, {}
         self.size = self.live_bytes = 0
         self._seen = None

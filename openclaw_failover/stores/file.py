@@ -35,6 +35,7 @@ from types import MappingProxyType
 from .._errors import StateStoreError
 from .._ports import Health, HealthUpdate
 from ._journal import Journal
+from ._memo import SnapshotMemo
 from .memory import forward_only
 
 __all__ = ["FileStateStore"]
@@ -62,6 +63,7 @@ class FileStateStore:
         self._compact_min_bytes = compact_min_bytes
         self._mutex = threading.RLock()
         self._journal = Journal(self.directory / JOURNAL)
+        self._memo = SnapshotMemo()
         self._lock_fd: int | None = None
         self._last_sync = time.monotonic()
         self._dirty = False
@@ -71,8 +73,13 @@ class FileStateStore:
     async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
         """The stored health of each of ``keys`` that exists (reads only new records)."""
         with self._mutex:
-            state = self._read().state
-            return {k: state[k] for k in keys if k in state}
+            journal = self._read()
+            found = self._memo.get(keys, journal.version)
+            if found is None:
+                state = journal.state
+                found = {k: state[k] for k in keys if k in state}
+                self._memo.put(keys, journal.version, found)
+            return found
 
     async def update(self, key: str, fn: HealthUpdate) -> Health | None:
         """Apply ``fn`` under the cross-process lock; append the result; return it."""

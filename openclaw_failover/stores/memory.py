@@ -8,6 +8,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from .._ports import Health, HealthUpdate
+from ._memo import SnapshotMemo
 
 __all__ = ["MemoryStateStore", "forward_only"]
 
@@ -37,11 +38,19 @@ class MemoryStateStore:
     def __init__(self, initial: Mapping[str, Health] | None = None) -> None:
         self._data: dict[str, Health] = dict(initial or {})
         self._lock = threading.Lock()
+        #: Bumped after every write (a snapshot built at an older version is not reused).
+        self._version = 0
+        self._memo = SnapshotMemo()
 
     async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
         """The stored health of each of ``keys`` that exists."""
-        get = self._data.get
-        return {k: found for k in keys if (found := get(k)) is not None}
+        version = self._version  # read first: a write meanwhile leaves this one stale
+        found = self._memo.get(keys, version)
+        if found is None:
+            get = self._data.get
+            found = {k: health for k in keys if (health := get(k)) is not None}
+            self._memo.put(keys, version, found)
+        return found
 
     async def update(self, key: str, fn: HealthUpdate) -> Health | None:
         """Apply ``fn`` to the key's health atomically; return what is stored (None: deleted)."""
@@ -52,6 +61,7 @@ class MemoryStateStore:
                 self._data.pop(key, None)
             else:
                 self._data[key] = new
+            self._version += 1  # after the write: a snapshot never pairs new data with it
             return new
 
     async def items(self) -> Mapping[str, Health]:
