@@ -185,3 +185,52 @@ async def test_file_store_fixture(file_store: FileStateStore, tmp_path: Path) ->
     await file_store.update("p:a", bump)
     assert file_store.directory == tmp_path / "failover"
     assert count((await FileStateStore(tmp_path / "failover").snapshot(["p:a"]))["p:a"]) == 1
+
+
+async def test_another_stores_compaction_is_seen_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader that trusts its open journal by size, and read it between the writer's append
+    and the compaction that follows it, still sees the next write at once: the replaced file
+    grows by a marker. The reader's clock stands still, so the path recheck never comes due."""
+    from openclaw_failover.stores import _journal
+
+    monkeypatch.setattr(_journal, "_monotonic", lambda: 1000.0)
+    reader = FileStateStore(tmp_path)
+    writer = FileStateStore(tmp_path, compact_min_bytes=1024)
+    compact = _journal.Journal.compact
+    compactions: list[int] = []
+
+    def read_then_compact(journal: _journal.Journal) -> None:
+        reader._journal.refresh()  # what a snapshot in another process does at this moment
+        compactions.append(len(reader._journal.state))
+        compact(journal)
+
+    monkeypatch.setattr(_journal.Journal, "compact", read_then_compact)
+    for n in range(1, 40):
+        await writer.update("p:a", bump)
+        assert count((await reader.snapshot(("p:a",)))["p:a"]) == n
+    assert compactions  # it did compact, with the reader looking in between
+
+
+async def test_a_journal_replaced_by_hand_is_seen_within_the_recheck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal swapped in with no marker (by hand, or by an older version) is looked up again
+    once ``PATH_RECHECK_S`` has passed; a removed one reads as empty the same way."""
+    from openclaw_failover.stores import _journal
+
+    clock = [1000.0]
+    monkeypatch.setattr(_journal, "_monotonic", lambda: clock[0])
+    reader, writer = FileStateStore(tmp_path), FileStateStore(tmp_path)
+    await writer.update("p:a", bump)
+    assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:a"}
+    swapped = tmp_path / "swap"
+    swapped.write_bytes(record_line(None, None) + record_line("p:b", Health(last_used_at=NOW)))
+    os.replace(swapped, tmp_path / "state.journal")
+    assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:a"}  # trusted a little longer
+    clock[0] += _journal.PATH_RECHECK_S
+    assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:b"}
+    (tmp_path / "state.journal").unlink()
+    clock[0] += _journal.PATH_RECHECK_S
+    assert await reader.snapshot(("p:a", "p:b")) == {}

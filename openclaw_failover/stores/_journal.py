@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import zlib
 from pathlib import Path
 
@@ -20,6 +21,13 @@ __all__ = ["Journal", "record_line"]
 _log = logging.getLogger("openclaw_failover.stores.file")
 _HEADER = orjson.dumps({"v": 1, "kind": "openclaw-failover-state"})
 _READ_CHUNK = 1 << 20
+#: How long a lock-free reader trusts the journal it has open, checking only that it did not
+#: grow, before it looks the path up again. Appends by other processes are seen at once (the
+#: file grows); a compaction by this package appends a marker to the replaced file, so it is
+#: seen at once too. Only a journal replaced some other way (by hand, by an older version) or
+#: a removed directory waits for this look.
+PATH_RECHECK_S = 0.1
+_monotonic = time.monotonic
 
 
 def record_line(key: str | None, health: Health | None) -> bytes:
@@ -46,13 +54,26 @@ class Journal:
         self._fd: int | None = None
         self._ino = -1
         self._seen: tuple[int, int] | None = None
+        #: Monotonic time after which a lock-free refresh looks the path up again.
+        self._path_due = 0.0
         #: Bumped whenever ``state`` changes (the store's snapshots are remembered by it).
         self.version = 0
 
     # ------------------------------------------------------------------ reading
 
     def refresh(self, *, repair: bool = False) -> None:
-        """Catch up with the file; ``repair`` (lock held) creates it and cuts a torn tail."""
+        """Catch up with the file; ``repair`` (lock held) creates it and cuts a torn tail.
+
+        Without ``repair``, a journal read completely less than ``PATH_RECHECK_S`` ago is
+        checked by its size alone (an ``lseek`` on the open file: no path lookup, no stat
+        result to build)."""
+        seen, fd = self._seen, self._fd
+        if repair or seen is None or fd is None or _monotonic() >= self._path_due:
+            self._refresh_path(repair=repair)
+        elif os.lseek(fd, 0, os.SEEK_END) != seen[1]:
+            self._refresh_path(repair=False)
+
+    def _refresh_path(self, *, repair: bool) -> None:
         try:
             st = os.stat(self._where)
         except FileNotFoundError:
@@ -64,6 +85,7 @@ class Journal:
             st = os.fstat(self._require())
         seen = (st.st_ino, st.st_size)
         if seen == self._seen:
+            self._path_due = _monotonic() + PATH_RECHECK_S
             return
         if self._fd is None or st.st_ino != self._ino or st.st_size < self.size:
             self._open(create=False)
@@ -71,6 +93,7 @@ class Journal:
         complete = self._read_from(self.size, st.st_size)
         if complete:
             self._seen = seen
+            self._path_due = _monotonic() + PATH_RECHECK_S
             return
         self._seen = None  # an unfinished tail: look again next time
         if repair:
@@ -149,6 +172,9 @@ class Journal:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
+        # A header line appended to the file just replaced: readers that still have it open
+        # see it grow, look the path up, and find the new journal at once.
+        os.write(self._require(), record_line(None, None))
         _fsync_dir(self.path.parent)
         self._open(create=False)
         self._reset()

@@ -13,7 +13,10 @@ journal without breaking anyone's lock).
   writes a temp file, fsyncs it and renames it over the journal (then fsyncs the directory), so
   a crash leaves either the old journal or the new one, never half of one.
 - **Fast:** the parsed state is cached with the journal's (inode, size); a snapshot
-  with no change costs one ``stat``; a change costs reading only the new records.
+  with no change costs one ``lseek`` on the open journal (its size), and a ``stat`` of the path
+  every ``PATH_RECHECK_S`` (another process's compaction marks the file it replaces, so it is
+  seen at once); a change costs reading only the new records. While nothing changed, the same
+  key tuple gets the same snapshot back.
 - **Durability:** appends are in the page cache at once (enough for process crashes); the
   journal is fdatasync'ed at most every ``fsync_interval_s`` (on the loop's executor, off the
   event loop) and at compaction and close.
