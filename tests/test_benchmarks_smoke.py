@@ -60,7 +60,15 @@ def test_engine_overhead_prints_every_cell_and_part() -> None:
     parts = re.search(r"^parts of one healthy 8x4 request.*$", done.stdout, re.M)
     assert parts is not None, done.stdout
     assert len(re.findall(r"\d+\.\d+ us", parts.group(0))) == 3
-    assert "8 models x 4 keys, memory store:" in done.stdout
+    line = re.search(
+        r"^8 models x 4 keys \(target <= 20 us median\): "
+        r"memory store ([\d.]+) us \((met|NOT met)\), file store ([\d.]+) us \((met|NOT met)\)",
+        done.stdout,
+        re.M,
+    )
+    assert line is not None, done.stdout
+    for figure, verdict in ((line.group(1), line.group(2)), (line.group(3), line.group(4))):
+        assert (verdict == "met") == (float(figure) <= 20.0), line.group(0)
 
 
 def test_engine_opcodes_counts_the_engine_functions_of_a_request() -> None:

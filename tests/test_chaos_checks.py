@@ -139,3 +139,30 @@ def test_client_exceptions_say_whether_the_request_reached_the_proxy() -> None:
         "replied: exception (reached the proxy) ReadError: x",
         "seen: exception (reached the proxy) ReadError: x",
     ]
+
+
+def test_a_failure_under_a_longer_kept_cooldown_counts_as_its_own_reason() -> None:
+    """A 500 whose own cooldown is shorter than the timeout cooldown already stored writes a
+    cooldown_set line naming the kept reason (timeout); the store counts it as a
+    server_error, and so must the check (found by the 4-process soak: "timeout count 3 < 4")."""
+    model = {"detail": "model", "cooldown_until": 110.0}
+    lines = [
+        line("attempt", 99.0, "ok", attempt=1, status=200),
+        line("attempt", 100.0, "slow", attempt=1, reason="timeout", latency_ms=30e3),
+        line("cooldown_set", 100.0, "slow", reason="timeout", **model),
+        line("attempt", 101.0, "boom", attempt=1, status=500, reason="server_error"),
+        line("cooldown_set", 101.0, "boom", reason="timeout", **model),
+    ]
+    counts = {"timeout": 1, "server_error": 1}
+    stored = Health(
+        cooldown_until=110.0,
+        cooldown_reason="timeout",
+        failure_counts=counts,
+        last_failure_at=101.0,
+    )
+    found = check_all([], lines, [], items={"model:p1/m1": stored})
+    assert found.figures["failures_checked_in_store"] == 2
+    assert "no_lost_update" not in found.violations
+    short = Health(cooldown_until=110.0, cooldown_reason="timeout", failure_counts={"timeout": 1})
+    lost = check_all([], lines, [], items={"model:p1/m1": short})
+    assert lost.violations["no_lost_update"] == ["model:p1/m1: server_error count 0 < 1 audited"]

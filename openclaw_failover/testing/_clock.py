@@ -23,7 +23,9 @@ class FakeClock:
     :meth:`advance` or :meth:`sleep` moves virtual time to their due time: each callback is
     handed to the event loop that armed it, so a test advancing from another thread is safe.
     :meth:`pending_timers` shows what is armed, so a test can check the engine is waiting on
-    exactly the deadline it expects before it advances.
+    exactly the deadline it expects before it advances. An engine arms one timer for all its
+    waits, never later than the soonest of their deadlines (a wait that ended early can leave
+    it earlier; it then fires once for nothing and re-arms for the next deadline).
     """
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
