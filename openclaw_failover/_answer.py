@@ -19,6 +19,9 @@ from ._upstream import Chunk, Failed, Opened, close_quietly
 
 __all__ = ["AnswerHooks", "StreamAnswer", "aggregate"]
 
+#: What ``anext`` gives at the end of the upstream stream.
+_END: Any = object()
+
 
 class AnswerHooks(Protocol):
     """What the attempt loop does when the answer's stream ends, breaks or misbehaves."""
@@ -103,20 +106,20 @@ class StreamAnswer:
                 raise StopAsyncIteration
             try:
                 with self._watch:  # the stream-idle deadline
-                    item = await anext(self._opened.chunks)
-            except StopAsyncIteration:
-                self._reading = False
-                self._ended = True
-                if self._guard is not None:
-                    pending.extend(reversed(self._guard.finish()))
-                continue
+                    # The end as a value, not a StopAsyncIteration raised through this frame.
+                    item = await anext(self._opened.chunks, _END)
             except TimeoutError:
                 self._reading = False
                 raise await self._break(_idle_failure(self._idle_s)) from None
             except TransportFailure as exc:
                 self._reading = False
                 raise await self._break(exc) from None
-            if isinstance(item, MalformedEvent):
+            if item is _END:
+                self._reading = False
+                self._ended = True
+                if self._guard is not None:
+                    pending.extend(reversed(self._guard.finish()))
+            elif isinstance(item, MalformedEvent):
                 self._hooks.malformed(item)  # skipped, audited
             elif self._guard is None:
                 return item

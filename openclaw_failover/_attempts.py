@@ -34,6 +34,7 @@ R = FailureReason
 _KEY_REASONS = frozenset({R.RATE_LIMIT, R.AUTH, R.AUTH_PERMANENT, R.BILLING})
 _RETRY_SAME_KEY = frozenset({R.SERVER_ERROR, R.OVERLOADED})
 _PROBE_LEASE_MARGIN_S = 5.0
+_tuple_new = tuple.__new__
 #: Attempts that never reached the upstream: no retry, no cooldown; where the walk goes next.
 _NOT_SENT = {SLOT_WAIT_TIMEOUT: "next_model", SLOT_COOLED: "next_key"}
 
@@ -151,9 +152,10 @@ class RequestRun:
 
     async def _try_slot(self, slot: Slot) -> StreamAnswer | Move:
         per_key = 0
+        limit = self.settings.retries.max_attempts_per_intent
         while True:
-            if self._exhausted():
-                return Move.STOP
+            if self.tried >= limit or self.view.clock.monotonic() >= self.deadline_intent:
+                return Move.STOP  # maxAttemptsPerIntent or intentBudgetS spent
             per_key += 1
             self.tried += 1
             result = await self._attempt(slot)
@@ -235,9 +237,9 @@ class RequestRun:
             self.log.failed(slot, failed, attempt=self.tried)
             return failed
         events = AnswerEvents(self, slot)  # also the call's SendGate
-        call = UpstreamCall(
-            slot.provider, candidate, slot.profile, body, request.upstream_headers, events
-        )
+        # Every field, positionally: no generated __new__ to run (one call per attempt).
+        fields = (slot.provider, candidate, slot.profile, body, request.upstream_headers, events)
+        call = _tuple_new(UpstreamCall, fields)
         idle_s = self.settings.deadlines.stream_idle_s
         result = await open_upstream(
             transport,
@@ -261,7 +263,11 @@ class RequestRun:
             await self.writes.succeeded(heal, now)  # ends every claim it held
         if request.session_id and slot.profile is not None:
             view.pins[request.session_id] = slot.profile.id
-        meta = events.meta = self._meta(slot, removed)
+        plain = self.tried == 1 and not removed and not self.log.attempts
+        meta = view.first_metas.get(id(slot)) if plain else None
+        if meta is None:
+            meta = self._meta(slot, removed, plain=plain)
+        events.meta = meta
         events.ttfb_ms = ttfb_ms
         return StreamAnswer(result, meta=meta, idle_s=idle_s, guard=guard, hooks=events)
 
@@ -273,12 +279,10 @@ class RequestRun:
             self.log.emit("tool_blocked", slot, tools_blocked=removed, detail="removed")
         return body, removed, LocalToolGuard(self.view.high_risk, removed)
 
-    def _meta(self, slot: Slot, removed: tuple[str, ...]) -> AnswerMeta:
-        """Who answered; a first try with nothing removed or logged is the same every time
-        for its slot, so it is built once per route table."""
-        plain = self.tried == 1 and not removed and not self.log.attempts
-        if plain and (found := self.view.first_metas.get(id(slot))) is not None:
-            return found
+    def _meta(self, slot: Slot, removed: tuple[str, ...], *, plain: bool) -> AnswerMeta:
+        """Who answered. A ``plain`` first try (nothing removed or logged) is the same every
+        time for its slot, so it is built once per route table and kept in
+        ``view.first_metas``, which the caller looks in first."""
         provider, model, profile, tier = slot.labels
         meta = AnswerMeta(
             provider=provider,
@@ -311,11 +315,6 @@ class RequestRun:
 
     def _remaining_s(self) -> float:
         return self.deadline_intent - self.view.clock.monotonic()
-
-    def _exhausted(self) -> bool:
-        if self.tried >= self.settings.retries.max_attempts_per_intent:
-            return True
-        return self.view.clock.monotonic() >= self.deadline_intent
 
     def _retry_delay(self, failed: Failed, per_key: int) -> float | None:
         """The wait before retrying the same key, or None to move on (design's table)."""

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._ordering import no_cooldown, order_profiles, plan_route
-from openclaw_failover._ports import AuditRecord, Health
+from openclaw_failover._ports import AuditRecord, Health, UpstreamCall
+from openclaw_failover._runhooks import AnswerEvents
 from openclaw_failover._runstate import RunLog
 from openclaw_failover._upstream import has_token
 from openclaw_failover.testing import CapturingAuditSink
@@ -180,3 +181,34 @@ def test_what_counts_as_the_first_token(delta: dict[str, object], token: bool) -
     )
     assert has_token({"choices": []}) is False
     assert has_token({"choices": ["not a choice"]}) is False
+
+
+async def test_the_attempts_call_equals_the_keyword_form() -> None:
+    """The UpstreamCall an attempt builds positionally has every field, each in its place."""
+    rig = make_engine(make_table(SPECS))
+    inner = rig.engine._transports["openai-completions"]
+    calls: list[UpstreamCall] = []
+
+    class Recording:
+        def send(self, call: UpstreamCall) -> Any:
+            calls.append(call)
+            return inner.send(call)
+
+        async def list_models(self, provider: Any, profile: Any) -> list[str]:
+            return await inner.list_models(provider, profile)
+
+    rig.engine._transports["openai-completions"] = Recording()  # the view holds this dict
+    await rig.engine.complete(REQ)
+    (call,) = calls
+    provider = rig.engine.table.providers["p"]
+    assert call.profile in provider.profiles
+    assert len(call) == len(UpstreamCall._fields)
+    assert call == UpstreamCall(
+        provider=provider,
+        candidate=rig.engine.table.route("auto").candidates[0],
+        profile=call.profile,
+        body=REQ.body,
+        headers=REQ.upstream_headers,
+        gate=call.gate,
+    )
+    assert isinstance(call.gate, AnswerEvents)
