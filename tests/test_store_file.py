@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from dataclasses import replace
@@ -14,7 +15,7 @@ from openclaw_failover._errors import StateStoreError
 from openclaw_failover._model import StateSettings
 from openclaw_failover._ports import Health
 from openclaw_failover.stores import FileStateStore, build_store
-from openclaw_failover.stores._journal import record_line
+from openclaw_failover.stores._journal import PATH_RECHECK_S, record_line
 
 NOW = 1_800_000_000.0
 
@@ -224,7 +225,8 @@ async def test_a_journal_replaced_by_hand_is_seen_within_the_recheck(
     monkeypatch.setattr(_journal, "_monotonic", lambda: clock[0])
     reader, writer = FileStateStore(tmp_path), FileStateStore(tmp_path)
     await writer.update("p:a", bump)
-    assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:a"}
+    for _ in range(2):  # the first look maps the write counter, the second reads it
+        assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:a"}
     swapped = tmp_path / "swap"
     swapped.write_bytes(record_line(None, None) + record_line("p:b", Health(last_used_at=NOW)))
     os.replace(swapped, tmp_path / "state.journal")
@@ -234,3 +236,72 @@ async def test_a_journal_replaced_by_hand_is_seen_within_the_recheck(
     (tmp_path / "state.journal").unlink()
     clock[0] += _journal.PATH_RECHECK_S
     assert await reader.snapshot(("p:a", "p:b")) == {}
+
+
+async def test_a_snapshot_with_nothing_written_makes_no_system_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the write counter is mapped, a snapshot of an unchanged store reads it and nothing
+    else; a write by another store moves it, and the next snapshot reads the journal."""
+    reader, writer = FileStateStore(tmp_path), FileStateStore(tmp_path)
+    await writer.update("p:a", bump)
+    for _ in range(2):  # the first look maps the counter, the second reads it
+        await reader.snapshot(("p:a",))
+    calls: list[str] = []
+    for name in ("stat", "fstat", "lseek", "pread", "open"):
+        real = getattr(os, name)
+
+        def counted(*args: object, _real: object = real, _name: str = name) -> object:
+            calls.append(_name)
+            return _real(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(os, name, counted)
+    for _ in range(5):
+        assert count((await reader.snapshot(("p:a",)))["p:a"]) == 1
+    assert calls == []
+    await writer.update("p:a", bump)
+    calls.clear()
+    assert count((await reader.snapshot(("p:a",)))["p:a"]) == 2
+    assert "stat" in calls  # the counter moved: the journal's path was looked up
+
+
+async def test_a_record_appended_without_a_count_is_seen_within_the_recheck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer killed between its append and its count leaves a record the counter does not
+    announce: a trusting reader finds it at its next look at the journal's path."""
+    from openclaw_failover.stores import _journal
+
+    clock = [1000.0]
+    monkeypatch.setattr(_journal, "_monotonic", lambda: clock[0])
+    reader, writer = FileStateStore(tmp_path), FileStateStore(tmp_path)
+    await writer.update("p:a", bump)
+    for _ in range(2):
+        assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:a"}
+    with (tmp_path / "state.journal").open("ab") as journal:
+        journal.write(record_line("p:b", Health(last_used_at=NOW)))
+    clock[0] += _journal.PATH_RECHECK_S
+    assert set(await reader.snapshot(("p:a", "p:b"))) == {"p:a", "p:b"}
+
+
+async def test_a_removed_lock_file_is_counted_anew(tmp_path: Path) -> None:
+    """The lock file (and its counter) removed by hand: the next writer makes a new one, and
+    every write stays visible to a reader that had the old one mapped."""
+    reader, writer = FileStateStore(tmp_path), FileStateStore(tmp_path)
+    await writer.update("p:a", bump)
+    for _ in range(2):
+        await reader.snapshot(("p:a",))
+    await writer.aclose()  # releases its lock file descriptor
+    (tmp_path / "state.lock").unlink()
+    await writer.update("p:a", bump)
+    assert (tmp_path / "state.lock").stat().st_size == 8
+    assert count((await writer.snapshot(("p:a",)))["p:a"]) == 2
+    fresh = FileStateStore(tmp_path)
+    assert count((await fresh.snapshot(("p:a",)))["p:a"]) == 2
+    await asyncio.sleep(PATH_RECHECK_S)  # the old mapping never moves: the path look finds it
+    assert count((await reader.snapshot(("p:a",)))["p:a"]) == 2
+    await writer.update("p:a", bump)
+    for _ in range(2):  # remapped at that look; counted from here on
+        await reader.snapshot(("p:a",))
+    await writer.update("p:a", bump)
+    assert count((await reader.snapshot(("p:a",)))["p:a"]) == 4

@@ -54,24 +54,29 @@ class Journal:
         self._fd: int | None = None
         self._ino = -1
         self._seen: tuple[int, int] | None = None
-        #: Monotonic time after which a lock-free refresh looks the path up again.
+        #: Monotonic time after which a lock-free refresh looks the path up again; 0 whenever
+        #: the journal is not open or not read to a complete end (nothing is trusted then).
         self._path_due = 0.0
         #: Bumped whenever ``state`` changes (the store's snapshots are remembered by it).
         self.version = 0
 
     # ------------------------------------------------------------------ reading
 
-    def refresh(self, *, repair: bool = False) -> None:
+    def refresh(self, *, repair: bool = False, full: bool = False) -> None:
         """Catch up with the file; ``repair`` (lock held) creates it and cuts a torn tail.
 
-        Without ``repair``, a journal read completely less than ``PATH_RECHECK_S`` ago is
-        checked by its size alone (an ``lseek`` on the open file: no path lookup, no stat
-        result to build)."""
+        Without ``repair`` or ``full``, a journal read completely less than
+        ``PATH_RECHECK_S`` ago is checked by its size alone (an ``lseek`` on the open file: no
+        path lookup, no stat result to build). ``full`` looks the path up in any case."""
         seen, fd = self._seen, self._fd
-        if repair or seen is None or fd is None or _monotonic() >= self._path_due:
+        if repair or full or seen is None or fd is None or _monotonic() >= self._path_due:
             self._refresh_path(repair=repair)
         elif os.lseek(fd, 0, os.SEEK_END) != seen[1]:
             self._refresh_path(repair=False)
+
+    def trusted(self) -> bool:
+        """Whether the journal was read completely less than ``PATH_RECHECK_S`` ago."""
+        return _monotonic() < self._path_due  # 0 unless open and read to a complete end
 
     def _refresh_path(self, *, repair: bool) -> None:
         try:
@@ -95,7 +100,7 @@ class Journal:
             self._seen = seen
             self._path_due = _monotonic() + PATH_RECHECK_S
             return
-        self._seen = None  # an unfinished tail: look again next time
+        self._seen, self._path_due = None, 0.0  # an unfinished tail: look again next time
         if repair:
             _log.warning("state journal %s: dropping a torn last record", self.path)
             os.ftruncate(self._require(), self.size)
@@ -143,7 +148,7 @@ class Journal:
         self.version += 1
         self.state, self._lens = {}, {}
         self.size = self.live_bytes = 0
-        self._seen = None
+        self._seen, self._path_due = None, 0.0
 
     # ------------------------------------------------------------------ writing
 
@@ -194,7 +199,7 @@ class Journal:
         """Close the file; the next refresh reopens it."""
         if self._fd is not None:
             os.close(self._fd)
-        self._fd, self._ino, self._seen = None, -1, None
+        self._fd, self._ino, self._seen, self._path_due = None, -1, None, 0.0
 
     def _require(self) -> int:
         if self._fd is None:

@@ -3,7 +3,7 @@
 Layout under the directory (0700): ``state.journal`` (0600) holds one line per write,
 ``<crc32 hex> <json>\\n`` with ``{"k": key, "h": health-or-null}``; ``state.lock`` is the
 ``flock`` target that serialises writers (a separate file, so compaction can replace the
-journal without breaking anyone's lock).
+journal without breaking anyone's lock) and holds the write counter.
 
 - **Atomic, no lost update:** ``update`` takes the exclusive lock, catches up on records
   other processes appended, applies ``fn`` (with :func:`forward_only`), appends one record and
@@ -12,11 +12,14 @@ journal without breaking anyone's lock).
   checksum and is ignored; the next writer truncates it away before appending. Compaction
   writes a temp file, fsyncs it and renames it over the journal (then fsyncs the directory), so
   a crash leaves either the old journal or the new one, never half of one.
-- **Fast:** the parsed state is cached with the journal's (inode, size); a snapshot
-  with no change costs one ``lseek`` on the open journal (its size), and a ``stat`` of the path
-  every ``PATH_RECHECK_S`` (another process's compaction marks the file it replaces, so it is
-  seen at once); a change costs reading only the new records. While nothing changed, the same
-  key tuple gets the same snapshot back.
+- **Fast:** the parsed state is cached with the journal's (inode, size). Every writer
+  bumps a write counter kept in the lock file's first 8 bytes, which every process maps into
+  memory (``_counter``); a snapshot with no change reads those 8 bytes and makes no system
+  call, and looks the journal's path up every ``PATH_RECHECK_S`` all the same. Without the
+  counter (no writer yet) it checks the open journal's size with one ``lseek``; a compaction
+  marks the file it replaces, so readers that have it open see the new journal at once. A
+  change costs reading only the new records. While nothing changed, the same key tuple gets
+  the same snapshot back.
 - **Durability:** appends are in the page cache at once (enough for process crashes); the
   journal is fdatasync'ed at most every ``fsync_interval_s`` (on the loop's executor, off the
   event loop) and at compaction and close.
@@ -37,6 +40,7 @@ from types import MappingProxyType
 
 from .._errors import StateStoreError
 from .._ports import Health, HealthUpdate
+from ._counter import WriteCounter
 from ._journal import Journal
 from ._memo import SnapshotMemo
 from .memory import forward_only
@@ -67,6 +71,9 @@ class FileStateStore:
         self._mutex = threading.RLock()
         self._journal = Journal(self.directory / JOURNAL)
         self._memo = SnapshotMemo()
+        self._counter = WriteCounter(self.directory / LOCK)
+        #: The write counter as it was before this store last read the journal.
+        self._counted: bytes | None = None
         self._lock_fd: int | None = None
         self._last_sync = time.monotonic()
         self._dirty = False
@@ -76,7 +83,13 @@ class FileStateStore:
     async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
         """The stored health of each of ``keys`` that exists (reads only new records)."""
         with self._mutex:
-            journal = self._read()
+            journal = self._journal
+            mapped = self._counter.map  # read before the journal: a write after it moves it
+            counted = mapped[:8] if mapped is not None else None
+            if counted is None or counted != self._counted or not journal.trusted():
+                journal = self._read(full=counted is not None and counted != self._counted)
+                self._counted = counted
+                self._counter.look(time.monotonic())
             found = self._memo.get(keys, journal.version)
             if found is None:
                 state = journal.state
@@ -93,6 +106,8 @@ class FileStateStore:
             if new != old:
                 journal.append(key, new)
                 self._after_write(journal)
+                # Lock held and the journal read to its end: this store has seen every write.
+                self._counted = self._count_write()
             return new
 
     async def items(self) -> Mapping[str, Health]:
@@ -107,6 +122,8 @@ class FileStateStore:
                 self._journal.sync()
                 self._dirty = False
             self._journal.close()
+            self._counter.close()
+            self._counted = None
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
@@ -116,11 +133,11 @@ class FileStateStore:
 
     # ------------------------------------------------------------------ internals
 
-    def _read(self, *, repair: bool = False) -> Journal:
+    def _read(self, *, repair: bool = False, full: bool = False) -> Journal:
         try:
             if repair:
                 self._ensure_dir()
-            self._journal.refresh(repair=repair)
+            self._journal.refresh(repair=repair, full=full)
         except OSError as exc:
             raise StateStoreError(f"state store {self._journal.path}: {exc.strerror}") from None
         return self._journal
@@ -158,6 +175,18 @@ class FileStateStore:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _count_write(self) -> bytes | None:
+        """Bump the directory's write counter (lock held); None when it cannot be (the store
+        then works as without one: readers check the journal itself)."""
+        if self._lock_fd is None:
+            return None
+        try:
+            return self._counter.bump(self._lock_fd)
+        except (OSError, ValueError) as exc:
+            _log.warning("state store %s: write counter unavailable: %s", self.directory, exc)
+            self._counter.close()
+            return None
 
     def _after_write(self, journal: Journal) -> None:
         self._dirty = True
