@@ -1,10 +1,7 @@
-"""Deadline timers behind ``Clock.call_later``: a heap of plain tuples, and one event loop's
-timers carried by a single asyncio timer.
-
-Every attempt arms a first-token deadline and every answer a stream-idle deadline, and almost
-all of them are cancelled microseconds later. An asyncio ``TimerHandle`` per deadline costs a
-context copy, a heap push ordered by a Python ``__lt__`` and a cancelled-handle sweep; here a
-deadline is one tuple pushed on a heap (compared in C) and cancelling it clears one slot.
+"""The timer heap behind ``FakeClock.call_later``: timers by virtual due time, as plain tuples
+(compared in C); cancelling one clears its slot, and a heap mostly of cancelled timers is
+rebuilt on a later push. ``SystemClock`` uses the event loop's own timers: the engine arms
+one per engine (``_idle.Watchdog``), not one per attempt.
 """
 
 from __future__ import annotations
@@ -12,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from collections.abc import Callable
 
-__all__ = ["HeapTimer", "LoopTimers", "TimerHeap"]
+__all__ = ["HeapTimer", "TimerHeap"]
 
 #: Rebuild the heap once this many cancelled timers make up more than half of it.
 _COMPACT_MIN = 64
@@ -98,41 +94,3 @@ class TimerHeap:
         self._entries = [e for e in self._entries if e[2].callback is not None]
         heapq.heapify(self._entries)
         self.cancelled = 0
-
-
-class LoopTimers:
-    """One event loop's deadline timers on ``time.monotonic``, carried by one asyncio timer
-    armed for the soonest live one. Use from the loop's own thread only."""
-
-    __slots__ = ("_armed", "_armed_due", "_heap", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self._heap = TimerHeap()
-        self._armed: asyncio.TimerHandle | None = None
-        self._armed_due = float("inf")
-
-    def call_later(self, delay_s: float, callback: Callable[[], object]) -> HeapTimer:
-        """Run ``callback`` on the loop ``delay_s`` seconds from now."""
-        due = time.monotonic() + delay_s
-        timer = self._heap.push(due, callback, self.loop)
-        if due < self._armed_due:
-            self._arm(due)
-        return timer
-
-    def _arm(self, due: float) -> None:
-        if self._armed is not None:
-            self._armed.cancel()
-        self._armed_due = due
-        # A relative delay: the loop's own time base may differ (uvloop counts milliseconds).
-        self._armed = self.loop.call_later(max(0.0, due - time.monotonic()), self._fire)
-
-    def _fire(self) -> None:
-        self._armed, self._armed_due = None, float("inf")
-        for timer in self._heap.pop_due(time.monotonic()):
-            # Each callback as its own loop callback: one that raises is reported by the loop
-            # and does not keep the others from running.
-            self.loop.call_soon(timer.run)
-        soonest = self._heap.next_due()
-        if soonest is not None:
-            self._arm(soonest)
