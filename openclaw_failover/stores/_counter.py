@@ -45,11 +45,11 @@ class WriteCounter:
     def bump(self, fd: int) -> bytes:
         """Count one more write (the directory's lock held, ``fd`` the lock file, read-write);
         return the new value."""
-        ino = os.fstat(fd).st_ino
-        if self.map is None or not self._writable or self._ino != ino:
-            if os.fstat(fd).st_size < _SIZE:
+        st = os.fstat(fd)
+        if self.map is None or not self._writable or self._ino != st.st_ino:
+            if st.st_size < _SIZE:
                 os.ftruncate(fd, _SIZE)
-            self._attach(mmap.mmap(fd, _SIZE), ino, writable=True)
+            self._attach(mmap.mmap(fd, _SIZE), st.st_ino, writable=True)
         mapped = self.map
         assert mapped is not None  # attached just above
         value = (int.from_bytes(mapped[:_SIZE], "little") + 1) & _MASK

@@ -86,8 +86,9 @@ class FileStateStore:
             journal = self._journal
             mapped = self._counter.map  # read before the journal: a write after it moves it
             counted = mapped[:8] if mapped is not None else None
-            if counted is None or counted != self._counted or not journal.trusted():
-                journal = self._read(full=counted is not None and counted != self._counted)
+            moved = counted is not None and counted != self._counted  # someone wrote
+            if counted is None or moved or not journal.trusted():
+                journal = self._read(full=moved)
                 self._counted = counted
                 self._counter.look(time.monotonic())
             found = self._memo.get(keys, journal.version)
