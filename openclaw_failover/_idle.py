@@ -7,7 +7,8 @@ out when it ends (two dict operations), and the watchdog keeps one :meth:`Clock.
 timer, armed no later than the soonest deadline it holds. Almost every wait ends long before its
 deadline, so almost no wait arms anything. A wait is cancelled only while the stream itself is
 being waited on (a slow consumer is not an idle upstream). With a ``FakeClock`` the deadline
-fires when the test advances time.
+fires when the test advances time. The proxy's chat endpoint also bounds each request body's
+arrival with an :class:`IdleWatch`, on a watchdog of its own that keeps real time.
 """
 
 from __future__ import annotations

@@ -235,6 +235,11 @@ class _Body(httpx.AsyncByteStream):
                 return
             await conn.wait(self._read_s, self._request)
 
+    def settled(self) -> bool:
+        """Whether the rest of the body is already here (or the connection already failed),
+        so reading it to its end cannot wait."""
+        return self._conn.complete or self._conn.error is not None
+
     async def aclose(self) -> None:
         if not self._released:
             self._released = True

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure
@@ -27,6 +29,8 @@ CONNECT_TIMEOUT_S = 15.0
 DRAIN_S = 1.0
 #: Profile sources that are placeholders (``apiKey: "ollama-local"``), never a key to send.
 PLACEHOLDER_SOURCES = frozenset({"dummy"})
+#: 19 digits in a row: maybe an integer orjson would read as a float (past 64 bits).
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def request_timeout(provider: Provider) -> httpx.Timeout:
@@ -101,14 +105,27 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
         yield SseEvent(name, "\n".join(data))
 
 
-async def drain(lines: AsyncIterator[str]) -> None:
+async def drain(rest: AsyncIterator[Any]) -> None:
     """Read what is left of a body after its end marker, so httpx returns the connection to
     the pool instead of closing it (a closed one costs a new TCP, or TLS, handshake on the
     next request). An upstream that stalls or fails here only loses its connection."""
     with contextlib.suppress(TimeoutError, httpx.HTTPError):
         async with asyncio.timeout(DRAIN_S):
-            async for _ in lines:
+            async for _ in rest:
                 pass
+
+
+async def finish_body(response: httpx.Response, rest: AsyncIterator[bytes]) -> None:
+    """:func:`drain` ``rest``, ``response``'s body after its end marker; without a deadline
+    when the pooled transport says the rest is already here (the usual case: the chunked
+    terminator arrives with ``[DONE]``), so reading it cannot wait."""
+    settled = getattr(response.stream, "settled", None)
+    if settled is None or not settled():
+        await drain(rest)
+        return
+    with contextlib.suppress(httpx.HTTPError):
+        async for _ in rest:
+            pass
 
 
 async def body_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
@@ -134,6 +151,64 @@ def parse_json_object(text: str) -> dict[str, Any] | MalformedEvent:
     if not isinstance(value, dict):
         return MalformedEvent(excerpt=text[:200])
     return value
+
+
+def parse_json_bytes(data: bytes) -> dict[str, Any] | MalformedEvent:
+    """:func:`parse_json_object` for undecoded bytes: orjson first (several times faster);
+    what orjson refuses (invalid UTF-8, NaN, lone surrogates) and any run of 19 digits (orjson
+    turns an integer past 64 bits into a float) takes the slow path, so both give the same
+    answer."""
+    if _LONG_DIGITS.search(data) is not None:
+        return parse_json_object(data.decode("utf-8", "replace"))
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return parse_json_object(data.decode("utf-8", "replace"))
+    if not isinstance(value, dict):
+        return MalformedEvent(excerpt=data.decode("utf-8", "replace")[:200])
+    return value
+
+
+class SseData:
+    """Server-sent events framed from raw body bytes, without a generator per line: ``feed``
+    returns the ``data`` of each event the new bytes complete, ``end`` the last event when the
+    body ends without its blank line. The same rules as :func:`sse_events` (CR, LF or CRLF
+    line ends, a CRLF split across two chunks included; comments, ``event``, ``id`` and
+    ``retry`` fields skipped)."""
+
+    __slots__ = ("_data", "_pending")
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The data of every event completed by ``chunk``."""
+        lines = (self._pending + chunk if self._pending else chunk).splitlines(keepends=True)
+        self._pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        events: list[bytes] = []
+        data = self._data
+        for raw in lines:
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                if data:
+                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
+                    data.clear()
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+            elif line == b"data":  # a field with no colon has an empty value
+                data.append(b"")
+        return events
+
+    def end(self) -> list[bytes]:
+        """The last event, when the body ended without the blank line that closes it."""
+        pending, self._pending = self._pending, b""
+        events = self.feed(pending + b"\n\n") if pending else []
+        if self._data:
+            events.append(b"\n".join(self._data))
+            self._data.clear()
+        return events
 
 
 def redact(text: str, profile: Profile | None) -> str:

@@ -9,8 +9,9 @@ translated once, in ``_wire`` (``TransportFailure.kind`` = the httpx class name)
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,12 +22,12 @@ from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamRep
 from ._wire import (
     ChunkOrMalformed,
     HttpReply,
-    body_lines,
-    drain,
+    SseData,
+    finish_body,
     open_stream,
+    parse_json_bytes,
     parse_json_object,
     redact,
-    sse_events,
     transport_failure,
 )
 
@@ -38,6 +39,8 @@ STREAM_ERROR_KIND = "UpstreamStreamError"
 _CONNECT_TIMEOUT_S = 15.0
 #: Profile sources that are references or placeholders, never a key to send (design: "Keys").
 _NOT_A_KEY = frozenset({"dummy"})
+#: Headers every chat request carries, whatever a provider's config says.
+_LOCAL_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
 
 
 def chat_url(base_url: str) -> str:
@@ -54,12 +57,18 @@ def _chat_url(base_url: str) -> httpx.URL:
 def _headers(
     provider: Provider, profile: Profile | None, extra: Mapping[str, str]
 ) -> dict[str, str]:
-    headers = {**provider.headers, **extra}
-    headers["content-type"] = "application/json"
-    headers["accept"] = "text/event-stream"
+    """The call's own headers, names lower-cased so that ours replace a provider's or a
+    caller's spelled another way (never two ``authorization`` headers)."""
+    headers = _own_headers(provider)
+    headers.update((name.lower(), value) for name, value in extra.items())
+    headers.update(_LOCAL_HEADERS)
     if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
         headers["authorization"] = f"Bearer {profile.secret.reveal()}"
     return headers
+
+
+def _own_headers(provider: Provider) -> dict[str, str]:
+    return {name.lower(): value for name, value in provider.headers.items()}
 
 
 def _timeout(provider: Provider) -> httpx.Timeout:
@@ -73,6 +82,32 @@ def _timeout_of(timeout_s: float | None) -> httpx.Timeout:
     if timeout_s:
         return httpx.Timeout(timeout_s)
     return httpx.Timeout(None, connect=_CONNECT_TIMEOUT_S)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout_dict(timeout_s: float | None) -> dict[str, float | None]:
+    """:func:`_timeout` as the request extension httpx's transports read."""
+    return _timeout_of(timeout_s).as_dict()
+
+
+#: How many providers' merged headers a transport keeps (a table has a handful).
+_MAX_HEADS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """A provider's request headers merged with its client's: ``rest`` without any
+    ``authorization`` (a key replaces it), ``without_key`` with the provider's own, if any."""
+
+    rest: tuple[tuple[bytes, bytes], ...]
+    without_key: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def of(cls, client: httpx.AsyncClient, provider: Provider) -> _Head:
+        merged = httpx.Headers(client.headers)
+        merged.update({**_own_headers(provider), **_LOCAL_HEADERS})
+        rest = tuple(pair for pair in merged.raw if pair[0].lower() != b"authorization")
+        return cls(rest, tuple(merged.raw))
 
 
 def request_body(call: UpstreamCall) -> bytes:
@@ -94,21 +129,44 @@ class OpenAICompatTransport:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
+        #: ``id(provider)`` -> (the provider, its headers merged once with the client's). The
+        #: entry holds the provider, so no other object can take its id while the entry lives.
+        self._heads: dict[int, tuple[Provider, _Head]] = {}
 
     @asynccontextmanager
     async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
         """Open the request; entering returns once headers arrived."""
-        request = self._client.build_request(
+        provider = call.provider
+        request = httpx.Request(
             "POST",
-            _chat_url(call.provider.base_url),
+            _chat_url(provider.base_url),
             content=request_body(call),
-            headers=_headers(call.provider, call.profile, call.headers),
-            timeout=_timeout(call.provider),
+            headers=self._wire_headers(call),
+            extensions={"timeout": _timeout_dict(provider.timeout_s)},
         )
         profile = call.profile
         decode = functools.partial(_decode, profile=profile)  # no extra generator per chunk
         async with open_stream(self._client, request) as response:
             yield HttpReply(response, decode, profile=profile)
+
+    def _wire_headers(self, call: UpstreamCall) -> Sequence[tuple[Any, Any]] | httpx.Headers:
+        """The headers ``build_request`` would send for :func:`_headers` (the client's own
+        merged with the call's, case-insensitively), without merging the client's and the
+        provider's again on every request."""
+        provider, profile = call.provider, call.profile
+        if call.headers:  # forwarded trace headers: the general merge
+            merged = httpx.Headers(self._client.headers)
+            merged.update(_headers(provider, profile, call.headers))
+            return merged
+        entry = self._heads.get(id(provider))
+        if entry is None:
+            if len(self._heads) >= _MAX_HEADS:  # providers of tables since replaced
+                self._heads.clear()
+            entry = self._heads[id(provider)] = (provider, _Head.of(self._client, provider))
+        head = entry[1]
+        if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
+            return [*head.rest, ("authorization", f"Bearer {profile.secret.reveal()}")]
+        return head.without_key
 
     async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
         """The ids from ``GET <base>/models``."""
@@ -141,18 +199,33 @@ async def _decode(
         for chunk in completion_chunks(whole):
             yield chunk
         return
-    lines = body_lines(response.aiter_bytes())
-    async for event in sse_events(lines):
-        data = event.data.strip()
-        if data == "[DONE]":
-            await drain(lines)
+    framer = SseData()
+    body = response.aiter_bytes()
+    async for raw in body:
+        for data in framer.feed(raw):
+            if data.strip() == b"[DONE]":
+                await finish_body(response, body)
+                return
+            item = _event(data, profile)
+            if item is not None:
+                yield item
+    for data in framer.end():
+        if data.strip() == b"[DONE]":
             return
-        if not data:
-            continue
-        item = parse_json_object(data)
-        if isinstance(item, dict):
-            _raise_if_error(item, profile)
-        yield item
+        item = _event(data, profile)
+        if item is not None:
+            yield item
+
+
+def _event(data: bytes, profile: Profile | None) -> ChunkOrMalformed | None:
+    """One event's data as a chunk (None for an empty event); an error object raises."""
+    data = data.strip()
+    if not data:
+        return None
+    item = parse_json_bytes(data)
+    if isinstance(item, dict):
+        _raise_if_error(item, profile)
+    return item
 
 
 def _raise_if_error(item: Mapping[str, Any], profile: Profile | None) -> None:

@@ -15,8 +15,10 @@ from typing import Any
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
+from .._clock import SystemClock
 from .._errors import AttemptRecord, StateStoreError, StreamInterrupted, UpstreamError
 from .._exchange import Answer, AnswerMeta, ChatRequest
+from .._idle import IdleWatch, Watchdog
 from .._ports import AuditRecord
 from ._body import BodyTooLarge, ClientGone, body_timeout_error, read_body
 from ._context import RequestContext, current_request
@@ -93,6 +95,9 @@ class ChatCompletions:
 
     def __init__(self, runtime: ProxyRuntime) -> None:
         self._rt = runtime
+        #: The body deadlines of every request, on one real-time timer (a slow client is
+        #: timed on the wall clock, whatever clock the engine runs on).
+        self._body_deadlines = Watchdog(SystemClock())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -104,7 +109,7 @@ class ChatCompletions:
             await self._reject(send, exc.error, "", table.version, route="?", started=started)
             return
         try:
-            async with asyncio.timeout(self._rt.body_timeout_s):
+            with IdleWatch(self._rt.body_timeout_s, self._body_deadlines):
                 raw = await read_body(
                     receive,
                     limit=table.settings.proxy.max_body_bytes,
