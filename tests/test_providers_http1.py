@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from openclaw_failover.providers._http1 import PooledHTTP1Transport
+from openclaw_failover.providers._http1 import PooledClient, PooledHTTP1Transport
 from openclaw_failover.providers.openai import OpenAICompatTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -249,6 +249,51 @@ async def test_openai_stream_after_done_keeps_the_connection() -> None:
                 chunks = [c async for c in reply.chunks()]
             assert chunks == [orjson.loads(chunk)]
     assert len(accepted) == 1
+
+
+@pytest.mark.parametrize("pooled_client", [False, True])
+async def test_openai_stream_whose_terminator_never_comes_ends_after_the_drain_limit(
+    monkeypatch: pytest.MonkeyPatch, pooled_client: bool
+) -> None:
+    """After ``[DONE]`` the adapter waits at most ``DRAIN_S`` for the rest of the body, under
+    httpx's own client or the proxy's (whose transport says when the rest is already here):
+    the answer still ends, and only that connection is lost (the next request opens another)."""
+    from openclaw_failover._model import Candidate, Provider
+    from openclaw_failover._ports import UpstreamCall
+    from openclaw_failover.providers import _wire
+
+    monkeypatch.setattr(_wire, "DRAIN_S", 0.2)
+    chunk = b'{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}'
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+        writer.write(b"transfer-encoding: chunked\r\n\r\n")
+        writer.write(sse_chunk(chunk) + sse_chunk(b"[DONE]"))
+        await writer.drain()
+        await asyncio.sleep(5)  # no terminator
+
+    http = (
+        PooledClient(PooledHTTP1Transport(), timeout=httpx.Timeout(5.0))
+        if pooled_client
+        else client()
+    )
+    async with raw_server(handler) as (url, accepted), http:
+        provider = Provider("p", "openai-completions", url + "/v1")
+        call = UpstreamCall(provider, Candidate("p", "m"), None, {"messages": []}, {})
+        transport = OpenAICompatTransport(http)
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            started = loop.time()
+            async with transport.send(call) as reply:
+                chunks = await asyncio.wait_for(_all(reply.chunks()), 3)
+            assert chunks == [orjson.loads(chunk)]
+            assert 0.15 <= loop.time() - started < 2
+    assert len(accepted) == 2
+
+
+async def _all(items: AsyncIterator[object]) -> list[object]:
+    return [item async for item in items]
 
 
 async def test_pooled_client_sends_as_built_and_keeps_no_cookies() -> None:
