@@ -85,6 +85,9 @@ def run_server(table: RouteTable, *, host: str, port: int) -> None:
         access_log=False,
         log_level="info",
         server_header=False,
+        # No X-Forwarded-* rewriting: nothing here reads the client address, and a local
+        # caller could otherwise claim any address or scheme.
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     uvicorn.Server(config).run()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ CONNECT_TIMEOUT_S = 15.0
 DRAIN_S = 1.0
 #: Profile sources that are placeholders (``apiKey: "ollama-local"``), never a key to send.
 PLACEHOLDER_SOURCES = frozenset({"dummy"})
-#: 19 digits in a row: maybe an integer orjson would read as a float (past 64 bits).
-_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def request_timeout(provider: Provider) -> httpx.Timeout:
@@ -154,12 +151,11 @@ def parse_json_object(text: str) -> dict[str, Any] | MalformedEvent:
 
 
 def parse_json_bytes(data: bytes) -> dict[str, Any] | MalformedEvent:
-    """:func:`parse_json_object` for undecoded bytes: orjson first (several times faster);
-    what orjson refuses (invalid UTF-8, NaN, lone surrogates) and any run of 19 digits (orjson
-    turns an integer past 64 bits into a float) takes the slow path, so both give the same
-    answer."""
-    if _LONG_DIGITS.search(data) is not None:
-        return parse_json_object(data.decode("utf-8", "replace"))
+    """:func:`parse_json_object` for undecoded bytes: orjson first (several times faster),
+    and what orjson refuses (invalid UTF-8, NaN, lone surrogates) the stdlib's way, so both
+    give the same answer. One difference is kept: orjson reads an integer past 64 bits as a
+    float, where ``json`` keeps it whole. The proxy writes its answers with orjson, which
+    cannot write such an integer at all, so the float is what lets that answer through."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -61,30 +61,51 @@ def no_answer_headers(*, attempts: int, route_version: str) -> dict[str, str]:
     }
 
 
-class _DisconnectWatch:
-    """Cancels the request's task when the client goes away, so the upstream is released."""
+#: How long a request runs before its disconnect watch starts: most answers of a fast
+#: upstream are done by then and never pay for the watch's task; a client that leaves sooner
+#: is noticed this much later.
+WATCH_AFTER_S = 0.05
 
-    __slots__ = ("_task", "gone")
+
+class _DisconnectWatch:
+    """Cancels the request's task when the client goes away, so the upstream is released.
+
+    The watching task starts only once the request has run ``WATCH_AFTER_S`` (one loop timer
+    until then)."""
+
+    __slots__ = ("_owner", "_receive", "_start", "_task", "gone")
 
     def __init__(self, receive: Receive) -> None:
         self.gone = False
-        owner = asyncio.current_task()
-        self._task: asyncio.Task[None] | None = asyncio.create_task(self._watch(receive, owner))
+        self._receive = receive
+        self._owner = asyncio.current_task()
+        self._task: asyncio.Task[None] | None = None
+        self._start: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            WATCH_AFTER_S, self._begin
+        )
 
-    async def _watch(self, receive: Receive, owner: asyncio.Task[Any] | None) -> None:
-        while (await receive())["type"] != "http.disconnect":
+    def _begin(self) -> None:
+        self._start = None
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
             pass
         self.gone = True
-        if owner is not None:
-            owner.cancel()
+        if self._owner is not None:
+            self._owner.cancel()
 
     def stop(self) -> None:
         """Stop watching (call before the last body message goes out). Idempotent.
 
-        The watch lets go of its task: the cancelled task's traceback holds ``_watch``'s
-        frame, so a watch that still pointed at the task would make a reference cycle per
-        request, garbage only the cyclic collector frees (and a full collection is a pause).
+        The watch lets go of its timer and its task: the cancelled task's traceback holds
+        ``_watch``'s frame, so a watch that still pointed at the task would make a reference
+        cycle per request, garbage only the cyclic collector frees (and a full collection is
+        a pause).
         """
+        start, self._start = self._start, None
+        if start is not None:
+            start.cancel()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
