@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,17 +283,36 @@ class LocalReply:
             yield item
 
 
-@asynccontextmanager
-async def open_stream(
-    client: httpx.AsyncClient,
-    request: httpx.Request,
-) -> AsyncIterator[httpx.Response]:
-    """Send ``request`` with a streamed body; errors below HTTP become ``TransportFailure``."""
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.HTTPError as exc:
-        raise transport_failure(exc) from exc
-    try:
-        yield response
-    finally:
-        await response.aclose()
+class HttpExchange:
+    """What an adapter's ``send`` returns: entering sends ``request`` with a streamed body and
+    gives its :class:`HttpReply`; leaving closes the body. Errors below HTTP become
+    ``TransportFailure``. A class rather than a generator-based context manager, so an
+    upstream call costs no generator."""
+
+    __slots__ = ("_client", "_decode", "_profile", "_request", "_response")
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        decode: Callable[[httpx.Response], AsyncIterator[ChunkOrMalformed]],
+        profile: Profile | None,
+    ) -> None:
+        self._client = client
+        self._request = request
+        self._decode = decode
+        self._profile = profile
+        self._response: httpx.Response | None = None
+
+    async def __aenter__(self) -> HttpReply:
+        try:
+            response = await self._client.send(self._request, stream=True)
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from exc
+        self._response = response
+        return HttpReply(response, self._decode, profile=self._profile)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            await response.aclose()

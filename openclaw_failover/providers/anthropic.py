@@ -8,7 +8,7 @@ Source: Anthropic API reference, "Versions" (the ``anthropic-version`` header), 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 import httpx
@@ -26,10 +26,9 @@ from ._translate_anthropic_stream import (
 from ._translate_common import TranslationError
 from ._wire import (
     ChunkOrMalformed,
-    HttpReply,
+    HttpExchange,
     LocalReply,
     get_json,
-    open_stream,
     parse_json_object,
     request_timeout,
     sendable_key,
@@ -71,8 +70,7 @@ class AnthropicTransport:
         self._client = client
         self._default_max_tokens = default_max_tokens
 
-    @asynccontextmanager
-    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+    def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]:
         """Open the stream; a request that cannot be expressed in Anthropic's shape is a 400."""
         spec = call.provider.models.get(call.candidate.model)
         default = spec.max_tokens if spec and spec.max_tokens else self._default_max_tokens
@@ -81,8 +79,7 @@ class AnthropicTransport:
                 call.body, model=call.candidate.model, default_max_tokens=default
             )
         except TranslationError as exc:
-            yield LocalReply(400, exc.as_error_body())
-            return
+            return nullcontext(LocalReply(400, exc.as_error_body()))
         request = self._client.build_request(
             "POST",
             messages_url(call.provider.base_url),
@@ -90,8 +87,7 @@ class AnthropicTransport:
             headers=request_headers(call.provider, call.profile, call.headers),
             timeout=request_timeout(call.provider),
         )
-        async with open_stream(self._client, request) as response:
-            yield HttpReply(response, _decode, profile=call.profile)
+        return HttpExchange(self._client, request, _decode, call.profile)
 
     async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
         """Model ids from ``GET /v1/models``."""

@@ -10,7 +10,7 @@ found, try pulling it first``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 import httpx
 
@@ -26,10 +26,9 @@ from ._translate_ollama import (
 )
 from ._wire import (
     ChunkOrMalformed,
-    HttpReply,
+    HttpExchange,
     LocalReply,
     get_json,
-    open_stream,
     parse_json_object,
     request_timeout,
     sendable_key,
@@ -75,16 +74,14 @@ class OllamaTransport:
         self._client = client
         self._keep_alive = keep_alive
 
-    @asynccontextmanager
-    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+    def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]:
         """Open the NDJSON stream; a request Ollama cannot express is answered 400 locally."""
         try:
             body = ollama_request(
                 call.body, model=call.candidate.model, keep_alive=self._keep_alive
             )
         except TranslationError as exc:
-            yield LocalReply(400, exc.as_error_body())
-            return
+            return nullcontext(LocalReply(400, exc.as_error_body()))
         request = self._client.build_request(
             "POST",
             native_base(call.provider.base_url) + "/api/chat",
@@ -92,8 +89,7 @@ class OllamaTransport:
             headers=_headers(call.provider, call.profile, dict(call.headers)),
             timeout=request_timeout(call.provider),
         )
-        async with open_stream(self._client, request) as response:
-            yield HttpReply(response, _decode, profile=call.profile)
+        return HttpExchange(self._client, request, _decode, call.profile)
 
     async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
         """The pulled model names from ``GET /api/tags``."""

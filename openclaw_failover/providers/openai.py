@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,9 @@ from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
 from ._wire import (
     ChunkOrMalformed,
-    HttpReply,
+    HttpExchange,
     SseData,
     finish_body,
-    open_stream,
     parse_json_bytes,
     parse_json_object,
     redact,
@@ -133,8 +132,7 @@ class OpenAICompatTransport:
         #: entry holds the provider, so no other object can take its id while the entry lives.
         self._heads: dict[int, tuple[Provider, _Head]] = {}
 
-    @asynccontextmanager
-    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+    def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]:
         """Open the request; entering returns once headers arrived."""
         provider = call.provider
         request = httpx.Request(
@@ -144,10 +142,8 @@ class OpenAICompatTransport:
             headers=self._wire_headers(call),
             extensions={"timeout": _timeout_dict(provider.timeout_s)},
         )
-        profile = call.profile
-        decode = functools.partial(_decode, profile=profile)  # no extra generator per chunk
-        async with open_stream(self._client, request) as response:
-            yield HttpReply(response, decode, profile=profile)
+        decode = functools.partial(_decode, profile=call.profile)  # no generator per chunk
+        return HttpExchange(self._client, request, decode, call.profile)
 
     def _wire_headers(self, call: UpstreamCall) -> Sequence[tuple[Any, Any]] | httpx.Headers:
         """The headers ``build_request`` would send for :func:`_headers` (the client's own
