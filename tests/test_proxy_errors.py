@@ -226,3 +226,36 @@ def test_client_error_is_audited_by_the_line_schema() -> None:
         "bad-1",
     )
     jsonschema.validate(record.to_json(), schema)
+
+
+def test_bug_before_the_response_on_the_short_way_is_clean_500(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in the chat endpoint before its response started (outside the engine's own
+    error handling) is a logged, clean OpenAI-style 500: the short way past Starlette keeps
+    what Starlette's error middleware gave."""
+    from openclaw_failover.proxy import _chat
+
+    def broken(headers: object) -> None:
+        raise ZeroDivisionError("boom-detail")
+
+    monkeypatch.setattr(_chat, "parse_headers", broken)
+    response = post(url)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["x-request-id"]
+    assert "boom-detail" not in response.text
+    assert "Traceback" not in response.text
+    assert any("boom-detail" in str(r.exc_info and r.exc_info[1]) for r in caplog.records)
+
+
+def test_chat_path_with_another_method_is_still_routed(url: str, engine: StubEngine) -> None:
+    """Only a POST takes the short way: other methods on the chat paths get Starlette's 405,
+    and both chat paths answer a POST."""
+    for path in ("/v1/chat/completions", "/chat/completions"):
+        assert httpx.get(f"{url}{path}").status_code == 405
+        assert httpx.put(f"{url}{path}", json={}).status_code == 405
+    assert post(url, {"model": "auto", "messages": HI}).status_code == 200
+    short = httpx.post(f"{url}/chat/completions", json={"model": "auto", "messages": HI})
+    assert short.status_code == 200
+    assert len(engine.requests) == 2

@@ -249,7 +249,7 @@ class ChatCompletions:
             log.error("request %s failed inside the proxy", request.request_id, exc_info=exc)
             error = internal_error()
         extra = no_answer_headers(attempts=len(attempts), route_version=table.version)
-        await _send_error(send, error, request.request_id, extra)
+        await send_error(send, error, request.request_id, extra)
         self._finish(request, error.outcome, started)
 
     async def _reject(
@@ -263,7 +263,7 @@ class ChatCompletions:
         started: float,
     ) -> None:
         request_id = request_id or new_request_id()
-        await _send_error(
+        await send_error(
             send, error, request_id, no_answer_headers(attempts=0, route_version=version)
         )
         self._rt.metrics.finish(
@@ -317,7 +317,7 @@ def _answered(meta: AnswerMeta) -> str:
     return "answered_downgraded" if meta.downgraded else "answered"
 
 
-async def _send_error(send: Send, error: WireError, request_id: str, extra: dict[str, str]) -> None:
+async def send_error(send: Send, error: WireError, request_id: str, extra: dict[str, str]) -> None:
     headers = [
         _JSON,
         (b"content-length", str(len(error.body)).encode()),
