@@ -20,13 +20,13 @@ import contextlib
 import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httptools
 import httpx
 
-__all__ = ["PooledClient", "PooledHTTP1Transport"]
+__all__ = ["PooledClient", "PooledHTTP1Transport", "PooledResponse"]
 
 Origin = tuple[bytes, bytes, int]
 _READ_PAUSE_BYTES = 1 << 20  # stop reading a body nobody consumes past 1 MiB buffered
@@ -151,7 +151,7 @@ class _Connection(asyncio.Protocol):
             self.error = error
         self._wake()
 
-    async def wait(self, read_s: float | None, request: httpx.Request) -> None:
+    async def wait(self, read_s: float | None, request: httpx.Request | None) -> None:
         """Wait for the next parser event; ``ReadTimeout`` after ``read_s`` seconds (one timer
         handle, cheaper than ``asyncio.timeout``)."""
         loop = asyncio.get_running_loop()
@@ -166,7 +166,7 @@ class _Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
 
-    async def send(self, data: bytes, write_s: float | None, request: httpx.Request) -> None:
+    async def send(self, data: bytes, write_s: float | None, request: httpx.Request | None) -> None:
         """Write ``data``; wait out back-pressure within the write timeout."""
         if self.closed or self.transport is None or self.transport.is_closing():
             raise httpx.RemoteProtocolError("the connection closed before sending", request=request)
@@ -215,7 +215,11 @@ class _Body(httpx.AsyncByteStream):
     """The response body as it arrives; closing it returns the connection to the pool."""
 
     def __init__(
-        self, pool: PooledHTTP1Transport, conn: _Connection, request: httpx.Request, read_s: Any
+        self,
+        pool: PooledHTTP1Transport,
+        conn: _Connection,
+        request: httpx.Request | None,
+        read_s: Any,
     ) -> None:
         self._pool = pool
         self._conn = conn
@@ -246,10 +250,42 @@ class _Body(httpx.AsyncByteStream):
             self._pool.release(self._conn)
 
 
-def _bound(error: Exception, request: httpx.Request) -> Exception:
-    if isinstance(error, httpx.RequestError):
+def _bound(error: Exception, request: httpx.Request | None) -> Exception:
+    if request is not None and isinstance(error, httpx.RequestError):
         error.request = request
     return error
+
+
+class PooledResponse:
+    """A response read straight off a pooled connection (:meth:`PooledHTTP1Transport.open`):
+    its status, its headers (lower-case names, repeated ones joined with ``", "`` as httpx's
+    ``get`` does), and its body as it arrives. Closing it returns the connection."""
+
+    __slots__ = ("headers", "status_code", "stream")
+
+    def __init__(self, status: int, raw: list[tuple[bytes, bytes]], body: _Body) -> None:
+        self.status_code = status
+        headers: dict[str, str] = {}
+        for name, value in raw:
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        self.headers: Mapping[str, str] = headers
+        self.stream = body
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they arrive (read once)."""
+        return self.stream.__aiter__()
+
+    async def aread(self) -> bytes:
+        """The whole body; the connection goes back to the pool."""
+        try:
+            return b"".join([chunk async for chunk in self.stream])
+        finally:
+            await self.stream.aclose()
+
+    async def aclose(self) -> None:
+        """Give the connection back (or close it, when the body was not read to its end)."""
+        await self.stream.aclose()
 
 
 class PooledHTTP1Transport(httpx.AsyncBaseTransport):
@@ -278,15 +314,46 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` on a pooled or new connection; return once the headers arrived."""
         timeouts = request.extensions.get("timeout", {})
+        url = request.url
+        origin: Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
+        conn = await self._exchange(origin, _encode(request), timeouts, request)
+        read_s = timeouts.get("read")
+        return httpx.Response(
+            conn.status,
+            headers=conn.headers,
+            stream=_Body(self, conn, request, read_s),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": conn.reason.strip()},
+        )
+
+    async def open(
+        self, origin: Origin, data: bytes, timeouts: Mapping[str, float | None]
+    ) -> PooledResponse:
+        """Send ``data``, a whole request (head and body) for ``origin``, on a pooled or new
+        connection; return once the headers arrived. What :meth:`handle_async_request` does,
+        for a caller that builds the request's bytes itself, without httpx's request and
+        response objects (errors are the same httpx classes, with no request attached)."""
+        conn = await self._exchange(origin, data, timeouts, None)
+        body = _Body(self, conn, None, timeouts.get("read"))
+        return PooledResponse(conn.status, conn.headers, body)
+
+    async def _exchange(
+        self,
+        origin: Origin,
+        data: bytes,
+        timeouts: Mapping[str, float | None],
+        request: httpx.Request | None,
+    ) -> _Connection:
+        """Send ``data`` on a connection of ``origin``, holding one of the pool's slots until
+        the body is released; return the connection once the response's headers arrived."""
         await self._slots.acquire()
         try:
-            conn = await self._acquire(request, timeouts.get("connect"))
+            conn = await self._acquire(origin, request, timeouts.get("connect"))
         except BaseException:
             self._slots.release()
             raise
         try:
             conn.start()
-            await conn.send(_encode(request), timeouts.get("write"), request)
+            await conn.send(data, timeouts.get("write"), request)
             read_s = timeouts.get("read")
             while not conn.headers_done:
                 if conn.error is not None:
@@ -296,16 +363,11 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
             conn.close()
             self._slots.release()
             raise
-        return httpx.Response(
-            conn.status,
-            headers=conn.headers,
-            stream=_Body(self, conn, request, read_s),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": conn.reason.strip()},
-        )
+        return conn
 
-    async def _acquire(self, request: httpx.Request, connect_s: float | None) -> _Connection:
-        url = request.url
-        origin: Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
+    async def _acquire(
+        self, origin: Origin, request: httpx.Request | None, connect_s: float | None
+    ) -> _Connection:
         idle = self._idle.get(origin)
         if idle:
             now = asyncio.get_running_loop().time()
@@ -317,7 +379,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
         return await self._connect(origin, request, connect_s)
 
     async def _connect(
-        self, origin: Origin, request: httpx.Request, connect_s: float | None
+        self, origin: Origin, request: httpx.Request | None, connect_s: float | None
     ) -> _Connection:
         scheme, host, port = origin
         hostname = host.decode("ascii")

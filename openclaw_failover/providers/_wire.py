@@ -11,13 +11,14 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure
+from ._http1 import Origin, PooledHTTP1Transport
 
 Chunk = dict[str, Any]
 ChunkOrMalformed = Chunk | MalformedEvent
@@ -111,11 +112,11 @@ async def drain(rest: AsyncIterator[Any]) -> None:
                 pass
 
 
-async def finish_body(response: httpx.Response, rest: AsyncIterator[bytes]) -> None:
+async def finish_body(response: ResponseLike, rest: AsyncIterator[bytes]) -> None:
     """:func:`drain` ``rest``, ``response``'s body after its end marker; without a deadline
     when the pooled transport says the rest is already here (the usual case: the chunked
     terminator arrives with ``[DONE]``), so reading it cannot wait."""
-    settled = getattr(response.stream, "settled", None)
+    settled = getattr(getattr(response, "stream", None), "settled", None)
     if settled is None or not settled():
         await drain(rest)
         return
@@ -214,15 +215,32 @@ def redact(text: str, profile: Profile | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+class ResponseLike(Protocol):
+    """What an adapter reads of a streamed response: ``httpx.Response``, or the pooled
+    transport's own :class:`~openclaw_failover.providers._http1.PooledResponse`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def aread(self) -> bytes: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+#: An adapter's decoder: the response's chunks (each adapter types its own response).
+Decode = Callable[[Any], AsyncIterator[ChunkOrMalformed]]
+
+
 class HttpReply:
-    """An :class:`UpstreamReply` over an open httpx response; ``decode`` turns it into chunks."""
+    """An :class:`UpstreamReply` over an open response; ``decode`` turns it into chunks."""
 
     def __init__(
-        self,
-        response: httpx.Response,
-        decode: Callable[[httpx.Response], AsyncIterator[ChunkOrMalformed]],
-        *,
-        profile: Profile | None = None,
+        self, response: ResponseLike, decode: Decode, *, profile: Profile | None = None
     ) -> None:
         self._response = response
         self._decode = decode
@@ -283,30 +301,25 @@ class LocalReply:
             yield item
 
 
-class HttpExchange:
-    """What an adapter's ``send`` returns: entering sends ``request`` with a streamed body and
-    gives its :class:`HttpReply`; leaving closes the body. Errors below HTTP become
-    ``TransportFailure``. A class rather than a generator-based context manager, so an
-    upstream call costs no generator."""
+class _Exchange:
+    """What an adapter's ``send`` returns: entering sends the request and gives its
+    :class:`HttpReply` once the headers arrived; leaving closes the body. Errors below HTTP
+    become ``TransportFailure``. A class rather than a generator-based context manager, so an
+    upstream call costs no generator; subclasses say how the request is sent."""
 
-    __slots__ = ("_client", "_decode", "_profile", "_request", "_response")
+    __slots__ = ("_decode", "_profile", "_response")
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        request: httpx.Request,
-        decode: Callable[[httpx.Response], AsyncIterator[ChunkOrMalformed]],
-        profile: Profile | None,
-    ) -> None:
-        self._client = client
-        self._request = request
+    def __init__(self, decode: Decode, profile: Profile | None) -> None:
         self._decode = decode
         self._profile = profile
-        self._response: httpx.Response | None = None
+        self._response: ResponseLike | None = None
+
+    async def _open(self) -> ResponseLike:
+        raise NotImplementedError
 
     async def __aenter__(self) -> HttpReply:
         try:
-            response = await self._client.send(self._request, stream=True)
+            response = await self._open()
         except httpx.HTTPError as exc:
             raise transport_failure(exc) from exc
         self._response = response
@@ -316,3 +329,62 @@ class HttpExchange:
         response, self._response = self._response, None
         if response is not None:
             await response.aclose()
+
+
+class HttpExchange(_Exchange):
+    """An exchange through an httpx client, with a streamed response body."""
+
+    __slots__ = ("_client", "_request")
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        decode: Decode,
+        profile: Profile | None,
+    ) -> None:
+        super().__init__(decode, profile)
+        self._client = client
+        self._request = request
+
+    async def _open(self) -> ResponseLike:
+        return await self._client.send(self._request, stream=True)
+
+
+class PooledExchange(_Exchange):
+    """An exchange straight on the pooled HTTP/1.1 transport, for a request already in
+    bytes: no httpx request or response objects on the way."""
+
+    __slots__ = ("_data", "_origin", "_pool", "_timeouts")
+
+    def __init__(
+        self,
+        pool: PooledHTTP1Transport,
+        target: tuple[Origin, Mapping[str, float | None]],
+        data: bytes,
+        decode: Decode,
+        profile: Profile | None,
+    ) -> None:
+        super().__init__(decode, profile)
+        self._pool = pool
+        self._origin, self._timeouts = target
+        self._data = data
+
+    async def _open(self) -> ResponseLike:
+        return await self._pool.open(self._origin, self._data, self._timeouts)
+
+
+class RefusedExchange:
+    """An exchange that fails on entering, before anything is sent (a request that cannot
+    go on the wire as it is)."""
+
+    __slots__ = ("_failure",)
+
+    def __init__(self, failure: TransportFailure) -> None:
+        self._failure = failure
+
+    async def __aenter__(self) -> HttpReply:
+        raise self._failure
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None

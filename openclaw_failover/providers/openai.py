@@ -19,9 +19,13 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from ._http1 import Origin, PooledClient
 from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
+    PooledExchange,
+    RefusedExchange,
+    ResponseLike,
     SseData,
     finish_body,
     parse_json_bytes,
@@ -109,6 +113,77 @@ class _Head:
         return cls(rest, tuple(merged.raw))
 
 
+#: Header names the pooled wire sets itself (a provider's or caller's own are dropped).
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
+_CONTROL = frozenset("\r\n\x00")
+
+
+def _line(name: str, value: str) -> bytes:
+    """One header line; a name or value that would end the line early (CR, LF, NUL) is
+    refused, so no key or config value can inject a header or a request."""
+    if not _CONTROL.isdisjoint(value) or not _CONTROL.isdisjoint(name):
+        raise httpx.LocalProtocolError(f"header {name!r} holds a line break or NUL")
+    return f"{name}: {value}\r\n".encode("latin-1", "replace")
+
+
+def _lines(headers: Mapping[str, str]) -> bytes:
+    return b"".join(_line(name, value) for name, value in headers.items())
+
+
+@dataclass(frozen=True, slots=True)
+class _Wire:
+    """A provider's chat request as bytes for the pooled transport, merged once the way
+    :func:`_headers` merges over the client's defaults: ``first`` is the request line and
+    host, ``rest`` every other header but ``authorization``, ``own_auth`` the provider's own
+    ``authorization`` line, which a key replaces. The wire decodes no compression, so it asks
+    for none."""
+
+    target: tuple[Origin, Mapping[str, float | None]]
+    first: bytes
+    rest: bytes
+    own_auth: bytes
+    base: Mapping[str, str]
+
+    @classmethod
+    def of(cls, client: httpx.AsyncClient, provider: Provider) -> _Wire:
+        url = _chat_url(provider.base_url)
+        port = url.port or (443 if url.raw_scheme == b"https" else 80)
+        base = {name.lower(): value for name, value in client.headers.items()}
+        base.update(_own_headers(provider))
+        host = base.get("host") or url.netloc.decode("ascii")
+        first = b"POST %s HTTP/1.1\r\n%s" % (url.raw_path, _line("host", host))
+        merged = _merged(base, {})
+        own_auth = merged.pop("authorization", None)
+        return cls(
+            ((url.raw_scheme, url.raw_host, port), _timeout_dict(provider.timeout_s)),
+            first,
+            _lines(merged),
+            _line("authorization", own_auth) if own_auth is not None else b"",
+            base,
+        )
+
+    def request(self, call: UpstreamCall, body: bytes) -> bytes:
+        """The whole request: head and ``body``."""
+        profile = call.profile
+        rest, auth = self.rest, self.own_auth
+        if call.headers:  # forwarded trace headers: the general merge
+            merged = _merged(self.base, call.headers)
+            own = merged.pop("authorization", None)
+            rest, auth = _lines(merged), _line("authorization", own) if own is not None else b""
+        if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
+            auth = _line("authorization", f"Bearer {profile.secret.reveal()}")
+        return b"%s%s%scontent-length: %d\r\n\r\n%s" % (self.first, rest, auth, len(body), body)
+
+
+def _merged(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``base`` (the client's and the provider's headers), then the caller's, then ours."""
+    merged = dict(base)
+    merged.update((name.lower(), value) for name, value in extra.items())
+    merged.update(_LOCAL_HEADERS)
+    merged["accept-encoding"] = "identity"
+    return {name: value for name, value in merged.items() if name not in _FRAMING}
+
+
 def request_body(call: UpstreamCall) -> bytes:
     """The wire body: the caller's fields, the provider-local model, and a usage-bearing stream."""
     body = dict(call.body)
@@ -128,6 +203,10 @@ class OpenAICompatTransport:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
+        #: The pooled transport under the proxy's client, written to directly; any other
+        #: client (a test's, a caller's) goes through httpx's request and response objects.
+        self._pool = client.pool if isinstance(client, PooledClient) else None
+        self._wires: dict[int, tuple[Provider, _Wire]] = {}
         #: ``id(provider)`` -> (the provider, its headers merged once with the client's). The
         #: entry holds the provider, so no other object can take its id while the entry lives.
         self._heads: dict[int, tuple[Provider, _Head]] = {}
@@ -135,6 +214,14 @@ class OpenAICompatTransport:
     def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]:
         """Open the request; entering returns once headers arrived."""
         provider = call.provider
+        decode = functools.partial(_decode, profile=call.profile)  # no generator per chunk
+        if self._pool is not None:
+            wire = self._wire(provider)
+            try:
+                data = wire.request(call, request_body(call))
+            except httpx.LocalProtocolError as exc:
+                return RefusedExchange(transport_failure(exc))
+            return PooledExchange(self._pool, wire.target, data, decode, call.profile)
         request = httpx.Request(
             "POST",
             _chat_url(provider.base_url),
@@ -142,8 +229,16 @@ class OpenAICompatTransport:
             headers=self._wire_headers(call),
             extensions={"timeout": _timeout_dict(provider.timeout_s)},
         )
-        decode = functools.partial(_decode, profile=call.profile)  # no generator per chunk
         return HttpExchange(self._client, request, decode, call.profile)
+
+    def _wire(self, provider: Provider) -> _Wire:
+        """The provider's request bytes but the key, built once per provider object."""
+        entry = self._wires.get(id(provider))
+        if entry is None:
+            if len(self._wires) >= _MAX_HEADS:  # providers of tables since replaced
+                self._wires.clear()
+            entry = self._wires[id(provider)] = (provider, _Wire.of(self._client, provider))
+        return entry[1]
 
     def _wire_headers(self, call: UpstreamCall) -> Sequence[tuple[Any, Any]] | httpx.Headers:
         """The headers ``build_request`` would send for :func:`_headers` (the client's own
@@ -182,7 +277,7 @@ class OpenAICompatTransport:
 
 
 async def _decode(
-    response: httpx.Response, profile: Profile | None
+    response: ResponseLike, profile: Profile | None
 ) -> AsyncIterator[ChunkOrMalformed]:
     content_type = response.headers.get("content-type", "")
     if "json" in content_type and "event-stream" not in content_type:
