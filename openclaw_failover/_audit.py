@@ -1,11 +1,14 @@
 """The JSONL audit sink (a background writer thread, size rotation) and its reader.
 
-``emit`` only puts the record on a queue, so the request path never waits for the disk. The
-writer thread serialises records with orjson (``AuditRecord.to_json``, the line schema in
-``schemas/audit-record.schema.json``) and writes each batch with one ``write`` of whole lines
-on an ``O_APPEND`` descriptor, so lines from several processes never interleave and a crash can
-tear at most the last line; a sink that opens a file ending in a torn line starts on a new one,
-so the fragment stays a line of its own (skipped by the reader) and takes no record with it.
+``emit`` only puts the record on a queue, so the request path never waits for the disk. On an
+event loop the records of one loop iteration go on the queue together, at the end of the
+iteration (one wake-up of the writer thread, not one per record); ``flush`` and ``close`` hand
+over what is still held first. The writer thread serialises records with orjson
+(``AuditRecord.to_json``, the line schema in ``schemas/audit-record.schema.json``) and writes
+each batch with one ``write`` of whole lines on an ``O_APPEND`` descriptor, so lines from
+several processes never interleave and a crash can tear at most the last line; a sink that
+opens a file ending in a torn line starts on a new one, so the fragment stays a line of its
+own (skipped by the reader) and takes no record with it.
 Rotation renames ``audit.jsonl`` to ``audit.jsonl.1`` (older copies move up to ``.keep``) under
 an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file rotate it once.
 ``close``/``aclose`` write everything queued before returning.
@@ -65,6 +68,12 @@ class JsonlAuditSink:
         #: Records dropped because they arrived after close or could not be written.
         self.dropped = 0
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        #: Records emitted on ``_owner`` (the first event loop to emit) since its last
+        #: hand-over, which runs once per loop iteration; other threads and loops put theirs
+        #: on the queue at once.
+        self._held: list[AuditRecord] = []
+        self._held_lock = threading.Lock()
+        self._owner: asyncio.AbstractEventLoop | None = None
         self._done = threading.Condition()
         self._queued = 0
         self._written = 0
@@ -81,12 +90,40 @@ class JsonlAuditSink:
             self.dropped += 1
             _log.warning("audit %s is closed; a %s record was dropped", self.path, record.event)
             return
+        loop = asyncio._get_running_loop()
+        if loop is None or (loop is not self._owner and not self._own(loop)):
+            self._put([record])
+            return
+        with self._held_lock:
+            self._held.append(record)
+            first = len(self._held) == 1
+        if first:
+            loop.call_soon(self._hand_over)
+
+    def _own(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Make ``loop`` the one whose records are held, unless another (still running) is."""
+        with self._held_lock:
+            owner = self._owner
+            if owner is not None and owner.is_running():
+                return False
+            self._owner = loop
+        self._hand_over()  # anything a stopped owner left behind
+        return True
+
+    def _hand_over(self) -> None:
+        with self._held_lock:
+            held, self._held = self._held, []
+        if held:
+            self._put(held)
+
+    def _put(self, records: list[AuditRecord]) -> None:
         with self._done:
-            self._queued += 1
-        self._queue.put(record)
+            self._queued += len(records)
+        self._queue.put(records)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every record queued so far is written; False on timeout."""
+        """Wait until every record emitted so far is written; False on timeout."""
+        self._hand_over()
         with self._done:
             target = self._queued
             return self._done.wait_for(lambda: self._written >= target, timeout_s)
@@ -96,6 +133,7 @@ class JsonlAuditSink:
         if self._closed:
             return
         self._closed = True
+        self._hand_over()
         self._queue.put(_STOP)
         self._thread.join(timeout_s)
         _OPEN.discard(self)
@@ -112,16 +150,15 @@ class JsonlAuditSink:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch = [self._queue.get()]
-            while len(batch) < _BATCH:
+            items = [self._queue.get()]
+            while len(items) < _BATCH:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if _STOP in batch:
+            if _STOP in items:
                 stopping = True
-                batch = [r for r in batch if r is not _STOP]
-            self._write(batch)
+            self._write([r for item in items if isinstance(item, list) for r in item])
         self._finish()
 
     def _write(self, batch: list[object]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import stat
@@ -255,3 +256,63 @@ def test_interpreter_exit_flushes_an_unclosed_sink(tmp_path: Path) -> None:
         timeout=60,
     )
     assert len(list(read_audit(path))) == 3000
+
+
+def _count_puts(sink: JsonlAuditSink) -> list[int]:
+    """Wrap the sink's hand-over to the writer thread; the list grows by each batch's size."""
+    sizes: list[int] = []
+    put = sink._put
+
+    def counting(records: list[AuditRecord]) -> None:
+        sizes.append(len(records))
+        put(records)
+
+    sink._put = counting  # type: ignore[method-assign]
+    return sizes
+
+
+async def test_one_loop_iteration_wakes_the_writer_once(tmp_path: Path) -> None:
+    """Records emitted on an event loop within one iteration reach the writer thread as one
+    batch at the iteration's end (one wake-up, not one per record), in emit order."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    sizes = _count_puts(sink)
+    for n in range(10):
+        sink.emit(record(n))
+    assert sizes == []
+    await asyncio.sleep(0)
+    assert sizes == [10]
+    sink.emit(record(10))
+    await asyncio.sleep(0)
+    assert sizes == [10, 1]
+    await sink.aclose()
+    assert [line["attempt"] for line in read_audit(tmp_path / "audit.jsonl")] == list(range(11))
+
+
+async def test_flush_and_close_hand_over_what_the_loop_still_holds(tmp_path: Path) -> None:
+    """A flush (or close) right after an emit, in the same loop iteration, still writes it."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    sink.emit(record(1))
+    assert sink.flush(5)
+    assert [line["attempt"] for line in read_audit(tmp_path / "audit.jsonl")] == [1]
+    sink.emit(record(2))
+    sink.close()
+    assert [line["attempt"] for line in read_audit(tmp_path / "audit.jsonl")] == [1, 2]
+
+
+def test_records_of_a_loop_that_stopped_are_not_lost(tmp_path: Path) -> None:
+    """A loop that ends before its hand-over ran leaves its records to the next emitter (or
+    close); records from a thread with no loop go to the writer at once."""
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+
+    async def emit_and_leave(n: int) -> None:
+        sink.emit(record(n))  # the hand-over is scheduled; the loop stops first
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(emit_and_leave(1))
+    loop.close()
+    asyncio.run(emit_and_leave(2))  # a new loop takes over and hands over the old record
+    other = threading.Thread(target=sink.emit, args=(record(3),))
+    other.start()
+    other.join()
+    sink.close()
+    assert sorted(line["attempt"] for line in read_audit(tmp_path / "audit.jsonl")) == [1, 2, 3]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from .._model import Profile, Provider, RouteTable
@@ -234,10 +234,29 @@ class LimitedTransport:
         self._inner = inner
         self._limits = limits
 
-    @asynccontextmanager
-    async def send(self, call: UpstreamCall) -> AsyncIterator[UpstreamReply]:
+    def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]:
         """Wait for a slot, send, and feed the status into the limiter."""
-        limiter = self._limits.get(call.provider.id)
+        return _LimitedCall(self, call)
+
+    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
+        """Passed through unlimited (probes and doctor only)."""
+        return await self._inner.list_models(provider, profile)
+
+
+class _LimitedCall:
+    """One upstream call holding its provider's slot from entering until leaving (a class
+    rather than a generator-based context manager: no generator per call)."""
+
+    __slots__ = ("_call", "_exchange", "_limiter", "_owner")
+
+    def __init__(self, owner: LimitedTransport, call: UpstreamCall) -> None:
+        self._owner = owner
+        self._call = call
+        self._limiter = owner._limits.get(call.provider.id)
+        self._exchange: AbstractAsyncContextManager[UpstreamReply] | None = None
+
+    async def __aenter__(self) -> UpstreamReply:
+        call, limiter, limits = self._call, self._limiter, self._owner._limits
         gate = call.gate
         queued = limiter.would_wait()
         if gate is not None:
@@ -247,20 +266,32 @@ class LimitedTransport:
             gate.waiting = False
         try:
             if waited > 0:
-                self._limits.waited(call.provider.id, waited)
+                limits.waited(call.provider.id, waited)
             if queued and gate is not None and not await gate.recheck():
                 raise TransportFailure(
                     SLOT_COOLED, "the key or model cooled while waiting for a slot"
                 )
-            async with self._inner.send(call) as reply:
-                self._limits.observe(limiter, reply.status)
-                yield reply
-        finally:
+            exchange = self._owner._inner.send(call)
+            reply = await exchange.__aenter__()
+        except BaseException:
             limiter.release()
+            raise
+        self._exchange = exchange
+        try:
+            limits.observe(limiter, reply.status)
+        except BaseException as exc:  # the caller's ``async with`` will not leave: leave here
+            await self.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return reply
 
-    async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
-        """Passed through unlimited (probes and doctor only)."""
-        return await self._inner.list_models(provider, profile)
+    async def __aexit__(self, *exc_info: Any) -> None:
+        exchange, self._exchange = self._exchange, None
+        if exchange is None:
+            return
+        try:
+            await exchange.__aexit__(*exc_info)
+        finally:
+            self._limiter.release()
 
 
 def limited_transports(
