@@ -1,7 +1,8 @@
-"""``openclaw-failover serve``: the failover proxy under uvicorn (uvloop, httptools, one worker)."""
+"""``openclaw-failover serve``: the failover proxy on its own HTTP/1.1 server (uvloop)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,7 @@ import typer
 from .._model import RouteTable
 from ..proxy._bind import bind_refusal
 
-#: How long an idle keep-alive connection stays open (uvicorn's default is 5 s). It must
+#: How long an idle keep-alive connection stays open (uvicorn's default was 5 s). It must
 #: outlast every client's own idle expiry (undici/Node 4-5 s, httpx and the openai SDK 5 s,
 #: aiohttp 15 s, Go 90 s), so that the client always retires an idle connection first: a
 #: server that closes one just as the client reuses it drops that request unseen (the client
@@ -68,29 +69,32 @@ def serve(
 
 def run_server(table: RouteTable, *, host: str, port: int) -> None:
     """Serve ``table`` until SIGINT/SIGTERM (SIGHUP reloads the config)."""
-    import uvicorn
-
     from ..proxy import create_app
+    from ..proxy._server import StartupFailed, run
 
-    loop = "uvloop" if sys.platform != "win32" else "asyncio"
-    config = uvicorn.Config(
-        create_app(table),
-        host=host,
-        port=port,
-        loop=loop,
-        http="httptools",
-        ws="none",
-        lifespan="on",
-        workers=1,
-        access_log=False,
-        log_level="info",
-        server_header=False,
-        # No X-Forwarded-* rewriting: nothing here reads the client address, and a local
+    _log_to_stderr()
+    try:
+        # The proxy's own HTTP/1.1 server (uvloop, httptools, one process). It rewrites
+        # nothing from X-Forwarded-*: nothing here reads the client address, and a local
         # caller could otherwise claim any address or scheme.
-        proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
-    )
-    uvicorn.Server(config).run()
+        run(create_app(table), host=host, port=port, keep_alive_s=KEEP_ALIVE_S)
+    except StartupFailed:  # already logged with its reason
+        raise typer.Exit(3) from None
+    except OSError as exc:
+        typer.echo(f"openclaw-failover serve: cannot listen on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _log_to_stderr() -> None:
+    """Print the proxy's log on stderr: its INFO lines (the "running on" one, reloads) and,
+    as before, its warnings and errors as bare messages (what Python's last-resort handler
+    printed under uvicorn). Other loggers keep the last-resort handler."""
+    logger = logging.getLogger("openclaw_failover.proxy")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
 
 
 def register(app: typer.Typer) -> None:
