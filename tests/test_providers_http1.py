@@ -338,3 +338,97 @@ async def test_body_lines_split_crlf_across_chunks() -> None:
         "y",
         "last",
     ]
+
+
+async def _pooled_chunks_of(
+    payload: bytes, *, then: Callable[[asyncio.StreamWriter], Awaitable[None]] | None = None
+) -> tuple[list[object], BaseException | None, float, list[int]]:
+    """Send one call through the proxy's client to a server that answers ``payload`` (a
+    whole response) and then runs ``then``; twice. Return what the second call's chunks
+    were, what they raised, how long reading them took, and the connections accepted."""
+    from openclaw_failover._model import Candidate, Provider
+    from openclaw_failover._ports import UpstreamCall
+    from openclaw_failover.proxy import open_http_client
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(payload)
+            await writer.drain()
+            if then is not None:
+                await then(writer)
+
+    got: list[object] = []
+    error: BaseException | None = None
+    loop = asyncio.get_running_loop()
+    async with raw_server(handler) as (url, accepted), open_http_client() as http:
+        provider = Provider("p", "openai-completions", url + "/v1")
+        call = UpstreamCall(provider, Candidate("p", "m"), None, {"messages": []}, {})
+        transport = OpenAICompatTransport(http)
+        for _ in range(2):
+            got, error, started = [], None, loop.time()
+            async with transport.send(call) as reply:
+                try:
+                    async for item in reply.chunks():
+                        got.append(item)
+                except Exception as exc:
+                    error = exc
+            took = loop.time() - started
+    return got, error, took, accepted
+
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+HI = b'{"choices":[{"index":0,"delta":{"content":"hi"}}]}'
+
+
+async def test_pooled_stream_passes_chunks_before_an_error_event_then_fails_at_once() -> None:
+    """An ``error`` event after a chunk, in the same read: the chunk is passed on first, then
+    the stream fails as UpstreamStreamError without waiting for the rest of the body (the
+    upstream left it open), and that connection is not reused."""
+    from openclaw_failover._ports import TransportFailure
+
+    error_event = b'{"error":{"message":"overloaded","code":502}}'
+    body = sse_chunk(HI) + sse_chunk(error_event)
+    payload = SSE_HEAD + b"transfer-encoding: chunked\r\n\r\n" + body
+
+    async def hang(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    got, error, took, accepted = await _pooled_chunks_of(payload, then=hang)
+    assert got == [orjson.loads(HI)]
+    assert isinstance(error, TransportFailure)
+    assert error.kind == "UpstreamStreamError"
+    assert "overloaded" in error.detail
+    assert took < 0.5
+    assert len(accepted) == 2
+
+
+async def test_pooled_stream_that_ends_without_done_ends_cleanly() -> None:
+    """A body framed by content-length that ends without ``[DONE]`` (its last event without
+    the blank line) gives every chunk, and the connection is reused."""
+    body = b"data: " + HI + b"\n\ndata: " + HI
+    payload = SSE_HEAD + b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    got, error, _, accepted = await _pooled_chunks_of(payload)
+    assert error is None
+    assert got == [orjson.loads(HI), orjson.loads(HI)]
+    assert len(accepted) == 1
+
+
+async def test_pooled_stream_cut_mid_body_is_a_transport_failure() -> None:
+    """A connection closed in the middle of a chunked body is a TransportFailure after the
+    chunks that arrived whole."""
+    from openclaw_failover._ports import TransportFailure
+
+    payload = SSE_HEAD + b"transfer-encoding: chunked\r\n\r\n" + sse_chunk(HI) + b"40\r\ndata: {"
+
+    async def cut(writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    got, error, _, accepted = await _pooled_chunks_of(payload, then=cut)
+    assert got == [orjson.loads(HI)]
+    assert isinstance(error, TransportFailure)
+    assert error.kind in {"RemoteProtocolError", "ReadError"}
+    assert len(accepted) == 2

@@ -239,6 +239,19 @@ class _Body(httpx.AsyncByteStream):
                 return
             await conn.wait(self._read_s, self._request)
 
+    def take(self) -> bytes | None:
+        """What :meth:`PooledResponse.take` says."""
+        conn = self._conn
+        if conn.chunks:
+            return conn.take()
+        if conn.error is not None:
+            raise _bound(conn.error, self._request)
+        return None if conn.complete else b""
+
+    async def wait(self) -> None:
+        """Wait for the connection's next parser event."""
+        await self._conn.wait(self._read_s, self._request)
+
     def settled(self) -> bool:
         """Whether the rest of the body is already here (or the connection already failed),
         so reading it to its end cannot wait."""
@@ -275,6 +288,16 @@ class PooledResponse:
     def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The body's bytes as they arrive (read once)."""
         return self.stream.__aiter__()
+
+    def take(self) -> bytes | None:
+        """The body bytes received and not yet taken, ``b""`` when none are here yet, or
+        None once the body is complete and every byte was taken. A failed connection raises
+        its error (an httpx class)."""
+        return self.stream.take()
+
+    async def wait(self) -> None:
+        """Wait until :meth:`take` has something new to say (bounded by the read timeout)."""
+        await self.stream.wait()
 
     async def aread(self) -> bytes:
         """The whole body; the connection goes back to the pool."""

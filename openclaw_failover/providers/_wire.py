@@ -323,6 +323,9 @@ class _Exchange:
         except httpx.HTTPError as exc:
             raise transport_failure(exc) from exc
         self._response = response
+        return self._reply(response)
+
+    def _reply(self, response: ResponseLike) -> HttpReply:
         return HttpReply(response, self._decode, profile=self._profile)
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -353,7 +356,9 @@ class HttpExchange(_Exchange):
 
 class PooledExchange(_Exchange):
     """An exchange straight on the pooled HTTP/1.1 transport, for a request already in
-    bytes: no httpx request or response objects on the way."""
+    bytes: no httpx request or response objects on the way. Its ``decode`` is given the
+    :class:`~openclaw_failover.providers._http1.PooledResponse` and translates httpx errors
+    into ``TransportFailure`` itself, so its chunks are passed on unwrapped."""
 
     __slots__ = ("_data", "_origin", "_pool", "_timeouts")
 
@@ -372,6 +377,17 @@ class PooledExchange(_Exchange):
 
     async def _open(self) -> ResponseLike:
         return await self._pool.open(self._origin, self._data, self._timeouts)
+
+    def _reply(self, response: ResponseLike) -> HttpReply:
+        return _DirectReply(response, self._decode, profile=self._profile)
+
+
+class _DirectReply(HttpReply):
+    """A reply whose decoder translates its own errors: its chunks are the decoder's."""
+
+    def chunks(self) -> AsyncIterator[ChunkOrMalformed]:
+        """The decoder's chunks, unwrapped (one async generator fewer per chunk)."""
+        return self._decode(self._response)
 
 
 class RefusedExchange:

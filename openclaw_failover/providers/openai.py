@@ -8,7 +8,10 @@ translated once, in ``_wire`` (``TransportFailure.kind`` = the httpx class name)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -19,7 +22,8 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
-from ._http1 import Origin, PooledClient
+from . import _wire
+from ._http1 import Origin, PooledClient, PooledResponse
 from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
@@ -221,7 +225,8 @@ class OpenAICompatTransport:
                 data = wire.request(call, request_body(call))
             except httpx.LocalProtocolError as exc:
                 return RefusedExchange(transport_failure(exc))
-            return PooledExchange(self._pool, wire.target, data, decode, call.profile)
+            pooled = functools.partial(_pooled_chunks, profile=call.profile)
+            return PooledExchange(self._pool, wire.target, data, pooled, call.profile)
         request = httpx.Request(
             "POST",
             _chat_url(provider.base_url),
@@ -306,6 +311,99 @@ async def _decode(
         item = _event(data, profile)
         if item is not None:
             yield item
+
+
+def _pooled_chunks(
+    response: PooledResponse, profile: Profile | None
+) -> AsyncIterator[ChunkOrMalformed]:
+    """The chunks of a reply read off the pooled transport, errors already translated: an
+    event stream is parsed straight off the connection (:class:`_SseChunks`); anything else
+    goes through :func:`_decode`."""
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type and "event-stream" not in content_type:
+        return _translated(_decode(response, profile))
+    return _SseChunks(response, profile)
+
+
+async def _translated(items: AsyncIterator[ChunkOrMalformed]) -> AsyncIterator[ChunkOrMalformed]:
+    try:
+        async for item in items:
+            yield item
+    except httpx.HTTPError as exc:
+        raise transport_failure(exc) from exc
+
+
+class _SseChunks:
+    """An event stream's chunks parsed as its bytes come off the pooled connection: one
+    iterator instead of a generator per layer (body bytes, SSE framing, decoding, error
+    translation). The same rules as :func:`_decode`: an ``error`` object raises, ``[DONE]``
+    ends it (what follows is read so the connection goes back to the pool), a body that ends
+    without ``[DONE]`` ends it too, a broken connection is a ``TransportFailure``."""
+
+    __slots__ = ("_done", "_error", "_framer", "_items", "_profile", "_response")
+
+    def __init__(self, response: PooledResponse, profile: Profile | None) -> None:
+        self._response = response
+        self._profile = profile
+        self._framer = SseData()
+        self._items: deque[ChunkOrMalformed] = deque()
+        self._done = False
+        #: An ``error`` event, raised once the chunks before it were passed on.
+        self._error: TransportFailure | None = None
+
+    def __aiter__(self) -> _SseChunks:
+        return self
+
+    async def __anext__(self) -> ChunkOrMalformed:
+        items = self._items
+        while not items:
+            if self._error is not None:
+                raise self._error
+            if self._done:
+                raise StopAsyncIteration
+            try:
+                data = self._response.take()
+                if data == b"":
+                    await self._response.wait()
+                    continue
+            except httpx.HTTPError as exc:
+                raise transport_failure(exc) from exc
+            events = self._framer.end() if data is None else self._framer.feed(data)
+            self._done = data is None
+            if self._parse(events):
+                self._done = True
+                if self._error is None:  # [DONE]; after an error the connection is dropped
+                    await _drain(self._response)
+        return items.popleft()
+
+    def _parse(self, events: list[bytes]) -> bool:
+        """Queue the events' chunks; True at ``[DONE]`` or an ``error`` event."""
+        for data in events:
+            if data.strip() == b"[DONE]":
+                return True
+            try:
+                item = _event(data, self._profile)
+            except TransportFailure as exc:
+                self._error = exc
+                return True
+            if item is not None:
+                self._items.append(item)
+        return False
+
+
+async def _drain(response: PooledResponse) -> None:
+    """Read the rest of a body after ``[DONE]`` (the chunked terminator, which usually came
+    with it) so the connection goes back to the pool; a stall past ``DRAIN_S`` or a failure
+    only costs the connection."""
+    with contextlib.suppress(httpx.HTTPError, TimeoutError):
+        data = response.take()
+        if data is None:
+            return
+        async with asyncio.timeout(_wire.DRAIN_S):
+            while data is not None:
+                if not data:
+                    await response.wait()
+                data = response.take()
 
 
 def _event(data: bytes, profile: Profile | None) -> ChunkOrMalformed | None:
