@@ -189,14 +189,16 @@ def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
     if not isinstance(choice, dict):
         return
     index = int(choice.get("index", 0))
-    acc = choices.setdefault(
-        index, {"role": "assistant", "content": [], "calls": {}, "finish": None}
-    )
+    acc = choices.get(index)
+    if acc is None:
+        acc = choices[index] = {"role": "assistant", "content": [], "calls": {}, "finish": None}
     delta = choice.get("delta") or {}
-    if delta.get("role"):
-        acc["role"] = delta["role"]
-    if delta.get("content"):
-        acc["content"].append(delta["content"])
+    role = delta.get("role")
+    if role:
+        acc["role"] = role
+    content = delta.get("content")
+    if content:
+        acc["content"].append(content)
     for call in delta.get("tool_calls") or ():
         slot = acc["calls"].setdefault(
             int(call.get("index", 0)), {"id": "", "type": "function", "name": "", "arguments": ""}
@@ -206,8 +208,9 @@ def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
         fn = call.get("function") or {}
         slot["name"] += fn.get("name") or ""
         slot["arguments"] += fn.get("arguments") or ""
-    if choice.get("finish_reason") is not None:
-        acc["finish"] = choice["finish_reason"]
+    finish = choice.get("finish_reason")
+    if finish is not None:
+        acc["finish"] = finish
 
 
 def _finish_choice(index: int, acc: dict[str, Any]) -> dict[str, Any]:

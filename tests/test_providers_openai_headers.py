@@ -114,7 +114,11 @@ async def test_a_replaced_provider_gets_its_own_headers() -> None:
 
 
 async def _capture(
-    provider: Provider, profile: Profile | None, forwarded: dict[str, str], times: int = 2
+    provider: Provider,
+    profile: Profile | None,
+    forwarded: dict[str, str],
+    times: int = 2,
+    profiles_: list[Profile | None] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """Send ``times`` calls through the proxy's pooled client to a loopback server; return
     each request's head and body as they arrived."""
@@ -142,11 +146,14 @@ async def _capture(
     server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     provider = replace(provider, base_url=f"http://127.0.0.1:{port}/v1")
-    call = UpstreamCall(provider, Candidate("p", "m"), profile, {"messages": []}, forwarded)
+    profiles = [profile] * times if profiles_ is None else profiles_
     try:
         async with open_http_client() as client:
             transport = OpenAICompatTransport(client)
-            for _ in range(times):
+            for each in profiles:
+                call = UpstreamCall(
+                    provider, Candidate("p", "m"), each, {"messages": []}, forwarded
+                )
                 async with transport.send(call) as reply:
                     assert reply.status == 200
     finally:
@@ -207,3 +214,22 @@ async def test_pooled_wire_refuses_a_key_that_would_inject_a_header(bad: str) ->
         await _capture(_provider({}), profile, {}, times=1)
     assert caught.value.kind == "LocalProtocolError"
     assert "sk" not in str(caught.value.detail)
+
+
+async def test_pooled_wire_sends_each_profiles_own_key() -> None:
+    """Profiles of one provider, taken in turn, each send their own key (the key line is
+    built once per profile, never mixed up between them)."""
+    other = Profile("p:3", "p", Secret("sk-other-456"), "config")
+    order: list[Profile | None] = [KEY, other, KEY, UNRESOLVED, other]
+    seen = await _capture(_provider({}), None, {}, profiles_=order)
+    sent = [
+        next((x for x in head.split(b"\r\n") if x.startswith(b"authorization:")), None)
+        for head, _ in seen
+    ]
+    assert sent == [
+        b"authorization: Bearer sk-test-123",
+        b"authorization: Bearer sk-other-456",
+        b"authorization: Bearer sk-test-123",
+        None,
+        b"authorization: Bearer sk-other-456",
+    ]

@@ -76,6 +76,35 @@ def test_downgraded_answer_says_so(url: str, engine: StubEngine) -> None:
     assert raw.headers["x-openclaw-failover-attempts"] == "3"
 
 
+def test_each_answer_carries_its_own_who_answered_headers(url: str, engine: StubEngine) -> None:
+    """The endpoint encodes an answer's headers once per meta object: answers from two
+    metas in turn, and the same meta again, each carry their own provider and attempts."""
+    first = meta(provider="p1", model="m1", profile="p1:0", attempts=1)
+    second = meta(provider="p2", model="m2", profile="p2:1", attempts=2, downgraded=True)
+    order = [first, second, first, second]
+
+    async def plan(request: ChatRequest) -> StubAnswer:
+        del request
+        m = order.pop(0)
+        return StubAnswer(m, [chunk("ok", model=m.model)])
+
+    engine.plan = plan
+    seen = []
+    for _ in range(4):
+        raw = client(url).chat.completions.with_raw_response.create(model="auto", messages=HI)
+        headers = raw.headers
+        seen.append(
+            (
+                headers["x-openclaw-failover-provider"],
+                headers["x-openclaw-failover-profile"],
+                headers["x-openclaw-failover-attempts"],
+                headers["x-openclaw-failover-downgraded"],
+            )
+        )
+    one, two = ("p1", "p1:0", "1", "false"), ("p2", "p2:1", "2", "true")
+    assert seen == [one, two, one, two]
+
+
 def test_tools_and_tool_calls_pass_through(url: str, engine: StubEngine) -> None:
     """Tools reach the engine unchanged and a streamed tool call reaches the SDK intact."""
     call = {

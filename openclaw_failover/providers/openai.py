@@ -147,6 +147,9 @@ class _Wire:
     rest: bytes
     own_auth: bytes
     base: Mapping[str, str]
+    #: ``id(profile)`` -> (the profile, its ``authorization`` line), built once per profile
+    #: object; the entry holds the profile, so its id is never another's while it lives.
+    keys: dict[int, tuple[Profile, bytes]]
 
     @classmethod
     def of(cls, client: httpx.AsyncClient, provider: Provider) -> _Wire:
@@ -164,7 +167,15 @@ class _Wire:
             _lines(merged),
             _line("authorization", own_auth) if own_auth is not None else b"",
             base,
+            {},
         )
+
+    def _key_line(self, profile: Profile) -> bytes:
+        entry = self.keys.get(id(profile))
+        if entry is None:
+            secret = profile.secret.reveal() if profile.secret is not None else ""
+            entry = self.keys[id(profile)] = (profile, _line("authorization", f"Bearer {secret}"))
+        return entry[1]
 
     def request(self, call: UpstreamCall, body: bytes) -> bytes:
         """The whole request: head and ``body``."""
@@ -175,7 +186,7 @@ class _Wire:
             own = merged.pop("authorization", None)
             rest, auth = _lines(merged), _line("authorization", own) if own is not None else b""
         if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
-            auth = _line("authorization", f"Bearer {profile.secret.reveal()}")
+            auth = self._key_line(profile)
         return b"%s%s%scontent-length: %d\r\n\r\n%s" % (self.first, rest, auth, len(body), body)
 
 

@@ -60,6 +60,9 @@ def no_answer_headers(*, attempts: int, route_version: str) -> dict[str, str]:
     }
 
 
+#: How many answers' encoded headers the endpoint keeps (a table has a handful of slots).
+_MAX_METAS = 1024
+
 #: How long a request runs before its disconnect watch starts: most answers of a fast
 #: upstream are done by then and never pay for the watch's task; a client that leaves sooner
 #: is noticed this much later.
@@ -118,6 +121,9 @@ class ChatCompletions:
         #: The body deadlines of every request, on one real-time timer (a slow client is
         #: timed on the wall clock, whatever clock the engine runs on).
         self._body_deadlines = Watchdog(SystemClock())
+        #: ``id(meta)`` -> (the meta, its encoded headers); the entry holds the meta, so no
+        #: other object can take its id while the entry lives.
+        self._meta_headers: dict[int, tuple[AnswerMeta, list[tuple[bytes, bytes]]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -227,7 +233,12 @@ class ChatCompletions:
         self, meta: AnswerMeta, headers: RequestHeaders
     ) -> list[tuple[bytes, bytes]]:
         request_id = headers.request_id.encode("latin-1", "replace")
-        return [(b"x-request-id", request_id), *_h(meta.headers())]
+        entry = self._meta_headers.get(id(meta))
+        if entry is None:  # the engine keeps one meta per plain first try: encode it once
+            if len(self._meta_headers) >= _MAX_METAS:
+                self._meta_headers.clear()
+            entry = self._meta_headers[id(meta)] = (meta, _h(meta.headers()))
+        return [(b"x-request-id", request_id), *entry[1]]
 
     async def _engine_failed(
         self, send: Send, exc: Exception, request: ChatRequest, started: float
