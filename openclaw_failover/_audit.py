@@ -1,9 +1,9 @@
 """The JSONL audit sink (a background writer thread, size rotation) and its reader.
 
 ``emit`` only puts the record on a queue, so the request path never waits for the disk. On an
-event loop the records of one loop iteration go on the queue together, at the end of the
-iteration (one wake-up of the writer thread, not one per record); ``flush`` and ``close`` hand
-over what is still held first. The writer thread serialises records with orjson
+event loop the records of ``HAND_OVER_S`` (2 ms) go on the queue together (one wake-up of the
+writer thread, not one per record); ``flush`` and ``close`` hand over what is still held
+first. The writer thread serialises records with orjson
 (``AuditRecord.to_json``, the line schema in ``schemas/audit-record.schema.json``) and writes
 each batch with one ``write`` of whole lines on an ``O_APPEND`` descriptor, so lines from
 several processes never interleave and a crash can tear at most the last line; a sink that
@@ -38,6 +38,10 @@ __all__ = ["AuditReadStats", "JsonlAuditSink", "audit_paths", "read_audit"]
 _log = logging.getLogger("openclaw_failover.audit")
 _STOP = object()
 _BATCH = 512
+#: How long records emitted on an event loop are held before they go to the writer thread
+#: together: one wake-up (and one write) per interval instead of one per record. A kill -9
+#: can lose what is held, as it can lose what is queued.
+HAND_OVER_S = 0.002
 #: Sinks still open, closed at interpreter exit so a forgotten ``aclose`` loses nothing.
 _OPEN: weakref.WeakSet[JsonlAuditSink] = weakref.WeakSet()
 
@@ -69,8 +73,8 @@ class JsonlAuditSink:
         self.dropped = 0
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         #: Records emitted on ``_owner`` (the first event loop to emit) since its last
-        #: hand-over, which runs once per loop iteration; other threads and loops put theirs
-        #: on the queue at once.
+        #: hand-over, which runs ``HAND_OVER_S`` after the first of them; other threads and
+        #: loops put theirs on the queue at once.
         self._held: list[AuditRecord] = []
         self._held_lock = threading.Lock()
         self._owner: asyncio.AbstractEventLoop | None = None
@@ -98,7 +102,7 @@ class JsonlAuditSink:
             self._held.append(record)
             first = len(self._held) == 1
         if first:
-            loop.call_soon(self._hand_over)
+            loop.call_later(HAND_OVER_S, self._hand_over)
 
     def _own(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Make ``loop`` the one whose records are held, unless another (still running) is."""

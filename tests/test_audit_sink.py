@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from openclaw_failover._audit import AuditReadStats, JsonlAuditSink, audit_paths, read_audit
+from openclaw_failover import _audit as audit_module
+from openclaw_failover._audit import (
+    AuditReadStats,
+    JsonlAuditSink,
+    audit_paths,
+    read_audit,
+)
 from openclaw_failover._ports import AuditRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -271,18 +277,24 @@ def _count_puts(sink: JsonlAuditSink) -> list[int]:
     return sizes
 
 
-async def test_one_loop_iteration_wakes_the_writer_once(tmp_path: Path) -> None:
-    """Records emitted on an event loop within one iteration reach the writer thread as one
-    batch at the iteration's end (one wake-up, not one per record), in emit order."""
+async def test_records_of_one_interval_wake_the_writer_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records emitted on an event loop within HAND_OVER_S reach the writer thread as one
+    batch (one wake-up, not one per record), in emit order; later ones make a new batch."""
+    monkeypatch.setattr(audit_module, "HAND_OVER_S", 0.2)  # no stall of a busy machine splits it
     sink = JsonlAuditSink(tmp_path / "audit.jsonl")
     sizes = _count_puts(sink)
-    for n in range(10):
+    for n in range(5):
+        sink.emit(record(n))
+        await asyncio.sleep(0)  # other loop iterations within the interval
+    for n in range(5, 10):
         sink.emit(record(n))
     assert sizes == []
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.5)
     assert sizes == [10]
     sink.emit(record(10))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.5)
     assert sizes == [10, 1]
     await sink.aclose()
     assert [line["attempt"] for line in read_audit(tmp_path / "audit.jsonl")] == list(range(11))
