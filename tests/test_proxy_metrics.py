@@ -111,3 +111,36 @@ def test_tools_removed_on_the_local_tier_are_counted(
     for tool in blocked:
         assert _sample(text, "openclaw_failover_tools_blocked_total", tool=tool) == 1.0
     assert _sample(text, "openclaw_failover_tools_blocked_total", tool="read") == 0.0
+
+
+def test_loop_metrics_expose_what_prometheus_client_would() -> None:
+    """The proxy's lock-free counter and histogram families render the same samples as
+    prometheus_client's own Counter and Histogram fed the same updates (``_created`` aside,
+    which they do not keep), bucket edges included."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from openclaw_failover.proxy._metrics import LoopCounter, LoopHistogram
+
+    buckets = (0.005, 0.01, 1, 2.5, 120)
+    ours_reg, ref_reg = CollectorRegistry(), CollectorRegistry()
+    ours_c = LoopCounter("x_requests", "Requests.", ["route", "outcome"], registry=ours_reg)
+    ref_c = Counter("x_requests", "Requests.", ["route", "outcome"], registry=ref_reg)
+    ours_h = LoopHistogram("x_seconds", "Time.", ["route"], buckets=buckets, registry=ours_reg)
+    ref_h = Histogram("x_seconds", "Time.", ["route"], buckets=buckets, registry=ref_reg)
+    for value in (0.0, 0.005, 0.0051, 0.01, 1.0, 2.4, 2.5, 119.9, 120.0, 120.1, 9e9):
+        for route in ("auto", "gap"):
+            ours_h.labels(route).observe(value)
+            ref_h.labels(route).observe(value)
+    for labels, amount in ((("auto", "answered"), 1.0), (("auto", "hard_stop"), 3.0)):
+        ours_c.labels(*labels).inc(amount)
+        ref_c.labels(*labels).inc(amount)
+    ours_c.labels("auto", "answered").inc()
+    ref_c.labels("auto", "answered").inc()
+
+    def lines(registry: CollectorRegistry) -> list[str]:
+        text = generate_latest(registry).decode()
+        return [line for line in text.splitlines() if "_created" not in line]
+
+    assert lines(ours_reg) == lines(ref_reg)
+    with pytest.raises(ValueError, match="expected labels"):
+        ours_h.labels("auto", "extra")

@@ -2,15 +2,144 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 from .._errors import AttemptRecord
 from .._exchange import AnswerMeta
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class _Count:
+    """One label set of a :class:`LoopCounter`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1.0) -> None:
+        """Add ``amount``."""
+        self.value += amount
+
+
+class _Buckets:
+    """One label set of a :class:`LoopHistogram`: a count per bucket (not cumulative; the
+    last is ``+Inf``) and the sum."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, amount: float) -> None:
+        """Count ``amount`` in the first bucket whose bound it does not exceed."""
+        self.counts[bisect_left(self.bounds, amount)] += 1
+        self.total += amount
+
+
+class _LoopMetric:
+    """A labelled metric family for the event loop's thread, exported at scrape time as the
+    standard family: an update is one or two additions, where prometheus_client's own takes
+    a lock per value (a counter once, a histogram twice) on every request. Not thread-safe:
+    every update and every scrape happens on the proxy's event loop."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = list(labelnames)
+
+    def describe(self) -> list[Metric]:
+        """The family's name, for the registry's duplicate check."""
+        return [self._family()]
+
+    def _family(self) -> Metric:
+        raise NotImplementedError
+
+
+class LoopCounter(_LoopMetric):
+    """A counter family (``<name>_total``), updated as ``labels(...).inc()``."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        *,
+        registry: CollectorRegistry,
+    ) -> None:
+        super().__init__(name, documentation, labelnames)
+        self._series: dict[tuple[str, ...], _Count] = {}
+        registry.register(self)
+
+    def labels(self, *values: str) -> _Count:
+        """The series of one label set (created at zero)."""
+        found = self._series.get(values)
+        if found is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
+            found = self._series[values] = _Count()
+        return found
+
+    def _family(self) -> Metric:
+        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def collect(self) -> Iterator[Metric]:
+        """The family with every series."""
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for values, series in self._series.items():
+            family.add_metric(list(values), series.value)
+        yield family
+
+
+class LoopHistogram(_LoopMetric):
+    """A histogram family (``_bucket``, ``_count``, ``_sum``), updated as
+    ``labels(...).observe(seconds)``."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        *,
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+    ) -> None:
+        super().__init__(name, documentation, labelnames)
+        self._bounds = tuple(sorted(float(b) for b in buckets))  # repr(): "0.005", "1.0"
+        self._series: dict[tuple[str, ...], _Buckets] = {}
+        registry.register(self)
+
+    def labels(self, *values: str) -> _Buckets:
+        """The series of one label set (created empty)."""
+        found = self._series.get(values)
+        if found is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
+            found = self._series[values] = _Buckets(self._bounds)
+        return found
+
+    def _family(self) -> Metric:
+        return HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def collect(self) -> Iterator[Metric]:
+        """The family with every series, its buckets cumulative as the format wants."""
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for values, series in self._series.items():
+            running, buckets = 0, []
+            for bound, count in zip(self._bounds, series.counts, strict=False):
+                running += count
+                buckets.append((repr(bound), float(running)))
+            buckets.append(("+Inf", float(running + series.counts[-1])))
+            family.add_metric(list(values), buckets, series.total)
+        yield family
 
 
 class ProxyMetrics:
@@ -20,25 +149,25 @@ class ProxyMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         reg = self.registry
-        self.requests = Counter(
+        self.requests = LoopCounter(
             "openclaw_failover_requests",
             "Chat requests by route, outcome and streaming.",
             ["route", "outcome", "stream"],
             registry=reg,
         )
-        self.attempts = Counter(
+        self.attempts = LoopCounter(
             "openclaw_failover_attempts",
             "Upstream attempts by provider, model, tier and reason.",
             ["provider", "model", "tier", "reason"],
             registry=reg,
         )
-        self.fallbacks = Counter(
+        self.fallbacks = LoopCounter(
             "openclaw_failover_fallbacks",
             "Answers served by a candidate other than the primary.",
             ["provider", "model", "tier"],
             registry=reg,
         )
-        self.tools_blocked = Counter(
+        self.tools_blocked = LoopCounter(
             "openclaw_failover_tools_blocked",
             "High-risk tools removed from requests answered by the local tier.",
             ["tool"],
@@ -50,14 +179,14 @@ class ProxyMetrics:
             ["result"],
             registry=reg,
         )
-        self.first_token = Histogram(
+        self.first_token = LoopHistogram(
             "openclaw_failover_first_token_seconds",
             "Request start to the first token.",
             ["route", "tier"],
             buckets=_LATENCY_BUCKETS,
             registry=reg,
         )
-        self.duration = Histogram(
+        self.duration = LoopHistogram(
             "openclaw_failover_request_seconds",
             "Request start to the last byte.",
             ["route", "outcome"],
