@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
+from typing import Protocol
 
 from ._ports import Clock, Timer
 
-__all__ = ["IdleWatch", "Watchdog"]
+__all__ = ["Expiring", "IdleWatch", "Watchdog"]
 
 _NEVER = float("inf")
 _current_task = asyncio.current_task
+
+
+class Expiring(Protocol):
+    """What a watchdog holds: something to tell when its deadline passed."""
+
+    def expire(self) -> None: ...
 
 
 class Watchdog:
@@ -39,7 +46,7 @@ class Watchdog:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.monotonic = clock.monotonic
-        self.live: dict[IdleWatch, float] = {}
+        self.live: dict[Expiring, float] = {}
         #: When the armed timer fires (infinity: none armed).
         self.due = _NEVER
         #: The loop the timer was armed on.

@@ -72,22 +72,27 @@ WATCH_AFTER_S = 0.05
 class _DisconnectWatch:
     """Cancels the request's task when the client goes away, so the upstream is released.
 
-    The watching task starts only once the request has run ``WATCH_AFTER_S`` (one loop timer
-    until then)."""
+    The watching task starts only once the request has run ``WATCH_AFTER_S``: until then the
+    watch is one entry in the endpoint's start watchdog (one timer for every request, none
+    armed or cancelled per request)."""
 
-    __slots__ = ("_owner", "_receive", "_start", "_task", "gone")
+    __slots__ = ("_dog", "_owner", "_receive", "_task", "gone")
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, starts: Watchdog) -> None:
         self.gone = False
         self._receive = receive
         self._owner = asyncio.current_task()
         self._task: asyncio.Task[None] | None = None
-        self._start: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
-            WATCH_AFTER_S, self._begin
-        )
+        self._dog: Watchdog | None = starts
+        due = starts.monotonic() + WATCH_AFTER_S
+        starts.live[self] = due
+        loop = asyncio.get_running_loop()
+        if due < starts.due or starts.loop is not loop:
+            starts.arm(due, loop)
 
-    def _begin(self) -> None:
-        self._start = None
+    def expire(self) -> None:
+        """``WATCH_AFTER_S`` passed (the watchdog calls this): start watching."""
+        self._dog = None
         self._task = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
@@ -100,14 +105,14 @@ class _DisconnectWatch:
     def stop(self) -> None:
         """Stop watching (call before the last body message goes out). Idempotent.
 
-        The watch lets go of its timer and its task: the cancelled task's traceback holds
-        ``_watch``'s frame, so a watch that still pointed at the task would make a reference
-        cycle per request, garbage only the cyclic collector frees (and a full collection is
-        a pause).
+        The watch lets go of its watchdog entry and its task: the cancelled task's traceback
+        holds ``_watch``'s frame, so a watch that still pointed at the task would make a
+        reference cycle per request, garbage only the cyclic collector frees (and a full
+        collection is a pause).
         """
-        start, self._start = self._start, None
-        if start is not None:
-            start.cancel()
+        dog, self._dog = self._dog, None
+        if dog is not None:
+            dog.live.pop(self, None)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -121,6 +126,8 @@ class ChatCompletions:
         #: The body deadlines of every request, on one real-time timer (a slow client is
         #: timed on the wall clock, whatever clock the engine runs on).
         self._body_deadlines = Watchdog(SystemClock())
+        #: When each request's disconnect watch starts, on one real-time timer.
+        self._watch_starts = Watchdog(SystemClock())
         #: ``id(meta)`` -> (the meta, its encoded headers); the entry holds the meta, so no
         #: other object can take its id while the entry lives.
         self._meta_headers: dict[int, tuple[AnswerMeta, list[tuple[bytes, bytes]]]] = {}
@@ -158,7 +165,7 @@ class ChatCompletions:
         except ClientGone:
             return
         current_request.set(RequestContext(request.request_id, request.trace_id, request.route))
-        watch = _DisconnectWatch(receive)
+        watch = _DisconnectWatch(receive, self._watch_starts)
         try:
             if request.stream:
                 await self._stream(request, headers, send, watch, started)
