@@ -7,7 +7,7 @@ Once the first chunk has gone to the caller nothing fails over: a break becomes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ._errors import StreamInterrupted
@@ -58,6 +58,7 @@ class StreamAnswer:
         "_meta",
         "_opened",
         "_reading",
+        "_take_ready",
         "_watch",
     )
 
@@ -76,6 +77,12 @@ class StreamAnswer:
         self._guard = guard
         self._hooks = hooks
         self._watch = opened.watch  # already on the stream-idle limit
+        #: The upstream's chunks may offer ``take_ready()``: the next chunk already parsed,
+        #: or None when the next one must be waited for (then ``anext`` does, under the
+        #: stream-idle deadline). A chunk at hand needs no deadline, no await.
+        self._take_ready: Callable[[], Chunk | MalformedEvent | None] | None = getattr(
+            opened.chunks, "take_ready", None
+        )
         head = opened.head if guard is None else _guarded(guard, opened.head)
         head.reverse()  # taken from the end: list.pop() is the cheapest way to pass them on
         self._head = head
@@ -104,10 +111,13 @@ class StreamAnswer:
             if not self._reading:
                 self._finish("answered")
                 raise StopAsyncIteration
+            take = self._take_ready
+            item: Any = take() if take is not None else None
             try:
-                with self._watch:  # the stream-idle deadline
-                    # The end as a value, not a StopAsyncIteration raised through this frame.
-                    item = await anext(self._opened.chunks, _END)
+                if item is None:
+                    with self._watch:  # the stream-idle deadline
+                        # The end as a value, not a StopAsyncIteration raised through here.
+                        item = await anext(self._opened.chunks, _END)
             except TimeoutError:
                 self._reading = False
                 raise await self._break(_idle_failure(self._idle_s)) from None
@@ -122,7 +132,8 @@ class StreamAnswer:
             elif isinstance(item, MalformedEvent):
                 self._hooks.malformed(item)  # skipped, audited
             elif self._guard is None:
-                return item
+                chunk: Chunk = item
+                return chunk
             else:
                 pending.extend(reversed(self._guard.feed(item)))
 

@@ -20,6 +20,7 @@ from openclaw_failover._errors import StreamInterrupted
 from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._model import Deadlines
 from openclaw_failover._upstream import has_token
+from openclaw_failover.proxy import open_http_client
 from openclaw_failover.testing import (
     Answer,
     CutStream,
@@ -49,9 +50,15 @@ IDLE_S = 15.0
 REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]}, stream=True)
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    """A real pooled client (no timeouts of its own: the engine's deadlines rule)."""
+@pytest.fixture(params=["httpx", "proxy-pool"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """A real pooled client (no timeouts of its own: the engine's deadlines rule): httpx's
+    own, and the proxy's, over which the OpenAI adapter writes and parses on the wire
+    itself (every fault below is played against both)."""
+    if request.param == "proxy-pool":
+        async with open_http_client() as pool:
+            yield pool
+        return
     async with httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0)) as http:
         yield http
 

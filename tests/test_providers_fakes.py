@@ -3,6 +3,7 @@ SDK read, and their scripted faults reach the adapters as statuses, failures and
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -38,6 +39,7 @@ from openclaw_failover.testing import (
 from openclaw_failover.testing import MalformedEvent as MalformedFault
 from openclaw_failover.testing._fake_anthropic import AnthropicDialect, FakeAnthropicServer
 from openclaw_failover.testing._fake_ollama import FakeOllamaServer, OllamaDialect
+from openclaw_failover.testing._fake_openai import FakeOpenAIServer
 
 WEATHER = ToolCall("get_weather", {"location": "Paris", "unit": "celsius"}, "toolu_1")
 ANSWER = Answer(text="Hello there", tool_calls=(WEATHER,), prompt_tokens=11, completion_tokens=7)
@@ -282,6 +284,40 @@ async def test_every_scripted_fault_reaches_the_adapter(
         assert status == 200
         assert _text(chunks) == ""
         assert not _arguments(chunks)
+    else:
+        assert status == 200
+        assert _text(chunks) == ("a b c" if outcome == "answer" else "one two three four five six")
+        assert any(isinstance(c, MalformedEvent) for c in chunks) is (outcome == "malformed")
+
+
+@pytest.mark.parametrize(("name", "fault", "outcome"), FAULTS, ids=[f[0] for f in FAULTS])
+async def test_every_scripted_fault_reaches_the_openai_adapter_on_the_proxys_wire(
+    name: str, fault: Any, outcome: str
+) -> None:
+    """Each fault reaches the OpenAI adapter over the proxy's own pooled client (which it
+    writes to and parses from directly) as an answer, an empty answer, an error status, a
+    malformed event or a TransportFailure, never a hang or a crash."""
+    from openclaw_failover.providers.openai import OpenAICompatTransport
+    from openclaw_failover.proxy import open_http_client
+
+    with FakeOpenAIServer(models=["fake-model"], hang_limit_s=2.0) as fake:
+        fake.script(fault)
+        provider = Provider(id="openai", api="openai-completions", base_url=fake.url)
+        profile = Profile(id="openai:0", provider="openai", secret=Secret("sk-1"), source="config")
+        call = UpstreamCall(provider, Candidate("openai", "fake-model"), profile, QUESTION)
+        async with open_http_client() as client:
+            transport = OpenAICompatTransport(client)
+            if outcome == "failure":
+                with pytest.raises(TransportFailure):
+                    await asyncio.wait_for(_drain(transport, call), 10)
+                return
+            status, chunks, excerpt = await asyncio.wait_for(_drain(transport, call), 10)
+    if outcome == "status":
+        assert status == 429
+        assert excerpt
+    elif outcome == "empty":
+        assert status == 200
+        assert _text(chunks) == ""
     else:
         assert status == 200
         assert _text(chunks) == ("a b c" if outcome == "answer" else "one two three four five six")

@@ -365,6 +365,12 @@ class _SseChunks:
     def __aiter__(self) -> _SseChunks:
         return self
 
+    def take_ready(self) -> ChunkOrMalformed | None:
+        """The next chunk if it is already parsed (no await), else None: then ``anext``
+        reads on, or ends the stream, or raises its failure."""
+        items = self._items
+        return items.popleft() if items else None
+
     async def __anext__(self) -> ChunkOrMalformed:
         items = self._items
         while not items:
