@@ -50,6 +50,7 @@ class HttpConnection(asyncio.Protocol):
     __slots__ = (
         "_accepting",
         "_client",
+        "_client_done",
         "_current",
         "_expect_100",
         "_fatal",
@@ -62,10 +63,11 @@ class HttpConnection(asyncio.Protocol):
         "_linger_began",
         "_parser",
         "_pipeline",
-        "_raw_head",
+        "_progress",
         "_reading_paused",
         "_receiving",
         "_server",
+        "_stalled",
         "_url",
         "_writable",
         "transport",
@@ -92,10 +94,12 @@ class HttpConnection(asyncio.Protocol):
         self._writable: asyncio.Event | None = None
         self._in_head = False
         self._linger_began: float | None = None
+        self._client_done = False  # its FIN arrived: nothing to linger for
         self._head_began = self._idle_since = hub.loop.time()
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._head_bytes = self._raw_head = 0
+        self._head_bytes = self._stalled = 0
+        self._progress = False  # a read reached a message boundary or body bytes
         self._expect_100 = False
 
     # asyncio's side.
@@ -134,7 +138,6 @@ class HttpConnection(asyncio.Protocol):
         parser = self._parser
         if parser is None or not self._accepting:
             return
-        carried = self._in_head
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # the rest is another protocol: answer and close
@@ -150,10 +153,29 @@ class HttpConnection(asyncio.Protocol):
                 log.warning("invalid HTTP request received: %s", reason)
                 self._stop(_BAD_REQUEST)
         else:
-            if carried and self._in_head:  # a head still growing over several reads
-                self._raw_head += len(data)
-                if self._raw_head > self._hub.options.max_head_bytes:
+            # Reads that reach no message boundary and no body byte (a head or trailer
+            # growing, chunk framing) are bounded: httptools buffers a header's value whole.
+            if self._progress:
+                self._progress = False
+                self._stalled = 0
+            else:
+                self._stalled += len(data)
+                if self._stalled > self._hub.options.max_head_bytes:
                     self._stop(_HEAD_TOO_LARGE)
+
+    def eof_received(self) -> bool:
+        """The client sent its FIN: answer the requests it sent whole, then close (a
+        half-close right after a request still gets the response)."""
+        self._client_done = True
+        if self._linger_began is not None:  # it read the reply and stopped sending
+            self.transport.close()
+            return True
+        self._accepting = False
+        self._in_head = False
+        self._drop_unfinished()
+        if self._current is None:
+            self._finish()
+        return True  # keep the transport open for the responses still to come
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: ``send`` waits in :meth:`drain`."""
@@ -171,11 +193,11 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         """A request head begins."""
-        self._in_head = True
+        self._in_head = self._progress = True
         self._head_began = self._hub.loop.time()
         self._url = b""
         self._headers = []
-        self._head_bytes = self._raw_head = 0
+        self._head_bytes = 0
         self._expect_100 = False
 
     def on_url(self, url: bytes) -> None:
@@ -196,11 +218,27 @@ class HttpConnection(asyncio.Protocol):
         value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace (RFC 9110 5.5)
         if name == b"expect" and value.lower() == b"100-continue":
             self._expect_100 = True
+        elif name == b"transfer-encoding":
+            self._check_chunked(value)
         self._headers.append((name, value))
+
+    def _check_chunked(self, value: bytes) -> None:
+        """Refuse any Transfer-Encoding but one ``chunked`` on HTTP/1.1: llhttp takes
+        ``gzip, chunked`` (a coding the app would not undo), a second header, HTTP/1.0
+        (RFC 9112 6.1: faulty framing), and fails others only after the head, with the
+        app already waiting for a body."""
+        parser = cast(httptools.HttpRequestParser, self._parser)
+        if (
+            value.lower() != b"chunked"
+            or parser.get_http_version() != "1.1"
+            or any(name == b"transfer-encoding" for name, _ in self._headers)
+        ):
+            raise _Refused(_BAD_REQUEST)
 
     def on_headers_complete(self) -> None:
         """The head is whole: run the request now, or queue it behind the one in flight."""
         self._in_head = False
+        self._progress = True
         parser = cast(httptools.HttpRequestParser, self._parser)
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
@@ -249,6 +287,7 @@ class HttpConnection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         """Body bytes for the request being received (dropped once it was answered)."""
+        self._progress = True
         cycle = self._receiving
         if cycle is None or cycle.response_complete or cycle.disconnected:
             return
@@ -258,6 +297,7 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         """The request (body included) is whole."""
+        self._progress = True
         cycle = self._receiving
         if cycle is not None:
             cycle.end_body()
@@ -300,12 +340,32 @@ class HttpConnection(asyncio.Protocol):
         self._update_reading()
 
     def _stop(self, reply: bytes | None) -> None:
-        """Parse nothing more; send ``reply`` and close after the requests before it."""
+        """Parse nothing more; send ``reply`` and close after the requests before it (a
+        request whose body broke off is dropped, not waited for)."""
         self._accepting = False
         self._in_head = False
+        if self._drop_unfinished():
+            reply = None  # its response began: a cut response, not a 400 inside it
         self._fatal = reply
         if self._current is None:
             self._finish()
+
+    def _drop_unfinished(self) -> bool:
+        """Give up the request whose body is still arriving, as it can never be whole: its
+        app sees ``http.disconnect`` (it is not left waiting); True if its response had
+        begun."""
+        cycle = self._receiving
+        if cycle is None or not cycle.more_body:
+            return False
+        self._receiving = None
+        if self._pipeline and self._pipeline[-1] is cycle:  # queued: never started
+            self._pipeline.pop()
+            return False
+        if cycle is not self._current:  # answered already
+            return False
+        self._current = None
+        cycle.disconnect()
+        return cycle.response_started
 
     def _finish(self) -> None:
         if self._fatal is not None and not self.transport.is_closing():
@@ -322,7 +382,12 @@ class HttpConnection(asyncio.Protocol):
         transport = self.transport
         receiving = self._receiving
         still_sending = self._fatal is not None or (receiving is not None and receiving.more_body)
-        if not still_sending or transport.is_closing() or not transport.can_write_eof():
+        if (
+            not still_sending
+            or self._client_done
+            or transport.is_closing()
+            or not transport.can_write_eof()
+        ):
             transport.close()
             return
         if self._linger_began is None:

@@ -43,6 +43,12 @@ def error_reply(status: int, message: str, kind: str) -> bytes:
 INTERNAL_ERROR = error_reply(500, "internal error", "server_error")
 
 
+def _printable(raw_path: bytes) -> str:
+    """The path for a log line as sent (percent-encoded): the decoded ``path`` may hold a
+    CR or LF (``%0a``) that would forge log lines."""
+    return raw_path.decode("ascii", "backslashreplace")
+
+
 class CycleOwner(Protocol):
     """What a cycle needs from its connection."""
 
@@ -207,10 +213,9 @@ class RequestCycle:
             lines += (name, b": ", value, b"\r\n")
         if _BAD_NAME.search(b"".join(names)) or _BAD_VALUE.search(b"\t".join(values)):
             raise RuntimeError("invalid response header name or value")
-        if self._expect_100:
-            self._expect_100 = False
-            if self.more_body:  # a body never asked for may or may not come: no reuse
-                self.keep_alive = False
+        self._expect_100 = False  # no 100 Continue once the response began
+        if self.more_body:  # the body's rest is not drained for a keep-alive: close, lingering
+            self.keep_alive = False
         self._no_body = self._no_body or status in (204, 304)
         self.response_started = True
         self._head = b"".join(lines)
@@ -270,7 +275,7 @@ class RequestCycle:
             log.error(
                 "Exception in ASGI application (%s %s)",
                 self.scope["method"],
-                self.scope["path"],
+                _printable(self.scope["raw_path"]),
                 exc_info=exc,
             )
             self._fail()
@@ -279,7 +284,7 @@ class RequestCycle:
                 log.error(
                     "ASGI application returned without a whole response (%s %s)",
                     self.scope["method"],
-                    self.scope["path"],
+                    _printable(self.scope["raw_path"]),
                 )
                 self._fail()
 
