@@ -1,12 +1,14 @@
-"""The floor under the proxy: uvicorn + httpx relaying a request with no logic at all.
+"""A plain Python relay for reference: uvicorn + httpx passing a request on with no logic.
 
     python benchmarks/_bare_relay.py --port P --upstream http://127.0.0.1:N [--httpcore]
 
-A plain ASGI app under the same uvicorn settings as ``openclaw-failover serve`` (uvloop,
-httptools, one worker) that reads the body, POSTs it unchanged to ``<upstream>/v1/chat/
-completions`` with the same httpx client the proxy uses, and returns the upstream's bytes. What
-the proxy costs above this relay is our code; what this relay costs above direct is uvicorn,
-httpx and the kernel. ``--httpcore`` uses httpx's default transport instead of the pooled one.
+A plain ASGI app under uvicorn (uvloop, httptools, one worker) that reads the body, POSTs it
+unchanged to ``<upstream>/v1/chat/completions`` through httpx's client API over the proxy's
+pooled transport, and returns the upstream's bytes: what the usual Python stack costs with no
+failover logic at all. ``openclaw-failover serve`` ran on that stack until 2026-12-06; it now
+runs on its own HTTP/1.1 server and writes its upstream requests straight onto the pooled
+transport, so this relay is a yardstick, no longer the floor under it. ``--httpcore`` uses
+httpx's default transport instead of the pooled one.
 """
 
 from __future__ import annotations

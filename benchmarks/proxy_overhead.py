@@ -275,7 +275,7 @@ def failover_config(upstream: str, policy: str, samples: int) -> dict[str, Any]:
 
 
 def start_relay(procs: Processes, upstream: str) -> tuple[Any, str]:
-    """The floor: a bare uvicorn + httpx relay (``_bare_relay.py``) with the same client."""
+    """The yardstick: a uvicorn + httpx relay with no logic (``_bare_relay.py``)."""
     port = free_port()
     script = ROOT / "benchmarks" / "_bare_relay.py"
     process = procs.add(

@@ -4,13 +4,14 @@
 
 The same fake, config, wrk script and pinning as ``proxy_overhead.py`` (the proxy on cpu 0;
 wrk and the fake on cpu 1). It first runs wrk against the proxy and against the bare relay
-(uvicorn + the same HTTP client, no logic: the floor) with no profiler. At c=10 each server's
-core is saturated, so one over its throughput is the CPU it spends per request. Then it
-samples the proxy with py-spy while wrk runs again, and splits the samples by where they were
-spent: our package (by module), uvicorn and httptools, Starlette, httpx, asyncio/uvloop, and
-the audit writer thread. Time in the standard library (json, contextlib, a NamedTuple's
-constructor) is charged to the nearest caller in one of those. The shares are applied to the
-unprofiled CPU per request and printed in microseconds, beside the relay's.
+(uvicorn + httpx over the same pooled transport, no logic: the usual Python stack, a
+yardstick) with no profiler. At c=10 each server's core is saturated, so one over its
+throughput is the CPU it spends per request. Then it samples the proxy with py-spy while
+wrk runs again, and splits the samples by where they were spent: our package (by module),
+uvicorn and httptools, Starlette, httpx, asyncio/uvloop, and the audit writer thread. Time in
+the standard library (json, contextlib, a NamedTuple's constructor) is charged to the nearest
+caller in one of those. The shares are applied to the unprofiled CPU per request and printed
+in microseconds, beside the relay's.
 
 Samples are taken with ``--gil``: only the thread holding the GIL counts, so a thread waiting
 for it (the event loop while the audit writer runs) is not counted twice. py-spy is taken from
