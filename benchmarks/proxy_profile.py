@@ -11,7 +11,9 @@ wrk runs again, and splits the samples by where they were spent: our package (by
 uvicorn and httptools, Starlette, httpx, asyncio/uvloop, and the audit writer thread. Time in
 the standard library (json, contextlib, a NamedTuple's constructor) is charged to the nearest
 caller in one of those. The shares are applied to the unprofiled CPU per request and printed
-in microseconds, beside the relay's.
+in microseconds, beside the relay's. py-spy charges time in a system call to the Python frame
+that made it, so the process's own user and kernel CPU counts (``/proc/PID/stat``) are printed
+too: the kernel's part is mostly loopback TCP (the socket calls and the peer's wake-up).
 
 Samples are taken with ``--gil``: only the thread holding the GIL counts, so a thread waiting
 for it (the event loop while the audit writer runs) is not counted twice. py-spy is taken from
@@ -37,6 +39,12 @@ import proxy_overhead as po
 
 SPY_HOME = Path.home() / ".cache" / "openclaw-failover" / "py-spy"
 _FRAME_FILE = re.compile(r"\(([^()]*?):\d+\)$")
+
+
+def cpu_ticks(pid: int) -> tuple[int, int]:
+    """User and kernel CPU ticks of ``pid`` and its threads so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
 
 
 def ensure_py_spy() -> str:
@@ -128,13 +136,19 @@ def main() -> None:
         for name, target in targets.items():
             with po.quiet(target.pid):
                 po.run_wrk(target, conns=args.conns, seconds=2, cpus=po.LOAD_CPU, work=work)
+                before = cpu_ticks(target.pid)
                 result = po.run_wrk(
                     target, conns=args.conns, seconds=args.seconds, cpus=po.LOAD_CPU, work=work
                 )
+                user, system = (b - a for a, b in zip(before, cpu_ticks(target.pid), strict=True))
             per_request[name] = 1e6 / result.rps
+            requests = result.rps * round(args.seconds)
+            tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
             print(
                 f"{name}: {result.rps:,.0f} rps at c={args.conns}, p50 {result.p50_ms:.2f} ms, "
-                f"so {per_request[name]:.0f} us of its core per request"
+                f"so {per_request[name]:.0f} us of its core per request (the process's own "
+                f"count: {user * tick_us / requests:.0f} us user, "
+                f"{system * tick_us / requests:.0f} us kernel)"
             )
         raw = work / "ours.raw"
         with po.quiet(ours.pid):

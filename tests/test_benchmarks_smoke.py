@@ -107,3 +107,24 @@ def test_profile_split_charges_the_standard_library_to_its_caller(tmp_path: Path
     assert parts["uvicorn + httptools"] == 5
     assert parts["ours: the audit writer thread"] == 2
     assert parts["stdlib and other"] == 1
+
+
+def test_profile_reads_a_process_user_and_kernel_ticks() -> None:
+    """cpu_ticks reads /proc/PID/stat's user and kernel ticks; busy Python work moves the
+    user count."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import proxy_profile
+    finally:
+        sys.path.pop(0)
+    import os
+    import time
+
+    user, system = proxy_profile.cpu_ticks(os.getpid())
+    assert user >= 0
+    assert system >= 0
+    ends = time.process_time() + 0.2
+    while time.process_time() < ends:
+        sum(range(1000))
+    later, _ = proxy_profile.cpu_ticks(os.getpid())
+    assert later > user
