@@ -50,6 +50,24 @@ def test_proxy_overhead_smoke_prints_its_figures() -> None:
         assert figure in done.stdout, f"missing {figure!r}"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_proxy_side_by_side_smoke_compares_two_trees() -> None:
+    """``benchmarks/proxy_side_by_side.py`` checks a commit out beside this tree, loads both
+    and prints each one's figures and the ratio (no timing is asserted), and removes the
+    worktree it made."""
+    done = run_benchmark(
+        "proxy_side_by_side.py", "--base", "HEAD", "--rounds", "1", "--seconds", "1"
+    )
+    assert re.search(r"^  this tree .* rps .*us kernel$", done.stdout, re.M), done.stdout
+    assert re.search(r"^  HEAD .* rps .*us kernel$", done.stdout, re.M), done.stdout
+    assert re.search(r"^throughput ratio \(this tree / base\): [\d.]+x$", done.stdout, re.M)
+    worktrees = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "proxy-side-by-side" not in worktrees
+
+
 def test_engine_overhead_prints_every_cell_and_part() -> None:
     """A short ``engine_overhead.py`` run prints a figure for every shape and store and the
     three parts (nothing about their size is asserted)."""
