@@ -233,3 +233,11 @@ async def test_pooled_wire_sends_each_profiles_own_key() -> None:
         None,
         b"authorization: Bearer sk-other-456",
     ]
+
+
+async def test_pooled_wire_refuses_a_provider_header_that_would_inject_one() -> None:
+    """A provider header from the config holding a line break is refused the same way, as a
+    transport failure on entering, not an error out of ``send``."""
+    with pytest.raises(TransportFailure) as caught:
+        await _capture(_provider({"X-Title": "a\r\nx-injected: 1"}), KEY, {}, times=1)
+    assert caught.value.kind == "LocalProtocolError"

@@ -231,10 +231,10 @@ class OpenAICompatTransport:
         provider = call.provider
         decode = functools.partial(_decode, profile=call.profile)  # no generator per chunk
         if self._pool is not None:
-            wire = self._wire(provider)
             try:
+                wire = self._wire(provider)
                 data = wire.request(call, request_body(call))
-            except httpx.LocalProtocolError as exc:
+            except httpx.LocalProtocolError as exc:  # a line break in a key or a header
                 return RefusedExchange(transport_failure(exc))
             pooled = functools.partial(_pooled_chunks, profile=call.profile)
             return PooledExchange(self._pool, wire.target, data, pooled, call.profile)
