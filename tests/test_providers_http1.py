@@ -432,3 +432,30 @@ async def test_pooled_stream_cut_mid_body_is_a_transport_failure() -> None:
     assert isinstance(error, TransportFailure)
     assert error.kind in {"RemoteProtocolError", "ReadError"}
     assert len(accepted) == 2
+
+
+def test_pooled_response_headers_decode_on_first_use_and_agree_with_header() -> None:
+    """``header`` reads one header straight from the raw pairs (any case, repeats joined, ""
+    when absent) and says what the decoded ``headers`` mapping says."""
+    from typing import Any, cast
+
+    from openclaw_failover.providers._http1 import PooledResponse
+
+    raw = [
+        (b"Content-Type", b"text/event-stream"),
+        (b"X-Ratelimit", b"1"),
+        (b"x-ratelimit", b"2"),
+        (b"Retry-After", b"7"),
+    ]
+    response = PooledResponse(200, raw, cast(Any, None))
+    assert response.header(b"content-type") == "text/event-stream"
+    assert response.header(b"x-ratelimit") == "1, 2"
+    assert response.header(b"missing") == ""
+    assert response._headers is None  # nothing decoded yet
+    assert dict(response.headers) == {
+        "content-type": "text/event-stream",
+        "x-ratelimit": "1, 2",
+        "retry-after": "7",
+    }
+    for name, value in response.headers.items():
+        assert response.header(name.encode()) == value

@@ -274,16 +274,31 @@ class PooledResponse:
     its status, its headers (lower-case names, repeated ones joined with ``", "`` as httpx's
     ``get`` does), and its body as it arrives. Closing it returns the connection."""
 
-    __slots__ = ("headers", "status_code", "stream")
+    __slots__ = ("_headers", "_raw", "status_code", "stream")
 
     def __init__(self, status: int, raw: list[tuple[bytes, bytes]], body: _Body) -> None:
         self.status_code = status
-        headers: dict[str, str] = {}
-        for name, value in raw:
-            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        self.headers: Mapping[str, str] = headers
+        self._raw = raw
+        self._headers: dict[str, str] | None = None
         self.stream = body
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Every header, decoded on first use (a provider sends a score of them; the usual
+        answer needs one, through :meth:`header`)."""
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for name, value in self._raw:
+                key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
+            self._headers = headers
+        return self._headers
+
+    def header(self, name: bytes) -> str:
+        """One header's value (``name`` in lower case), repeated ones joined; ``""`` when
+        absent."""
+        found = [value for key, value in self._raw if key.lower() == name]
+        return b", ".join(found).decode("latin-1")
 
     def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The body's bytes as they arrive (read once)."""

@@ -330,7 +330,7 @@ def _pooled_chunks(
     """The chunks of a reply read off the pooled transport, errors already translated: an
     event stream is parsed straight off the connection (:class:`_SseChunks`); anything else
     goes through :func:`_decode`."""
-    content_type = response.headers.get("content-type", "")
+    content_type = response.header(b"content-type")
     if "json" in content_type and "event-stream" not in content_type:
         return _translated(_decode(response, profile))
     return _SseChunks(response, profile)
