@@ -180,6 +180,17 @@ class SseData:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """The data of every event completed by ``chunk``."""
+        if not self._pending and not self._data and chunk.endswith(b"\n\n"):
+            # The usual body: whole ``data: <json>`` events, one line each, LF line ends (each
+            # block starts with "data: " and holds no line end but the two that close it).
+            blocks = chunk[:-2].split(b"\n\n")
+            if (
+                chunk.startswith(b"data: ")
+                and chunk.count(b"\n\ndata: ") == len(blocks) - 1
+                and chunk.count(b"\n") == 2 * len(blocks)
+                and b"\r" not in chunk
+            ):
+                return [block[6:] for block in blocks]
         lines = (self._pending + chunk if self._pending else chunk).splitlines(keepends=True)
         self._pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         events: list[bytes] = []
