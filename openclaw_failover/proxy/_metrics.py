@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 from .._errors import AttemptRecord
 from .._exchange import AnswerMeta
+
+S = TypeVar("S")
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -45,7 +47,7 @@ class _Buckets:
         self.total += amount
 
 
-class _LoopMetric:
+class _LoopMetric(Generic[S]):
     """A labelled metric family for the event loop's thread, exported at scrape time as the
     standard family: an update is one or two additions, where prometheus_client's own takes
     a lock per value (a counter once, a histogram twice) on every request. Not thread-safe:
@@ -55,6 +57,19 @@ class _LoopMetric:
         self.name = name
         self.documentation = documentation
         self.labelnames = list(labelnames)
+        self._series: dict[tuple[str, ...], S] = {}
+
+    def labels(self, *values: str) -> S:
+        """The series of one label set (created empty)."""
+        found = self._series.get(values)
+        if found is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
+            found = self._series[values] = self._new()
+        return found
+
+    def _new(self) -> S:
+        raise NotImplementedError
 
     def describe(self) -> list[Metric]:
         """The family's name, for the registry's duplicate check."""
@@ -64,7 +79,7 @@ class _LoopMetric:
         raise NotImplementedError
 
 
-class LoopCounter(_LoopMetric):
+class LoopCounter(_LoopMetric[_Count]):
     """A counter family (``<name>_total``), updated as ``labels(...).inc()``."""
 
     def __init__(
@@ -76,17 +91,10 @@ class LoopCounter(_LoopMetric):
         registry: CollectorRegistry,
     ) -> None:
         super().__init__(name, documentation, labelnames)
-        self._series: dict[tuple[str, ...], _Count] = {}
         registry.register(self)
 
-    def labels(self, *values: str) -> _Count:
-        """The series of one label set (created at zero)."""
-        found = self._series.get(values)
-        if found is None:
-            if len(values) != len(self.labelnames):
-                raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
-            found = self._series[values] = _Count()
-        return found
+    def _new(self) -> _Count:
+        return _Count()
 
     def _family(self) -> Metric:
         return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
@@ -99,7 +107,7 @@ class LoopCounter(_LoopMetric):
         yield family
 
 
-class LoopHistogram(_LoopMetric):
+class LoopHistogram(_LoopMetric[_Buckets]):
     """A histogram family (``_bucket``, ``_count``, ``_sum``), updated as
     ``labels(...).observe(seconds)``."""
 
@@ -114,17 +122,10 @@ class LoopHistogram(_LoopMetric):
     ) -> None:
         super().__init__(name, documentation, labelnames)
         self._bounds = tuple(sorted(float(b) for b in buckets))  # repr(): "0.005", "1.0"
-        self._series: dict[tuple[str, ...], _Buckets] = {}
         registry.register(self)
 
-    def labels(self, *values: str) -> _Buckets:
-        """The series of one label set (created empty)."""
-        found = self._series.get(values)
-        if found is None:
-            if len(values) != len(self.labelnames):
-                raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
-            found = self._series[values] = _Buckets(self._bounds)
-        return found
+    def _new(self) -> _Buckets:
+        return _Buckets(self._bounds)
 
     def _family(self) -> Metric:
         return HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
