@@ -459,3 +459,35 @@ def test_pooled_response_headers_decode_on_first_use_and_agree_with_header() -> 
     }
     for name, value in response.headers.items():
         assert response.header(name.encode()) == value
+
+
+@pytest.mark.parametrize("bad", ["k\r\nx-injected: 1", "k\nx", "k\x00"])
+async def test_pooled_transport_refuses_a_header_that_would_inject_one(bad: str) -> None:
+    """A header value holding CR, LF or NUL (httpx lets it through) is refused before
+    anything is written, for every adapter that goes through httpx's client on the pool;
+    the Anthropic adapter sees it as a TransportFailure naming no key."""
+    from openclaw_failover._model import Candidate, Profile, Provider, Secret
+    from openclaw_failover._ports import TransportFailure, UpstreamCall
+    from openclaw_failover.providers.anthropic import AnthropicTransport
+
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.read(65536))
+
+    async with (
+        raw_server(handler) as (url, _),
+        PooledClient(PooledHTTP1Transport(), timeout=httpx.Timeout(5.0)) as http,
+    ):
+        with pytest.raises(httpx.LocalProtocolError, match="line break"):
+            await http.post(url, content=b"{}", headers={"x-key": bad})
+        provider = Provider("a", "anthropic-messages", url)
+        profile = Profile("a:0", "a", Secret(bad), "config")
+        body = {"messages": [{"role": "user", "content": "hi"}]}
+        call = UpstreamCall(provider, Candidate("a", "m"), profile, body, {})
+        with pytest.raises(TransportFailure) as caught:
+            async with AnthropicTransport(http).send(call):
+                pass
+    assert caught.value.kind == "LocalProtocolError"
+    assert "k\r" not in caught.value.detail
+    assert seen == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import ssl
 from collections import deque
@@ -31,6 +32,7 @@ __all__ = ["PooledClient", "PooledHTTP1Transport", "PooledResponse"]
 Origin = tuple[bytes, bytes, int]
 _READ_PAUSE_BYTES = 1 << 20  # stop reading a body nobody consumes past 1 MiB buffered
 _NO_BODY_STATUSES = frozenset({204, 304})
+_LINE_BREAK = re.compile(rb"[\r\n\x00]")
 
 
 class _Connection(asyncio.Protocol):
@@ -468,6 +470,11 @@ def _encode(request: httpx.Request) -> bytes:
     """The request head and its whole body, ready for one write."""
     head = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
     head += [b"%s: %s" % (name, value) for name, value in request.headers.raw]
+    if _LINE_BREAK.search(b"".join(head)):  # httpx lets CR/LF through; h11 would refuse them
+        raise httpx.LocalProtocolError(
+            "a request header holds a line break or NUL (it would inject a header)",
+            request=request,
+        )
     try:
         body = request.content
     except httpx.RequestNotRead:  # a streamed body: read it (the proxy never sends one)
