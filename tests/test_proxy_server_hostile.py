@@ -334,3 +334,57 @@ async def test_logs_hold_no_header_value_and_no_forged_line(
     assert not any("sekrit" in line for line in lines)
     assert any("/a%0d%0aFORGED" in line for line in lines)
     assert not any("\n" in line for line in lines)
+
+
+async def test_past_max_connections_the_longest_idle_one_makes_room() -> None:
+    """A connection past max_connections takes the place of the one idle the longest: that
+    one is closed, the newer idle one and the newcomer both serve."""
+    _, app = recording()
+    async with running(app, max_connections=2) as server:
+        oldest, newer = await Raw.open(server), await Raw.open(server)
+        for conn in (oldest, newer):
+            await conn.send(GET)
+            assert (await conn.response()).status == 200
+        newcomer = await Raw.open(server)
+        assert await oldest.eof()
+        for conn in (newer, newcomer):
+            await conn.send(GET)
+            assert (await conn.response()).status == 200
+            await conn.close()
+        await oldest.close()
+
+
+async def test_past_max_connections_with_every_one_busy_the_newcomer_is_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With every connection in a request, one more is closed at once (logged once), and the
+    requests in flight still get their answers."""
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    @http_only
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        entered.append(scope["path"])
+        await release.wait()
+        await reply(send, b"done")
+
+    caplog.set_level(logging.WARNING, logger="openclaw_failover.proxy")
+    async with running(app, max_connections=2) as server:
+        busy = [await Raw.open(server), await Raw.open(server)]
+        for conn in busy:
+            await conn.send(GET)
+        for _ in range(200):  # both requests are in the app (bounded wait)
+            if len(entered) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(entered) == 2
+        for _ in range(2):
+            late = await Raw.open(server)
+            assert await late.eof()
+            await late.close()
+        release.set()
+        for conn in busy:
+            assert (await conn.response()).body == b"done"
+            await conn.close()
+    refusals = [r for r in caplog.records if "refusing connections" in r.getMessage()]
+    assert len(refusals) == 1

@@ -113,9 +113,18 @@ class HttpConnection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._client = _address(transport.get_extra_info("peername"))
         self._server = _address(transport.get_extra_info("sockname"))
-        self._hub.connections.add(self)
+        if not self._hub.admit(self):  # max_connections, every other one busy
+            self._accepting = False
+            transport.close()
+            return
         if self._hub.stopping:
             self.shutdown()
+
+    def idle_since(self) -> float | None:
+        """When the connection went idle between requests (loop time), None while busy."""
+        if self._current is None and not self._in_head and self._linger_began is None:
+            return self._idle_since
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Tell every request on the connection that the client is gone."""

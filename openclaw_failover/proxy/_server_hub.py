@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp
 
 from ._server_cycle import RequestCycle
+
+log = logging.getLogger("openclaw_failover.proxy")
+#: At most one "refusing connections" warning per this many seconds.
+_REFUSED_LOG_EVERY_S = 10.0
 
 if TYPE_CHECKING:
     from ._server_conn import HttpConnection
@@ -32,6 +37,10 @@ class ServerOptions:
     max_head_bytes: int = 65536
     #: The listening socket's accept queue.
     backlog: int = 2048
+    #: Client connections held at once. A new one past it takes the place of the connection
+    #: idle the longest; with none idle it is closed at once (nobody can pin the process's
+    #: file descriptors with idle keep-alive connections).
+    max_connections: int = 512
 
 
 @dataclass(slots=True, eq=False)
@@ -47,6 +56,28 @@ class ServerHub:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     stopping: bool = False
     all_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: When a refused connection was last logged (one warning per interval at most).
+    refused_logged_at: float = float("-inf")
+
+    def admit(self, conn: HttpConnection) -> bool:
+        """Take ``conn`` into ``connections`` within ``max_connections``: past it, close the
+        connection idle the longest to make room; False (``conn`` is to close) when every
+        other connection is busy."""
+        connections = self.connections
+        if len(connections) >= self.options.max_connections:
+            idle = [(since, c) for c in connections if (since := c.idle_since()) is not None]
+            if not idle:
+                now = self.loop.time()
+                if now - self.refused_logged_at > _REFUSED_LOG_EVERY_S:
+                    self.refused_logged_at = now
+                    log.warning(
+                        "refusing connections: %d open, none idle (max_connections)",
+                        len(connections),
+                    )
+                return False
+            min(idle, key=lambda pair: pair[0])[1].transport.close()
+        connections.add(conn)
+        return True
 
     def start(self, cycle: RequestCycle) -> None:
         """Run the app on ``cycle`` in a task of its own."""
