@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -53,11 +53,19 @@ class _LoopMetric(Generic[S]):
     a lock per value (a counter once, a histogram twice) on every request. Not thread-safe:
     every update and every scrape happens on the proxy's event loop."""
 
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        *,
+        registry: CollectorRegistry,
+    ) -> None:
         self.name = name
         self.documentation = documentation
         self.labelnames = list(labelnames)
         self._series: dict[tuple[str, ...], S] = {}
+        registry.register(self)
 
     def labels(self, *values: str) -> S:
         """The series of one label set (created empty)."""
@@ -78,30 +86,23 @@ class _LoopMetric(Generic[S]):
     def _family(self) -> Metric:
         raise NotImplementedError
 
+    def collect(self) -> Iterator[Metric]:
+        """The family with every series."""
+        raise NotImplementedError
+
 
 class LoopCounter(_LoopMetric[_Count]):
     """A counter family (``<name>_total``), updated as ``labels(...).inc()``."""
 
-    def __init__(
-        self,
-        name: str,
-        documentation: str,
-        labelnames: Sequence[str],
-        *,
-        registry: CollectorRegistry,
-    ) -> None:
-        super().__init__(name, documentation, labelnames)
-        registry.register(self)
-
     def _new(self) -> _Count:
         return _Count()
 
-    def _family(self) -> Metric:
+    def _family(self) -> CounterMetricFamily:
         return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
     def collect(self) -> Iterator[Metric]:
         """The family with every series."""
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        family = self._family()
         for values, series in self._series.items():
             family.add_metric(list(values), series.value)
         yield family
@@ -120,19 +121,18 @@ class LoopHistogram(_LoopMetric[_Buckets]):
         buckets: Sequence[float],
         registry: CollectorRegistry,
     ) -> None:
-        super().__init__(name, documentation, labelnames)
         self._bounds = tuple(sorted(float(b) for b in buckets))  # repr(): "0.005", "1.0"
-        registry.register(self)
+        super().__init__(name, documentation, labelnames, registry=registry)
 
     def _new(self) -> _Buckets:
         return _Buckets(self._bounds)
 
-    def _family(self) -> Metric:
+    def _family(self) -> HistogramMetricFamily:
         return HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
     def collect(self) -> Iterator[Metric]:
         """The family with every series, its buckets cumulative as the format wants."""
-        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        family = self._family()
         for values, series in self._series.items():
             running, buckets = 0, []
             for bound, count in zip(self._bounds, series.counts, strict=False):
@@ -148,7 +148,6 @@ class ProxyMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         reg = self.registry
         self.requests = LoopCounter(
             "openclaw_failover_requests",
@@ -219,38 +218,30 @@ class ProxyMetrics:
             registry=reg,
         )
 
-    def _child(self, metric: Any, *labels: str) -> Any:
-        # ``labels()`` costs microseconds per call; the label sets here are few and stable.
-        key = (id(metric), labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
-
     def record_attempts(self, attempts: Iterable[AttemptRecord]) -> None:
         """Count each attempt (skips included, as reason ``skipped:<reason>``)."""
         for a in attempts:
             reason = a.reason or "ok"
             if a.skipped:
                 reason = f"skipped:{reason}"
-            self._child(self.attempts, a.provider, a.model, a.tier, reason).inc()
+            self.attempts.labels(a.provider, a.model, a.tier, reason).inc()
 
     def record_answer(self, meta: AnswerMeta, *, first_token_s: float) -> None:
         """Count what an answered request tried and who answered."""
         if meta.attempt_log:
             self.record_attempts(meta.attempt_log)
         if not any(a.reason is None and not a.skipped for a in meta.attempt_log):
-            self._child(self.attempts, meta.provider, meta.model, meta.tier, "ok").inc()
+            self.attempts.labels(meta.provider, meta.model, meta.tier, "ok").inc()
         if meta.downgraded:
-            self._child(self.fallbacks, meta.provider, meta.model, meta.tier).inc()
+            self.fallbacks.labels(meta.provider, meta.model, meta.tier).inc()
         for tool in meta.tools_blocked:
-            self._child(self.tools_blocked, tool).inc()
-        self._child(self.first_token, meta.route, meta.tier).observe(first_token_s)
+            self.tools_blocked.labels(tool).inc()
+        self.first_token.labels(meta.route, meta.tier).observe(first_token_s)
 
     def finish(self, *, route: str, outcome: str, stream: bool, duration_s: float) -> None:
         """Count one finished request and its duration."""
-        self._child(self.requests, route, outcome, "true" if stream else "false").inc()
-        self._child(self.duration, route, outcome).observe(duration_s)
+        self.requests.labels(route, outcome, "true" if stream else "false").inc()
+        self.duration.labels(route, outcome).observe(duration_s)
 
     def render(self) -> bytes:
         """The text exposition format."""
