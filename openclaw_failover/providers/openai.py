@@ -8,7 +8,6 @@ translated once, in ``_wire`` (``TransportFailure.kind`` = the httpx class name)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 from collections import deque
@@ -22,7 +21,6 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
-from . import _wire
 from ._http1 import Origin, PooledClient, PooledResponse
 from ._wire import (
     ChunkOrMalformed,
@@ -409,18 +407,13 @@ class _SseChunks:
 
 
 async def _drain(response: PooledResponse) -> None:
-    """Read the rest of a body after ``[DONE]`` (the chunked terminator, which usually came
-    with it) so the connection goes back to the pool; a stall past ``DRAIN_S`` or a failure
-    only costs the connection."""
-    with contextlib.suppress(httpx.HTTPError, TimeoutError):
-        data = response.take()
-        if data is None:
+    """Read the rest of a body after ``[DONE]`` so the connection goes back to the pool
+    (:func:`finish_body`'s rules), unless nothing is left (the usual case: the chunked
+    terminator came with it)."""
+    with contextlib.suppress(httpx.HTTPError):
+        if response.take() is None:
             return
-        async with asyncio.timeout(_wire.DRAIN_S):
-            while data is not None:
-                if not data:
-                    await response.wait()
-                data = response.take()
+    await finish_body(response, response.aiter_bytes())
 
 
 def _event(data: bytes, profile: Profile | None) -> ChunkOrMalformed | None:
