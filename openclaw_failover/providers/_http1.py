@@ -466,15 +466,23 @@ def _default_port(url: httpx.URL) -> int:
     return 443 if url.raw_scheme == b"https" else 80
 
 
+def refuse_line_breaks(
+    head: bytes, request: httpx.Request | None = None, *, what: str = "a request header"
+) -> None:
+    """Raise ``LocalProtocolError`` naming ``what`` if request-head text holds CR, LF or NUL:
+    written as is it would end a header early and inject another (httpx lets them through;
+    h11 would refuse them)."""
+    if _LINE_BREAK.search(head):
+        raise httpx.LocalProtocolError(
+            f"{what} holds a line break or NUL (it would inject a header)", request=request
+        )
+
+
 def _encode(request: httpx.Request) -> bytes:
     """The request head and its whole body, ready for one write."""
     head = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
     head += [b"%s: %s" % (name, value) for name, value in request.headers.raw]
-    if _LINE_BREAK.search(b"".join(head)):  # httpx lets CR/LF through; h11 would refuse them
-        raise httpx.LocalProtocolError(
-            "a request header holds a line break or NUL (it would inject a header)",
-            request=request,
-        )
+    refuse_line_breaks(b"".join(head), request)
     try:
         body = request.content
     except httpx.RequestNotRead:  # a streamed body: read it (the proxy never sends one)

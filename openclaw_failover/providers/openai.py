@@ -21,7 +21,7 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
-from ._http1 import Origin, PooledClient, PooledResponse
+from ._http1 import Origin, PooledClient, PooledResponse, refuse_line_breaks
 from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
@@ -117,15 +117,14 @@ class _Head:
 
 #: Header names the pooled wire sets itself (a provider's or caller's own are dropped).
 _FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
-_CONTROL = frozenset("\r\n\x00")
 
 
 def _line(name: str, value: str) -> bytes:
     """One header line; a name or value that would end the line early (CR, LF, NUL) is
     refused, so no key or config value can inject a header or a request."""
-    if not _CONTROL.isdisjoint(value) or not _CONTROL.isdisjoint(name):
-        raise httpx.LocalProtocolError(f"header {name!r} holds a line break or NUL")
-    return f"{name}: {value}\r\n".encode("latin-1", "replace")
+    line = f"{name}: {value}".encode("latin-1", "replace")
+    refuse_line_breaks(line, what=f"header {name!r}")
+    return line + b"\r\n"
 
 
 def _lines(headers: Mapping[str, str]) -> bytes:
