@@ -274,13 +274,14 @@ def failover_config(upstream: str, policy: str, samples: int) -> dict[str, Any]:
     }
 
 
-def start_relay(procs: Processes, upstream: str) -> tuple[Any, str]:
-    """The yardstick: a uvicorn + httpx relay with no logic (``_bare_relay.py``)."""
+def start_relay(procs: Processes, upstream: str, *flags: str) -> tuple[Any, str]:
+    """The yardstick: a uvicorn + httpx relay with no logic (``_bare_relay.py``); with
+    ``--ours``, the floor: the same relay on our own server and pooled transport."""
     port = free_port()
     script = ROOT / "benchmarks" / "_bare_relay.py"
     process = procs.add(
         subprocess.Popen(
-            [sys.executable, str(script), "--port", str(port), "--upstream", upstream],
+            [sys.executable, str(script), "--port", str(port), "--upstream", upstream, *flags],
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
     )

@@ -11,9 +11,11 @@ wrk runs again, and splits the samples by where they were spent: our package (by
 uvicorn and httptools, Starlette, httpx, asyncio/uvloop, and the audit writer thread. Time in
 the standard library (json, contextlib, a NamedTuple's constructor) is charged to the nearest
 caller in one of those. The shares are applied to the unprofiled CPU per request and printed
-in microseconds, beside the relay's. py-spy charges time in a system call to the Python frame
-that made it, so the process's own user and kernel CPU counts (``/proc/PID/stat``) are printed
-too: the kernel's part is mostly loopback TCP (the socket calls and the peer's wake-up).
+in microseconds, beside the relay's and the floor's (``_bare_relay.py --ours``: the relay on
+our own server and pooled transport, what serving costs with no failover logic). py-spy
+charges time in a system call to the Python frame that made it, so the process's own user and
+kernel CPU counts (``/proc/PID/stat``) are printed too: the kernel's part is mostly loopback
+TCP (the socket calls and the peer's wake-up).
 
 Samples are taken with ``--gil``: only the thread holding the GIL counts, so a thread waiting
 for it (the event loop while the audit writer runs) is not counted twice. py-spy is taken from
@@ -113,6 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conns", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--keep", type=Path, help="copy py-spy's raw samples to this file")
     args = parser.parse_args()
     po.ensure_wrk()
     spy = ensure_py_spy()
@@ -124,14 +127,16 @@ def main() -> None:
         upstream = f"http://127.0.0.1:{port}"
         ours, ours_url = po.start_ours(procs, po.happy_config(upstream), work, "ours")
         relay, relay_url = po.start_relay(procs, upstream)
+        floor, floor_url = po.start_relay(procs, upstream, "--ours")
         targets = {
             "ours": po.Target("ours", f"{ours_url}/v1/chat/completions", "auto", "x", ours.pid),
             "relay": po.Target("relay", f"{relay_url}/v1/chat/completions", "fake", "x", relay.pid),
+            "floor": po.Target("floor", f"{floor_url}/v1/chat/completions", "fake", "x", floor.pid),
         }
-        for process in (ours, relay):
+        for process in (ours, relay, floor):
             po.pin(process.pid, po.PROXY_CPU)
         po.pin(fake.pid, po.LOAD_CPU)
-        po.SERVING[:] = [ours.pid, relay.pid]
+        po.SERVING[:] = [ours.pid, relay.pid, floor.pid]
         per_request: dict[str, float] = {}
         for name, target in targets.items():
             with po.quiet(target.pid):
@@ -165,6 +170,8 @@ def main() -> None:
             sampler.wait(args.seconds + 60)
         if not raw.exists():
             raise SystemExit("py-spy wrote no profile (no ptrace rights over the proxy?)")
+        if args.keep is not None:
+            shutil.copyfile(raw, args.keep)
         report(raw, per_request)
     finally:
         procs.stop()
@@ -194,6 +201,12 @@ def report(raw: Path, per_request: dict[str, float]) -> None:
     print(
         f"proxy / relay CPU per request: {ours_us / relay_us:.2f}x; our package's share of the "
         f"proxy's CPU: {ours_share * 100:.0f}%"
+    )
+    floor_us = per_request["floor"]
+    print(
+        f"the floor (the relay on our own server and pooled transport, no logic): {floor_us:.0f}"
+        f" us per request, so the failover logic costs {ours_us - floor_us:.0f} us "
+        f"({(ours_us - floor_us) * 100 / ours_us:.0f}% of the proxy's)"
     )
 
 
