@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from openclaw_failover.proxy._server_conn import MAX_PIPELINED
+from openclaw_failover.proxy._server_hub import Throttle
 from tests.test_proxy_server import GET, Raw, echo, http_only, read_body, reply, running
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nhost: t\r\n\r\n"
@@ -388,3 +389,34 @@ async def test_past_max_connections_with_every_one_busy_the_newcomer_is_closed(
             await conn.close()
     refusals = [r for r in caplog.records if "refusing connections" in r.getMessage()]
     assert len(refusals) == 1
+
+
+async def test_a_flood_of_invalid_requests_logs_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each invalid request gets its 400, but only the first logs (one line per 10 s), so a
+    scanner cannot flood the operator's log."""
+    caplog.set_level(logging.WARNING, logger="openclaw_failover.proxy")
+    async with running(echo) as server:
+        statuses = []
+        for _ in range(5):
+            conn = await Raw.open(server)
+            await conn.send(b"GET / HTTP/1.1\r\nx-a: a\x01b\r\n\r\n")
+            statuses.append((await conn.response()).status)
+            await conn.close()
+    invalid = [r for r in caplog.records if "invalid HTTP request" in r.getMessage()]
+    assert statuses == [400] * 5
+    assert len(invalid) == 1
+
+
+def test_a_throttled_warning_counts_what_it_held_back(caplog: pytest.LogCaptureFixture) -> None:
+    """Within the interval warnings are held back; the next one after it says how many."""
+    caplog.set_level(logging.WARNING, logger="openclaw_failover.proxy")
+    throttle = Throttle(every_s=10.0)
+    for now in (100.0, 101.0, 105.0, 109.9, 110.0, 125.0):
+        throttle.warn(now, "refusing %s", "x")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refusing x",
+        "refusing x (and 3 more like it in the last 10 s)",
+        "refusing x",
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 from collections import deque
 from typing import Any, cast
@@ -15,8 +14,6 @@ from starlette.types import Scope
 
 from ._server_cycle import BODY_HIGH_WATER, RequestCycle, error_reply
 from ._server_hub import ServerHub
-
-log = logging.getLogger("openclaw_failover.proxy")
 
 _BAD_REQUEST = error_reply(400, "invalid HTTP request", "invalid_request_error")
 _HEAD_TOO_LARGE = error_reply(431, "request header fields too large", "invalid_request_error")
@@ -159,7 +156,10 @@ class HttpConnection(asyncio.Protocol):
                 self._stop(refused.reply)
             else:  # llhttp's messages are fixed text; a callback's error is named, not quoted
                 reason = exc if refused is None else type(refused).__name__
-                log.warning("invalid HTTP request received: %s", reason)
+                hub = self._hub
+                hub.invalid_warning.warn(
+                    hub.loop.time(), "invalid HTTP request received: %s", reason
+                )
                 self._stop(_BAD_REQUEST)
         else:
             # Reads that reach no message boundary and no body byte (a head or trailer

@@ -12,8 +12,9 @@ from starlette.types import ASGIApp
 from ._server_cycle import RequestCycle
 
 log = logging.getLogger("openclaw_failover.proxy")
-#: At most one "refusing connections" warning per this many seconds.
-_REFUSED_LOG_EVERY_S = 10.0
+#: At most one warning of a kind (refused connections, invalid requests) per this many
+#: seconds: a flood of them cannot flood the log.
+WARN_EVERY_S = 10.0
 
 if TYPE_CHECKING:
     from ._server_conn import HttpConnection
@@ -43,6 +44,29 @@ class ServerOptions:
     max_connections: int = 512
 
 
+@dataclass(slots=True)
+class Throttle:
+    """One warning of a kind per ``every_s`` at most; the next one says how many were held
+    back meanwhile."""
+
+    every_s: float = WARN_EVERY_S
+    last: float = float("-inf")
+    held: int = 0
+
+    def warn(self, now: float, message: str, *args: object) -> None:
+        """Log ``message % args`` unless one went out less than ``every_s`` ago."""
+        if now - self.last < self.every_s:
+            self.held += 1
+            return
+        held, self.held, self.last = self.held, 0, now
+        if held:
+            log.warning(
+                message + " (and %d more like it in the last %.0f s)", *args, held, self.every_s
+            )
+        else:
+            log.warning(message, *args)
+
+
 @dataclass(slots=True, eq=False)
 class ServerHub:
     """What the connections of one server share: the app, its options and lifespan state,
@@ -56,8 +80,9 @@ class ServerHub:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     stopping: bool = False
     all_closed: asyncio.Event = field(default_factory=asyncio.Event)
-    #: When a refused connection was last logged (one warning per interval at most).
-    refused_logged_at: float = float("-inf")
+    #: The "refusing connections" and "invalid HTTP request" warnings, each throttled.
+    refused_warning: Throttle = field(default_factory=Throttle)
+    invalid_warning: Throttle = field(default_factory=Throttle)
 
     def admit(self, conn: HttpConnection) -> bool:
         """Take ``conn`` into ``connections`` within ``max_connections``: past it, close the
@@ -67,13 +92,11 @@ class ServerHub:
         if len(connections) >= self.options.max_connections:
             idle = [(since, c) for c in connections if (since := c.idle_since()) is not None]
             if not idle:
-                now = self.loop.time()
-                if now - self.refused_logged_at > _REFUSED_LOG_EVERY_S:
-                    self.refused_logged_at = now
-                    log.warning(
-                        "refusing connections: %d open, none idle (max_connections)",
-                        len(connections),
-                    )
+                self.refused_warning.warn(
+                    self.loop.time(),
+                    "refusing connections: %d open, none idle (max_connections)",
+                    len(connections),
+                )
                 return False
             min(idle, key=lambda pair: pair[0])[1].transport.close()
         connections.add(conn)
