@@ -180,6 +180,8 @@ class Processes:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+            if process.stdout is not None:  # the fake's port line came on a pipe
+                process.stdout.close()
 
 
 def start_fake(procs: Processes) -> tuple[subprocess.Popen[bytes], int]:

@@ -146,3 +146,40 @@ def test_profile_reads_a_process_user_and_kernel_ticks() -> None:
         sum(range(1000))
     later, _ = proxy_profile.cpu_ticks(os.getpid())
     assert later > user
+
+
+def test_the_floor_relay_passes_the_upstream_reply_on() -> None:
+    """``_bare_relay.py --ours`` (the floor under ``serve``: our server and pooled transport,
+    no logic) relays a chat request to the fast fake and its reply back, byte for byte."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import proxy_overhead as po
+    finally:
+        sys.path.pop(0)
+    import httpx
+
+    procs = po.Processes()
+    try:
+        _, port = po.start_fake(procs)
+        upstream = f"http://127.0.0.1:{port}"
+        _, url = po.start_relay(procs, upstream, "--ours")
+        body = {"model": "fake", "messages": [{"role": "user", "content": "hi"}]}
+        direct = httpx.post(f"{upstream}/v1/chat/completions", json=body, trust_env=False)
+        relayed = httpx.post(f"{url}/v1/chat/completions", json=body, trust_env=False)
+    finally:
+        procs.stop()
+    assert relayed.status_code == direct.status_code == 200
+    assert relayed.content == direct.content
+    assert relayed.json()["choices"][0]["message"]["content"] == "Hello from the fake."
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_proxy_calls_counts_the_calls_of_a_request() -> None:
+    """``benchmarks/proxy_calls.py`` profiles ``serve`` under load and prints the calls per
+    request and the chat endpoint among the functions (no count is asserted but > 0)."""
+    done = run_benchmark("proxy_calls.py", "--seconds", "1", "--top", "60")
+    found = re.search(r"^[\d,]+ requests; (\d+) function calls per request$", done.stdout, re.M)
+    assert found is not None, done.stdout[-2000:]
+    assert int(found.group(1)) > 0
+    assert "(proxy/_chat.py:" in done.stdout
