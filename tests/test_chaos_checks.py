@@ -120,6 +120,66 @@ def test_kill_cooldowns_hold_the_restarted_proxy_not_the_killed_ones_calls() -> 
     assert [v.split()[0] for v in violations(found)] == ["restarted"]
 
 
+MODEL = "model:p1/m1"
+#: The CI run that failed: a 1 s cooldown on a model, cleared 0.6 s in by an all-cooling
+#: probe's answer whose attempt line the kill lost; the restarted proxy sent 0.69 s in.
+COOLED_UNTIL, CLEARED_AT, KILLED_AT = SET_AT + 1.0, SET_AT + 0.6, SET_AT + 0.62
+
+
+def killed_after_a_probe(*more: dict[str, Any]) -> list[dict[str, Any]]:
+    """The audit of a kill just after a probe's answer on p1/m1: the model's cooldown and the
+    probe's claim, but not the answered attempt line (the kill lost it), then ``more``."""
+    return [
+        line(
+            "cooldown_set",
+            SET_AT,
+            "setter",
+            reason="server_error",
+            cooldown_until=COOLED_UNTIL,
+            detail="model",
+        ),
+        line("probe", CLEARED_AT - 0.002, "probe", detail="all_cooling"),
+        *more,
+    ]
+
+
+def restarted() -> dict[str, Any]:
+    """The restarted proxy's first answer on p1/m1, sent 0.69 s into the cooldown."""
+    return line("attempt", SET_AT + 0.692, "restarted", attempt=1, status=200, ttfb_ms=2.0)
+
+
+def at_kill(health: Health) -> list[tuple[float, dict[str, Health]]]:
+    """The kill, with the model's health as the store held it."""
+    return [(KILLED_AT, {MODEL: health})]
+
+
+CLEARED = Health(last_used_at=CLEARED_AT, last_good_at=CLEARED_AT)
+
+
+def test_a_clear_whose_answer_the_kill_kept_out_of_the_audit_ends_the_cooldown() -> None:
+    """The store holds the model cleared by an answer the audit lacks (the fake got the call,
+    no attempt line has it): the restarted proxy's send after the clear is no violation."""
+    hits = [hit("probe", CLEARED_AT - 0.001), hit("restarted", SET_AT + 0.691)]
+    found = cooling(killed_after_a_probe(restarted()), hits, kills=at_kill(CLEARED))
+    assert violations(found) == []
+    assert found.figures["upstream_calls_not_audited"] == 1
+
+
+def test_a_lost_clear_excuses_no_send_to_a_key_that_still_cooled() -> None:
+    """Still caught: a send when the store held the cooldown at the kill; a send after a clear
+    that no unaudited call explains; and a send chosen before the clear."""
+    hits = [hit("probe", CLEARED_AT - 0.001), hit("restarted", SET_AT + 0.691)]
+    held = Health(cooldown_until=COOLED_UNTIL, cooldown_reason="server_error")
+    found = cooling(killed_after_a_probe(restarted()), hits, kills=at_kill(held))
+    assert [v.split()[0] for v in violations(found)] == ["restarted"]
+    found = cooling(killed_after_a_probe(restarted()), hits[1:], kills=at_kill(CLEARED))
+    assert [v.split()[0] for v in violations(found)] == ["restarted"]
+    blind = attempt("blind", SET_AT + 0.35, 0.05)  # chosen 0.3 s in, before the clear
+    hits.append(hit("blind", SET_AT + 0.31))
+    found = cooling(killed_after_a_probe(blind, restarted()), hits, kills=at_kill(CLEARED))
+    assert [v.split()[0] for v in violations(found)] == ["blind"]
+
+
 def outcome(rid: str, *, status: int = 0) -> Outcome:
     """A client outcome of ``rid`` that ended in an exception (after a reply's ``status``)."""
     return Outcome(0, rid, f"t-{rid}", False, "exception", status, 1.0, detail="ReadError: x")
