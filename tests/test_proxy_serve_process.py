@@ -99,7 +99,8 @@ def post_chat(sock: socket.socket) -> tuple[bytes, bytes]:
     (b"", b"") when the proxy had closed the connection."""
     body = json.dumps({"model": "auto", "messages": HI}).encode()
     head = (
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        b"content-type: application/json\r\n"
         b"content-length: %d\r\n\r\n" % len(body)
     )
     try:

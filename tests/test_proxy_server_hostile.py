@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from openclaw_failover.proxy._server_conn import MAX_PIPELINED
-from openclaw_failover.proxy._server_hub import Throttle
+from openclaw_failover.proxy._throttle import Throttle
 from tests.test_proxy_server import GET, Raw, echo, http_only, read_body, reply, running
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nhost: t\r\n\r\n"

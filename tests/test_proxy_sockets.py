@@ -133,7 +133,8 @@ def test_client_cut_mid_stream_releases_answer(url: str, engine: StubEngine) -> 
 def test_body_refused_from_content_length_before_reading(url: str) -> None:
     """A Content-Length over the limit gets 413 although the body was never sent."""
     head = (
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        b"content-type: application/json\r\n"
         b'content-length: 10000000\r\n\r\n{"model":'
     )
     reply = raw_exchange(url, head)
@@ -187,7 +188,8 @@ def test_stalled_body_gets_408() -> None:
     """A client that declares a body and stops sending gets 408 at the body timeout."""
     with running_server(create_app(limited_engine(), body_timeout_s=0.3)) as base:
         head = (
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+            b"content-type: application/json\r\n"
             b'content-length: 500\r\n\r\n{"model":'
         )
         started = time.monotonic()
@@ -195,3 +197,59 @@ def test_stalled_body_gets_408() -> None:
     assert reply.startswith(b"HTTP/1.1 408")
     assert b"request_timeout" in reply
     assert time.monotonic() - started < 3
+
+
+def test_with_no_token_a_foreign_host_or_origin_is_refused(url: str, engine: StubEngine) -> None:
+    """With no token (a loopback proxy), a request addressed to another name (DNS rebinding)
+    or sent from a page of another site (Origin) gets a 403 naming the header, what it held
+    and what is expected, and never reaches the engine; loopback names and origins pass,
+    and /healthz stays open."""
+    body = {"model": "auto", "messages": HI}
+    chat = f"{url}/v1/chat/completions"
+    port = url.rsplit(":", 1)[1]
+    foreign = [
+        {"host": f"rebound.example:{port}"},
+        {"host": "127.0.0.1.nip.io"},
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+        {"origin": "http://[::1"},
+    ]
+    for headers in foreign:
+        refused = httpx.post(chat, json=body, headers=headers)
+        assert refused.status_code == 403, headers
+        error = refused.json()["error"]
+        (header, value), *_ = headers.items()
+        assert error["code"] == f"forbidden_{header}"
+        assert f"header {header!r}: found {value!r}" in error["message"]
+        assert "expected localhost, 127.0.0.1 or [::1]" in error["message"]
+        assert httpx.get(f"{url}/v1/models", headers=headers).status_code == 403
+    assert engine.requests == []
+    local = [
+        {},
+        {"host": f"localhost:{port}"},
+        {"host": f"[::1]:{port}"},
+        {"host": "127.0.0.2"},
+        {"origin": "http://localhost:3000"},
+    ]
+    for headers in local:
+        assert httpx.post(chat, json=body, headers=headers).status_code == 200, headers
+    assert len(engine.requests) == len(local)
+    assert httpx.get(f"{url}/healthz", headers={"host": "rebound.example"}).status_code == 200
+
+
+def test_with_a_token_the_token_decides_whatever_the_host() -> None:
+    """With a token set (a remote bind, or a reverse proxy in front), another host name or an
+    origin is no reason to refuse: the right token passes, a wrong one gets the 401."""
+    engine = limited_engine(max_body=1 << 20, token="s3cret-token")
+    with running_server(create_app(engine)) as base:
+        body = {"model": "auto", "messages": HI}
+        headers = {"host": "proxy.internal.example", "origin": "https://ui.example"}
+        right = httpx.post(
+            f"{base}/v1/chat/completions",
+            json=body,
+            headers={**headers, "authorization": "Bearer s3cret-token"},
+        )
+        wrong = httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers)
+    assert right.status_code == 200
+    assert wrong.status_code == 401
+    assert len(engine.requests) == 1

@@ -178,7 +178,7 @@ HEADER_VALUES = st.binary(max_size=60).map(
 def raw_post(url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes, bytes]:
     """Send one request byte for byte (no client-side header checks); (status, head, body)."""
     host, port = url.removeprefix("http://").split(":")
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n"
     if not any(name.lower() == b"content-length" for name, _ in headers):
         head += b"content-length: %d\r\n" % len(body)
     head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp
 
 from ._server_cycle import RequestCycle
-
-log = logging.getLogger("openclaw_failover.proxy")
-#: At most one warning of a kind (refused connections, invalid requests) per this many
-#: seconds: a flood of them cannot flood the log.
-WARN_EVERY_S = 10.0
+from ._throttle import Throttle
 
 if TYPE_CHECKING:
     from ._server_conn import HttpConnection
@@ -42,29 +37,6 @@ class ServerOptions:
     #: idle the longest; with none idle it is closed at once (nobody can pin the process's
     #: file descriptors with idle keep-alive connections).
     max_connections: int = 512
-
-
-@dataclass(slots=True)
-class Throttle:
-    """One warning of a kind per ``every_s`` at most; the next one says how many were held
-    back meanwhile."""
-
-    every_s: float = WARN_EVERY_S
-    last: float = float("-inf")
-    held: int = 0
-
-    def warn(self, now: float, message: str, *args: object) -> None:
-        """Log ``message % args`` unless one went out less than ``every_s`` ago."""
-        if now - self.last < self.every_s:
-            self.held += 1
-            return
-        held, self.held, self.last = self.held, 0, now
-        if held:
-            log.warning(
-                message + " (and %d more like it in the last %.0f s)", *args, held, self.every_s
-            )
-        else:
-            log.warning(message, *args)
 
 
 @dataclass(slots=True, eq=False)
