@@ -4,8 +4,8 @@ httpx's default transport (httpcore over anyio and h11) spends most of a proxied
 on its own bookkeeping: cancel scopes, locks, a pool scan that polls every idle socket, two
 socket writes per request. This transport keeps httpx's client API (request building, headers,
 decoding, the exception classes the classifier maps) and replaces only the wire: one
-``asyncio.Protocol`` per connection, httptools for parsing, one write per request, and a LIFO
-list of idle connections per origin.
+``asyncio.Protocol`` per connection (``_http1_conn``), httptools for parsing, one write per
+request, and a LIFO list of idle connections per origin.
 
 Errors are httpx's own classes, raised where httpcore raises them: ``ConnectError`` /
 ``ConnectTimeout`` while connecting, ``WriteError`` while sending, ``ReadTimeout`` when a read
@@ -16,201 +16,18 @@ waits longer than the request's read timeout, ``ReadError`` for a reset, and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import socket
 import ssl
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import httptools
 import httpx
+
+from ._http1_conn import Connection, Origin
 
 __all__ = ["PooledClient", "PooledHTTP1Transport", "PooledResponse"]
 
-Origin = tuple[bytes, bytes, int]
-_READ_PAUSE_BYTES = 1 << 20  # stop reading a body nobody consumes past 1 MiB buffered
-_NO_BODY_STATUSES = frozenset({204, 304})
 _LINE_BREAK = re.compile(rb"[\r\n\x00]")
-
-
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection; at most one exchange at a time."""
-
-    def __init__(self, origin: Origin) -> None:
-        self.origin = origin
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.expires_at = 0.0
-        self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[None] | None = None
-        self._paused_writing: asyncio.Future[None] | None = None
-        self._reset()
-
-    def _reset(self) -> None:
-        self.status = 0
-        self.reason = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.headers_done = False
-        self.complete = False
-        self.keep_alive = False
-        self.until_close = False
-        self.chunks: deque[bytes] = deque()
-        self.buffered = 0
-        self.error: Exception | None = None
-        self.active = False
-
-    # ------------------------------------------------------------------ protocol callbacks
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def data_received(self, data: bytes) -> None:
-        if not self.active:  # bytes nobody asked for: the connection cannot be trusted
-            self.close()
-            return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(httpx.RemoteProtocolError(f"invalid HTTP response: {exc}"))
-            self.close()
-
-    def eof_received(self) -> bool:
-        if self.active and self.until_close and self.headers_done:
-            self.complete = True
-            self._wake()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.active and not self.complete:
-            if exc is not None:
-                self._fail(httpx.ReadError(str(exc) or type(exc).__name__))
-            elif not self.headers_done:
-                self._fail(httpx.RemoteProtocolError("Server disconnected without a response."))
-            else:
-                self._fail(httpx.RemoteProtocolError("peer closed the connection mid-body"))
-        if self._paused_writing is not None and not self._paused_writing.done():
-            self._paused_writing.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._paused_writing = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._paused_writing is not None and not self._paused_writing.done():
-            self._paused_writing.set_result(None)
-        self._paused_writing = None
-
-    # ------------------------------------------------------------------ parser callbacks
-
-    def on_status(self, status: bytes) -> None:
-        self.reason += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.status = self._parser.get_status_code()
-        if self.status < 200:  # an interim 1xx: wait for the real one
-            self.reason, self.headers = b"", []
-            return
-        self.headers_done = True
-        self.keep_alive = self._parser.should_keep_alive()
-        names = {name.lower() for name, _ in self.headers}
-        self.until_close = (
-            b"content-length" not in names
-            and b"transfer-encoding" not in names
-            and self.status not in _NO_BODY_STATUSES
-        )
-        self._wake()
-
-    def on_body(self, body: bytes) -> None:
-        self.chunks.append(body)
-        self.buffered += len(body)
-        if self.buffered > _READ_PAUSE_BYTES and self.transport is not None:
-            self.transport.pause_reading()
-        self._wake()
-
-    def on_message_complete(self) -> None:
-        if self.headers_done:
-            self.complete = True
-            self._wake()
-
-    # ------------------------------------------------------------------ the exchange
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _fail(self, error: Exception) -> None:
-        if self.error is None:
-            self.error = error
-        self._wake()
-
-    async def wait(self, read_s: float | None, request: httpx.Request | None) -> None:
-        """Wait for the next parser event; ``ReadTimeout`` after ``read_s`` seconds (one timer
-        handle, cheaper than ``asyncio.timeout``)."""
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = None if read_s is None else loop.call_later(read_s, _expire, waiter)
-        try:
-            await waiter
-        except TimeoutError:
-            raise httpx.ReadTimeout("timed out waiting for the upstream", request=request) from None
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
-
-    async def send(self, data: bytes, write_s: float | None, request: httpx.Request | None) -> None:
-        """Write ``data``; wait out back-pressure within the write timeout."""
-        if self.closed or self.transport is None or self.transport.is_closing():
-            raise httpx.RemoteProtocolError("the connection closed before sending", request=request)
-        self.transport.write(data)
-        paused = self._paused_writing
-        if paused is not None:
-            try:
-                async with asyncio.timeout(write_s):
-                    await paused
-            except TimeoutError:
-                raise httpx.WriteTimeout("timed out writing", request=request) from None
-        if self.closed and not self.headers_done and self.error is None:
-            raise httpx.WriteError("the connection closed while sending", request=request)
-
-    def take(self) -> bytes:
-        """Every body byte received and not yet taken."""
-        data = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
-        self.chunks.clear()
-        if self.buffered > _READ_PAUSE_BYTES and self.transport is not None:
-            self.transport.resume_reading()
-        self.buffered = 0
-        return data
-
-    def reusable(self) -> bool:
-        """Whether the finished exchange left the connection clean for the next one."""
-        return self.complete and self.keep_alive and not self.closed and self.error is None
-
-    def start(self) -> None:
-        """Begin an exchange on this connection."""
-        self._reset()
-        self.active = True
-
-    def close(self) -> None:
-        """Close the socket (idempotent)."""
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 class _Body(httpx.AsyncByteStream):
@@ -219,7 +36,7 @@ class _Body(httpx.AsyncByteStream):
     def __init__(
         self,
         pool: PooledHTTP1Transport,
-        conn: _Connection,
+        conn: Connection,
         request: httpx.Request | None,
         read_s: Any,
     ) -> None:
@@ -344,7 +161,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
         keepalive_expiry: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._idle: dict[Origin, list[_Connection]] = {}
+        self._idle: dict[Origin, list[Connection]] = {}
         self._slots = asyncio.Semaphore(max_connections)
         self._max_keepalive = max_keepalive
         self._expiry = keepalive_expiry
@@ -382,7 +199,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
         data: bytes,
         timeouts: Mapping[str, float | None],
         request: httpx.Request | None,
-    ) -> _Connection:
+    ) -> Connection:
         """Send ``data`` on a connection of ``origin``, holding one of the pool's slots until
         the body is released; return the connection once the response's headers arrived."""
         await self._slots.acquire()
@@ -407,7 +224,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
 
     async def _acquire(
         self, origin: Origin, request: httpx.Request | None, connect_s: float | None
-    ) -> _Connection:
+    ) -> Connection:
         idle = self._idle.get(origin)
         if idle:
             now = asyncio.get_running_loop().time()
@@ -420,7 +237,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
 
     async def _connect(
         self, origin: Origin, request: httpx.Request | None, connect_s: float | None
-    ) -> _Connection:
+    ) -> Connection:
         scheme, host, port = origin
         hostname = host.decode("ascii")
         secure = scheme == b"https"
@@ -430,7 +247,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(connect_s):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(origin),
+                    lambda: Connection(origin),
                     hostname,
                     port,
                     ssl=self._ssl if secure else None,
@@ -442,7 +259,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
         return conn
 
-    def release(self, conn: _Connection) -> None:
+    def release(self, conn: Connection) -> None:
         """Take back a connection whose response was closed."""
         self._slots.release()
         conn.active = False

@@ -18,7 +18,8 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure
-from ._http1 import Origin, PooledHTTP1Transport
+from ._http1 import PooledHTTP1Transport
+from ._http1_conn import Origin
 
 Chunk = dict[str, Any]
 ChunkOrMalformed = Chunk | MalformedEvent

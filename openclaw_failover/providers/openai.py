@@ -21,7 +21,8 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
-from ._http1 import Origin, PooledClient, PooledResponse, refuse_line_breaks
+from ._http1 import PooledClient, PooledResponse, refuse_line_breaks
+from ._http1_conn import Origin
 from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
