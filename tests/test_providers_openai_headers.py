@@ -13,13 +13,13 @@ import pytest
 
 from openclaw_failover._model import Candidate, Profile, Provider, Secret
 from openclaw_failover._ports import TransportFailure, UpstreamCall
-from openclaw_failover.providers.openai import (
-    OpenAICompatTransport,
-    _headers,
-    _timeout,
+from openclaw_failover.providers._openai_request import (
     chat_url,
+    headers_for,
     request_body,
+    timeout_for,
 )
+from openclaw_failover.providers.openai import OpenAICompatTransport
 from openclaw_failover.proxy import open_http_client
 
 KEY = Profile("p:0", "p", Secret("sk-test-123"), "config")
@@ -75,8 +75,8 @@ async def test_request_headers_are_what_build_request_sends(
             "POST",
             chat_url(provider.base_url),
             content=request_body(call),
-            headers=_headers(provider, profile, forwarded),
-            timeout=_timeout(provider),
+            headers=headers_for(provider, profile, forwarded),
+            timeout=timeout_for(provider),
         )
     assert len(seen) == 2
     for request in seen:
@@ -185,7 +185,7 @@ async def test_pooled_wire_sends_what_build_request_sends(
             content=request_body(
                 UpstreamCall(provider, Candidate("p", "m"), profile, {"messages": []}, forwarded)
             ),
-            headers=_headers(provider, profile, forwarded),
+            headers=headers_for(provider, profile, forwarded),
         )
     expected = sorted(
         (k.lower(), b"identity" if k.lower() == b"accept-encoding" else v)

@@ -1,8 +1,9 @@
 """The OpenAI-compatible chat-completions transport (OpenAI, OpenRouter, Groq, Mistral, vLLM,
 llama.cpp, Ollama's ``/v1``): always streams, and turns whatever comes back into chunks.
 
-The request always asks for ``stream: true`` with ``stream_options.include_usage``; an upstream
-that answers a plain JSON ``chat.completion`` anyway is converted to chunks. httpx errors are
+The request (built in ``_openai_request``) always asks for ``stream: true`` with
+``stream_options.include_usage``; an upstream that answers a plain JSON ``chat.completion``
+anyway is converted to chunks. httpx errors are
 translated once, in ``_wire`` (``TransportFailure.kind`` = the httpx class name).
 """
 
@@ -13,7 +14,6 @@ import functools
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,8 +21,18 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
-from ._http1 import PooledClient, PooledResponse, refuse_line_breaks
-from ._http1_conn import Origin
+from ._http1 import PooledClient, PooledResponse
+from ._openai_request import (
+    MAX_HEADS,
+    NOT_A_KEY,
+    Head,
+    Wire,
+    headers_for,
+    parsed_chat_url,
+    request_body,
+    timeout_dict,
+    timeout_for,
+)
 from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
@@ -42,172 +52,6 @@ __all__ = ["STREAM_ERROR_KIND", "OpenAICompatTransport", "completion_chunks"]
 #: ``TransportFailure.kind`` for an ``error`` object inside a 200 stream (OpenRouter sends
 #: these mid-stream; OpenRouter "Errors" doc, "Streaming errors").
 STREAM_ERROR_KIND = "UpstreamStreamError"
-_CONNECT_TIMEOUT_S = 15.0
-#: Profile sources that are references or placeholders, never a key to send (design: "Keys").
-_NOT_A_KEY = frozenset({"dummy"})
-#: Headers every chat request carries, whatever a provider's config says.
-_LOCAL_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
-
-
-def chat_url(base_url: str) -> str:
-    """``<base>/chat/completions`` (the base already ends in ``/v1`` or its equivalent)."""
-    return base_url.rstrip("/") + "/chat/completions"
-
-
-@functools.lru_cache(maxsize=1024)
-def _chat_url(base_url: str) -> httpx.URL:
-    """The parsed chat URL, once per base URL (httpx parses a string URL on every request)."""
-    return httpx.URL(chat_url(base_url))
-
-
-def _headers(
-    provider: Provider, profile: Profile | None, extra: Mapping[str, str]
-) -> dict[str, str]:
-    """The call's own headers, names lower-cased so that ours replace a provider's or a
-    caller's spelled another way (never two ``authorization`` headers)."""
-    headers = _own_headers(provider)
-    headers.update((name.lower(), value) for name, value in extra.items())
-    headers.update(_LOCAL_HEADERS)
-    if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
-        headers["authorization"] = f"Bearer {profile.secret.reveal()}"
-    return headers
-
-
-def _own_headers(provider: Provider) -> dict[str, str]:
-    return {name.lower(): value for name, value in provider.headers.items()}
-
-
-def _timeout(provider: Provider) -> httpx.Timeout:
-    """The engine owns first-token and idle deadlines; httpx only bounds the connect, unless
-    the provider sets ``timeoutSeconds``."""
-    return _timeout_of(provider.timeout_s)
-
-
-@functools.lru_cache(maxsize=64)
-def _timeout_of(timeout_s: float | None) -> httpx.Timeout:
-    if timeout_s:
-        return httpx.Timeout(timeout_s)
-    return httpx.Timeout(None, connect=_CONNECT_TIMEOUT_S)
-
-
-@functools.lru_cache(maxsize=64)
-def _timeout_dict(timeout_s: float | None) -> dict[str, float | None]:
-    """:func:`_timeout` as the request extension httpx's transports read."""
-    return _timeout_of(timeout_s).as_dict()
-
-
-#: How many providers' merged headers a transport keeps (a table has a handful).
-_MAX_HEADS = 256
-
-
-@dataclass(frozen=True, slots=True)
-class _Head:
-    """A provider's request headers merged with its client's: ``rest`` without any
-    ``authorization`` (a key replaces it), ``without_key`` with the provider's own, if any."""
-
-    rest: tuple[tuple[bytes, bytes], ...]
-    without_key: tuple[tuple[bytes, bytes], ...]
-
-    @classmethod
-    def of(cls, client: httpx.AsyncClient, provider: Provider) -> _Head:
-        merged = httpx.Headers(client.headers)
-        merged.update({**_own_headers(provider), **_LOCAL_HEADERS})
-        rest = tuple(pair for pair in merged.raw if pair[0].lower() != b"authorization")
-        return cls(rest, tuple(merged.raw))
-
-
-#: Header names the pooled wire sets itself (a provider's or caller's own are dropped).
-_FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
-
-
-def _line(name: str, value: str) -> bytes:
-    """One header line; a name or value that would end the line early (CR, LF, NUL) is
-    refused, so no key or config value can inject a header or a request."""
-    line = f"{name}: {value}".encode("latin-1", "replace")
-    refuse_line_breaks(line, what=f"header {name!r}")
-    return line + b"\r\n"
-
-
-def _lines(headers: Mapping[str, str]) -> bytes:
-    return b"".join(_line(name, value) for name, value in headers.items())
-
-
-@dataclass(frozen=True, slots=True)
-class _Wire:
-    """A provider's chat request as bytes for the pooled transport, merged once the way
-    :func:`_headers` merges over the client's defaults: ``first`` is the request line and
-    host, ``rest`` every other header but ``authorization``, ``own_auth`` the provider's own
-    ``authorization`` line, which a key replaces. The wire decodes no compression, so it asks
-    for none."""
-
-    target: tuple[Origin, Mapping[str, float | None]]
-    first: bytes
-    rest: bytes
-    own_auth: bytes
-    base: Mapping[str, str]
-    #: ``id(profile)`` -> (the profile, its ``authorization`` line), built once per profile
-    #: object; the entry holds the profile, so its id is never another's while it lives.
-    keys: dict[int, tuple[Profile, bytes]]
-
-    @classmethod
-    def of(cls, client: httpx.AsyncClient, provider: Provider) -> _Wire:
-        url = _chat_url(provider.base_url)
-        port = url.port or (443 if url.raw_scheme == b"https" else 80)
-        base = {name.lower(): value for name, value in client.headers.items()}
-        base.update(_own_headers(provider))
-        host = base.get("host") or url.netloc.decode("ascii")
-        first = b"POST %s HTTP/1.1\r\n%s" % (url.raw_path, _line("host", host))
-        merged = _merged(base, {})
-        own_auth = merged.pop("authorization", None)
-        return cls(
-            ((url.raw_scheme, url.raw_host, port), _timeout_dict(provider.timeout_s)),
-            first,
-            _lines(merged),
-            _line("authorization", own_auth) if own_auth is not None else b"",
-            base,
-            {},
-        )
-
-    def _key_line(self, profile: Profile) -> bytes:
-        entry = self.keys.get(id(profile))
-        if entry is None:
-            secret = profile.secret.reveal() if profile.secret is not None else ""
-            entry = self.keys[id(profile)] = (profile, _line("authorization", f"Bearer {secret}"))
-        return entry[1]
-
-    def request(self, call: UpstreamCall, body: bytes) -> bytes:
-        """The whole request: head and ``body``."""
-        profile = call.profile
-        rest, auth = self.rest, self.own_auth
-        if call.headers:  # forwarded trace headers: the general merge
-            merged = _merged(self.base, call.headers)
-            own = merged.pop("authorization", None)
-            rest, auth = _lines(merged), _line("authorization", own) if own is not None else b""
-        if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
-            auth = self._key_line(profile)
-        return b"%s%s%scontent-length: %d\r\n\r\n%s" % (self.first, rest, auth, len(body), body)
-
-
-def _merged(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    """``base`` (the client's and the provider's headers), then the caller's, then ours."""
-    merged = dict(base)
-    merged.update((name.lower(), value) for name, value in extra.items())
-    merged.update(_LOCAL_HEADERS)
-    merged["accept-encoding"] = "identity"
-    return {name: value for name, value in merged.items() if name not in _FRAMING}
-
-
-def request_body(call: UpstreamCall) -> bytes:
-    """The wire body: the caller's fields, the provider-local model, and a usage-bearing stream."""
-    body = dict(call.body)
-    body["model"] = call.candidate.model
-    body["stream"] = True
-    options = body.get("stream_options")
-    body["stream_options"] = {
-        **(options if isinstance(options, dict) else {}),
-        "include_usage": True,
-    }
-    return orjson.dumps(body)
 
 
 class OpenAICompatTransport:
@@ -219,10 +63,10 @@ class OpenAICompatTransport:
         #: The pooled transport under the proxy's client, written to directly; any other
         #: client (a test's, a caller's) goes through httpx's request and response objects.
         self._pool = client.pool if isinstance(client, PooledClient) else None
-        self._wires: dict[int, tuple[Provider, _Wire]] = {}
+        self._wires: dict[int, tuple[Provider, Wire]] = {}
         #: ``id(provider)`` -> (the provider, its headers merged once with the client's). The
         #: entry holds the provider, so no other object can take its id while the entry lives.
-        self._heads: dict[int, tuple[Provider, _Head]] = {}
+        self._heads: dict[int, tuple[Provider, Head]] = {}
 
     def send(self, call: UpstreamCall) -> AbstractAsyncContextManager[UpstreamReply]:
         """Open the request; entering returns once headers arrived."""
@@ -238,49 +82,49 @@ class OpenAICompatTransport:
             return PooledExchange(self._pool, wire.target, data, pooled, call.profile)
         request = httpx.Request(
             "POST",
-            _chat_url(provider.base_url),
+            parsed_chat_url(provider.base_url),
             content=request_body(call),
             headers=self._wire_headers(call),
-            extensions={"timeout": _timeout_dict(provider.timeout_s)},
+            extensions={"timeout": timeout_dict(provider.timeout_s)},
         )
         return HttpExchange(self._client, request, decode, call.profile)
 
-    def _wire(self, provider: Provider) -> _Wire:
+    def _wire(self, provider: Provider) -> Wire:
         """The provider's request bytes but the key, built once per provider object."""
         entry = self._wires.get(id(provider))
         if entry is None:
-            if len(self._wires) >= _MAX_HEADS:  # providers of tables since replaced
+            if len(self._wires) >= MAX_HEADS:  # providers of tables since replaced
                 self._wires.clear()
-            entry = self._wires[id(provider)] = (provider, _Wire.of(self._client, provider))
+            entry = self._wires[id(provider)] = (provider, Wire.of(self._client, provider))
         return entry[1]
 
     def _wire_headers(self, call: UpstreamCall) -> Sequence[tuple[Any, Any]] | httpx.Headers:
-        """The headers ``build_request`` would send for :func:`_headers` (the client's own
+        """The headers ``build_request`` would send for :func:`headers_for` (the client's own
         merged with the call's, case-insensitively), without merging the client's and the
         provider's again on every request."""
         provider, profile = call.provider, call.profile
         if call.headers:  # forwarded trace headers: the general merge
             merged = httpx.Headers(self._client.headers)
-            merged.update(_headers(provider, profile, call.headers))
+            merged.update(headers_for(provider, profile, call.headers))
             return merged
         entry = self._heads.get(id(provider))
         if entry is None:
-            if len(self._heads) >= _MAX_HEADS:  # providers of tables since replaced
+            if len(self._heads) >= MAX_HEADS:  # providers of tables since replaced
                 self._heads.clear()
-            entry = self._heads[id(provider)] = (provider, _Head.of(self._client, provider))
+            entry = self._heads[id(provider)] = (provider, Head.of(self._client, provider))
         head = entry[1]
-        if profile is not None and profile.secret is not None and profile.source not in _NOT_A_KEY:
+        if profile is not None and profile.secret is not None and profile.source not in NOT_A_KEY:
             return [*head.rest, ("authorization", f"Bearer {profile.secret.reveal()}")]
         return head.without_key
 
     async def list_models(self, provider: Provider, profile: Profile | None) -> list[str]:
         """The ids from ``GET <base>/models``."""
         url = provider.base_url.rstrip("/") + "/models"
-        headers = _headers(provider, profile, {})
+        headers = headers_for(provider, profile, {})
         headers.pop("content-type", None)
         headers["accept"] = "application/json"
         try:
-            response = await self._client.get(url, headers=headers, timeout=_timeout(provider))
+            response = await self._client.get(url, headers=headers, timeout=timeout_for(provider))
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise transport_failure(exc) from exc
