@@ -358,12 +358,14 @@ class RequestRun:
         return await self.writes.claim(slot, keys, why=why, now=now, lease_s=lease)
 
     async def _probe_soonest(self) -> StreamAnswer | None:
-        """Everything is cooling: probe the one whose cooldown ends soonest, once."""
+        """Everything is cooling: probe the one whose cooldown ends soonest, once.
+
+        The claim covers every key of the slot that is not ready: the cooling ones, and one
+        whose cooldown ran out unprobed (a model key whose profiles all still cool), which
+        another profile's request could otherwise probe at the same time."""
         view = min(self.cooling, key=lambda v: v.until)
         now = self.view.clock.now()
-        keys = tuple(
-            k for k in view.slot.keys if (h := self.health.get(k)) and h.cooldown_until > now
-        )
+        keys = tuple(k for k in view.slot.keys if health_state(self.health.get(k), now) != "ready")
         if not await self._claim(view.slot, keys or view.slot.keys[:1], "all_cooling"):
             return None
         self.probe_only = True

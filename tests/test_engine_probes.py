@@ -220,3 +220,38 @@ async def test_no_probe_is_claimed_on_a_key_that_cooled_again_since_the_snapshot
     assert meta.model == "fallback"
     assert store._data[primary].probe_owner is None
     assert rig.audit.events("probe") == []
+
+
+async def test_all_cooling_probe_also_claims_the_slots_expired_keys() -> None:
+    """The all-cooling probe goes to a slot whose profile key cools but whose model key's
+    cooldown already ran out: it claims that model key too, so a request that finds another
+    profile of the model ready again meanwhile does not send a second probe beside it (the
+    crash soak's 'one_probe_per_expiry' once, after a restart found every key cooling)."""
+    specs = [Spec("p", "primary", keys=("ka", "kb")), Spec("f", "fallback", keys=("kf",))]
+    table = make_table(specs)
+    store = YieldingStore()
+    rig = make_engine(table, store=store)
+    now = rig.clock.now()
+    primary, fallback = table.route("auto").candidates
+    first, second = table.providers["p"].profiles
+    store._data[model_key(primary)] = _expired(now)
+    store._data[profile_key(first)] = Health(cooldown_until=now + 1, cooldown_reason="rate_limit")
+    store._data[profile_key(second)] = Health(cooldown_until=now + 2, cooldown_reason="rate_limit")
+    store._data[model_key(fallback)] = Health(cooldown_until=now + 30, cooldown_reason="timeout")
+    release = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return ok()
+
+    rig.upstream.set(slow)  # type: ignore[arg-type]
+    probe = asyncio.create_task(rig.engine.complete(REQ))
+    while not rig.upstream.calls:
+        await asyncio.sleep(0.001)
+    assert store._data[model_key(primary)].probe_owner is not None
+    rig.clock.advance(3)  # the second profile's cooldown ran out; the probe is still out
+    late = asyncio.create_task(rig.engine.complete(REQ))
+    await asyncio.sleep(0.05)
+    assert rig.upstream.models_called().count("primary") == 1
+    release.set()
+    await asyncio.gather(probe, late, return_exceptions=True)
