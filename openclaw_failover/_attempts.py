@@ -198,24 +198,26 @@ class RequestRun:
 
     async def still_ours(self, slot: Slot) -> bool:
         """Whether the slot may be sent to again: each key ready or claimed by this request; a
-        key whose cooldown expired meanwhile is claimed for the probe. A skip is audited when
-        it may not."""
+        key whose cooldown expired meanwhile is claimed for the probe, and this request's own
+        claims are renewed (a wait may have outlasted their lease, and a lapsed claim is one
+        another request may take). A skip is audited when it may not."""
         view = await self._reread(slot)
         now = self.view.clock.now()
-        expired: list[str] = []
+        claim: list[str] = []
         for key in slot.keys:
             found = self.health.get(key)
             if key in self.writes.claimed and found is not None:
                 if found.probe_owner == self.writes.owner:
-                    continue  # still our probe (another's failure would have ended it)
+                    claim.append(key)  # still our probe (another's failure would have ended it)
+                    continue
                 self.writes.claimed.discard(key)
             state = health_state(found, now)
             if state == "half_open":
-                expired.append(key)
+                claim.append(key)
             elif state != "ready":
                 break
         else:
-            if not expired or await self._claim(slot, tuple(expired), "half_open"):
+            if not claim or await self._claim(slot, tuple(claim), "half_open"):
                 return True
         self.log.skipped(view, f"{view.state} since the last attempt")
         return False

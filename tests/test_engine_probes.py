@@ -11,7 +11,7 @@ import pytest
 
 from openclaw_failover._errors import AllCandidatesFailed
 from openclaw_failover._exchange import ChatRequest
-from openclaw_failover._model import Retries
+from openclaw_failover._model import Deadlines, Retries
 from openclaw_failover._ordering import model_key, profile_key
 from openclaw_failover._ports import Health, HealthUpdate
 from openclaw_failover.stores.memory import MemoryStateStore
@@ -255,3 +255,29 @@ async def test_all_cooling_probe_also_claims_the_slots_expired_keys() -> None:
     assert rig.upstream.models_called().count("primary") == 1
     release.set()
     await asyncio.gather(probe, late, return_exceptions=True)
+
+
+async def test_a_probe_retried_after_a_long_inline_wait_still_holds_its_claim() -> None:
+    """A probe's second send, after an inline Retry-After wait longer than the claim's lease,
+    goes out under a live claim (renewed), never under one another request could take."""
+    table = make_table(
+        SPECS,
+        deadlines=Deadlines(interactive_first_token_s=1.0),
+        retries=Retries(inline_wait_max_s=10.0),
+    )
+    rig = make_engine(table)
+    primary = model_key(table.route("auto").candidates[0])
+    rig.store._data[primary] = _expired(rig.clock.now())
+    leases: list[float] = []
+
+    def primary_answers(request: httpx.Request) -> httpx.Response:
+        claim = rig.store._data[primary]
+        leases.append(claim.probe_until - rig.clock.now() if claim.probe_owner else 0.0)
+        return error(429, retry_after="8") if len(leases) == 1 else ok()
+
+    rig.upstream.set(primary_answers, model="primary")
+    meta, _ = await rig.engine.complete(REQ)
+    assert meta.model == "primary"
+    assert rig.clock.sleeps == [8.0]
+    assert len(leases) == 2
+    assert min(leases) > 0, leases
