@@ -200,7 +200,8 @@ class RequestRun:
         """Whether the slot may be sent to again: each key ready or claimed by this request; a
         key whose cooldown expired meanwhile is claimed for the probe, and this request's own
         claims are renewed (a wait may have outlasted their lease, and a lapsed claim is one
-        another request may take). A skip is audited when it may not."""
+        another request may take; a renewal writes no ``probe`` line). A skip is audited when
+        it may not."""
         view = await self._reread(slot)
         now = self.view.clock.now()
         claim: list[str] = []

@@ -105,8 +105,11 @@ class RunWrites:
         self, slot: Slot, keys: tuple[str, ...], *, why: str, now: float, lease_s: float
     ) -> bool:
         """Claim the probe on ``keys`` atomically; False when someone else holds one or a key
-        cooled again since it was read (only the ``all_cooling`` probe claims cooling keys)."""
+        cooled again since it was read (only the ``all_cooling`` probe claims cooling keys).
+        Claiming a key this request holds again renews its lease; the ``probe`` line is
+        written when the claim takes a key it did not hold."""
         owner, cooling = self.owner, why == "all_cooling"
+        taken = not self.claimed.issuperset(keys)
         for key in keys:
             stored = await self.store.update(
                 key,
@@ -119,7 +122,8 @@ class RunWrites:
                 return False
             self.health[key] = stored
             self.claimed.add(key)
-        self.log.emit("probe", slot, detail=why)
+        if taken:
+            self.log.emit("probe", slot, detail=why)
         return True
 
     async def release(self) -> None:

@@ -281,3 +281,4 @@ async def test_a_probe_retried_after_a_long_inline_wait_still_holds_its_claim() 
     assert rig.clock.sleeps == [8.0]
     assert len(leases) == 2
     assert min(leases) > 0, leases
+    assert len(rig.audit.events("probe")) == 1  # a renewal is no new probe
