@@ -8,6 +8,7 @@ shortens an active one (design: "Cooldown rules").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -61,11 +62,19 @@ def cooldown_for(
         return CooldownDecision(max(0.0, override_s), "override", failures)
     if rule.scope == "none" or rule.base_s <= 0:
         return CooldownDecision(0.0, "none", failures)
-    exponent = max(0, failures - 1)
-    schedule_s = min(rule.cap_s, rule.base_s * rule.factor**exponent)
+    schedule_s = min(rule.cap_s, _grown(rule, failures))
     if rule.honor_retry_after and retry_after_s is not None and retry_after_s > schedule_s:
         return CooldownDecision(min(retry_after_s, rule.max_retry_after_s), "retry_after", failures)
     return CooldownDecision(schedule_s, "schedule", failures)
+
+
+def _grown(rule: CooldownRule, failures: int) -> float:
+    """``base_s * factor**(failures-1)``, uncapped; a long outage's count (1,025 failures in
+    a row at factor 2) overflows a float, which is past any cap: infinity."""
+    try:
+        return rule.base_s * rule.factor ** max(0, failures - 1)
+    except OverflowError:
+        return math.inf
 
 
 def decide_cooldown(

@@ -48,6 +48,20 @@ def test_transient_schedule_doubles_to_thirty_seconds() -> None:
         assert _durations(reason, 5) == [5, 10, 20, 30, 30]
 
 
+def test_a_long_outage_stays_at_the_cap() -> None:
+    """The 1,025th failure in a row (about 9 h of 30 s probes) still cools at the cap:
+    ``2.0 ** 1024`` overflows a float, so the schedule must not raise past its cap."""
+    for reason, cap in ((R.SERVER_ERROR, 30), (R.RATE_LIMIT, 600), (R.BILLING, 86400)):
+        rule = DEFAULT_COOLDOWNS[reason]
+        for failures in (1025, 5000, 10**9):
+            assert cooldown_for(failures, rule=rule, retry_after_s=None).duration_s == cap
+    health = EMPTY_HEALTH
+    for i in range(1100):
+        health = _fail(health, R.SERVER_ERROR, now=NOW + 31.0 * i)
+    assert health.failure_counts["server_error"] == 1100
+    assert health.cooldown_until == NOW + 31.0 * 1099 + 30
+
+
 def test_key_reasons_and_caps() -> None:
     """auth 5 min to 1 h; auth_permanent 1 h to 24 h; billing 10 min to 24 h (disabled)."""
     assert _durations(R.AUTH, 6) == [300, 600, 1200, 2400, 3600, 3600]
