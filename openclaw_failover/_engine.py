@@ -9,6 +9,7 @@ high-risk tool set once, so a request does no config work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import random
@@ -22,6 +23,7 @@ from typing import Any, Self
 from ._answer import aggregate
 from ._attempts import RequestRun
 from ._clock import SystemClock
+from ._errors import StateStoreError
 from ._exchange import Answer, AnswerMeta, ChatRequest
 from ._idle import Watchdog
 from ._model import RouteTable
@@ -130,6 +132,10 @@ class FailoverEngine:
             return await run.run()
         except asyncio.CancelledError:  # the caller left while the request was held
             run.log.outcome("client_error", detail="cancelled", attempt=run.tried)
+            # A probe it held is given back, not left 'probing' until its lease ends (with
+            # the store down, the lease ends it).
+            with contextlib.suppress(StateStoreError):
+                await run.writes.release()
             raise
 
     async def complete(self, request: ChatRequest) -> tuple[AnswerMeta, dict[str, Any]]:

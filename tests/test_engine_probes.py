@@ -15,7 +15,7 @@ from openclaw_failover._model import Deadlines, Retries
 from openclaw_failover._ordering import model_key, profile_key
 from openclaw_failover._ports import Health, HealthUpdate
 from openclaw_failover.stores.memory import MemoryStateStore
-from tests.fixtures.engine import Spec, error, make_engine, make_table, ok
+from tests.fixtures.engine import Spec, error, eventually, make_engine, make_table, ok
 
 REQ = ChatRequest(body={"messages": [{"role": "user", "content": "hi"}]})
 SPECS = [Spec("p", "primary", keys=("kp",)), Spec("f", "fallback", keys=("kf",))]
@@ -282,3 +282,33 @@ async def test_a_probe_retried_after_a_long_inline_wait_still_holds_its_claim() 
     assert len(leases) == 2
     assert min(leases) > 0, leases
     assert len(rig.audit.events("probe")) == 1  # a renewal is no new probe
+
+
+async def test_a_caller_that_leaves_gives_its_probe_claim_back() -> None:
+    """A request cancelled (its caller left) while it probes a just-expired primary releases
+    the claim at once: the primary is not held 'probing' for the whole lease (first-token
+    deadline + 5 s), so the next request probes it and finds it recovered."""
+    table = make_table(SPECS)
+    rig = make_engine(table)
+    primary = model_key(table.route("auto").candidates[0])
+    rig.store._data[primary] = _expired(rig.clock.now())
+    hang = asyncio.Event()
+
+    async def primary_answers(request: httpx.Request) -> httpx.Response:
+        if not hang.is_set():
+            await asyncio.Event().wait()  # silent until the caller leaves
+        return ok("from primary")
+
+    rig.upstream.set(primary_answers, model="primary")  # type: ignore[arg-type]
+    left = asyncio.create_task(rig.engine.complete(REQ))
+    await eventually(lambda: rig.upstream.models_called() == ["primary"])
+    assert rig.store._data[primary].probe_owner is not None
+    left.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await left
+    assert rig.store._data[primary].probe_owner is None
+    assert rig.store._data[primary].probe_until == 0.0
+    hang.set()
+    rig.clock.advance(1)
+    meta, _ = await rig.engine.complete(REQ)
+    assert meta.model == "primary"
