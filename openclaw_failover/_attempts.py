@@ -175,7 +175,9 @@ class RequestRun:
             await self.cool(slot, result)
             if result.reason is R.CONTEXT_OVERFLOW:
                 self.overflowed = True
-                self.overflow_window = _window(slot)
+                window = _window(slot)  # an unknown window's overflow tells nothing new
+                if window is not None and window > (self.overflow_window or 0):
+                    self.overflow_window = window
                 return Move.NEXT_MODEL
             return Move.NEXT_KEY if result.reason in _KEY_REASONS else Move.NEXT_MODEL
 

@@ -225,6 +225,24 @@ async def test_context_overflow_skips_smaller_windows() -> None:
     assert meta.model == "unknown"
 
 
+async def test_an_unknown_windows_overflow_keeps_the_known_size() -> None:
+    """After a 200k model overflowed, a model of unknown window overflowing too says nothing
+    new: an 8k model after them is still skipped (never sent a context known to overflow)."""
+    specs = [
+        Spec("a", "big", window=200_000),
+        Spec("b", "unknown"),
+        Spec("c", "small", window=8000),
+        Spec("d", "bigger", window=400_000),
+    ]
+    rig = make_engine(make_table(specs))
+    overflow = {"error": {"code": "context_length_exceeded", "message": "maximum context length"}}
+    for model in ("big", "unknown"):
+        rig.upstream.set(error(400, body=overflow), model=model)
+    meta, _ = await _answer(rig)
+    assert rig.upstream.models_called() == ["big", "unknown", "bigger"]
+    assert meta.model == "bigger"
+
+
 async def test_context_overflow_everywhere_is_rejected() -> None:
     """When no candidate can take the context, the request is rejected, not hard-stopped."""
     specs = [Spec("a", "m1", window=8000), Spec("b", "m2", window=8000)]
