@@ -386,7 +386,8 @@ class RequestRun:
         if self.overflowed and all(a.reason == R.CONTEXT_OVERFLOW.value for a in real):
             self.log.outcome("rejected", reason=R.CONTEXT_OVERFLOW.value, attempt=self.tried)
             return RequestRejected(attempts, request_id=rid)
-        soonest = self.writes.soonest(self.view.clock.now())
+        slots = (slot for group in self.plan.groups for slot in group)
+        soonest = self.writes.soonest(self.view.clock.now(), slots)
         self.log.outcome("hard_stop", attempt=self.tried, cooldown_until=soonest)
         return AllCandidatesFailed(attempts, soonest_retry_at=soonest, request_id=rid)
 

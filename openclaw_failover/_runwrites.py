@@ -5,6 +5,8 @@ store around them and audits ``cooldown_set`` / ``probe``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ._model import DEFAULT_COOLDOWNS, Settings
 from ._ordering import Slot, scope_key
 from ._policy import claim_probe, decide_cooldown, record_success, release_probe
@@ -133,15 +135,21 @@ class RunWrites:
             await self.store.update(key, lambda h: release_probe(h, owner))
         self.claimed.clear()
 
-    def soonest(self, now: float) -> float | None:
-        """The soonest time anything seen becomes usable again; a key being probed by another
-        request is known again at its lease's end at worst."""
-        untils = [
-            h.cooldown_until if h.cooldown_until > now else h.probe_until
-            for h in self.health.values()
-            if h.cooldown_until > now or h.probe_until > now
-        ]
-        return min(untils) if untils else None
+    def soonest(self, now: float, slots: Iterable[Slot]) -> float | None:
+        """The soonest time one of ``slots`` seen cooling is usable again: a slot is when the
+        last of its keys is, and a key being probed by another request is known again at its
+        lease's end at worst."""
+        best: float | None = None
+        for slot in slots:
+            free = 0.0
+            for key in slot.keys:
+                h = self.health.get(key)
+                if h is not None:
+                    until = h.cooldown_until if h.cooldown_until > now else h.probe_until
+                    free = max(free, until)
+            if free > now and (best is None or free < best):
+                best = free
+        return best
 
 
 def _healed(now: float, seen_failure_at: float) -> HealthUpdate:

@@ -43,3 +43,16 @@ async def test_hard_stop_names_the_soonest_expiry_and_never_a_key() -> None:
     assert failed.soonest_retry_at == pytest.approx(now + 5, abs=2)
     shown = str(failed) + json.dumps([a.as_dict() for a in failed.attempts])
     assert all(key not in shown for spec in SPECS for key in spec.keys)
+
+
+async def test_the_soonest_expiry_is_when_a_whole_candidate_is_free() -> None:
+    """A candidate is usable only when every key of it is: m1's own 5 s model cooldown ends
+    first, but m1 and m2 both need key kA, which cools 5 min (a 401), so the true soonest
+    is in 5 min, not in 5 s."""
+    table = make_table([Spec("p", "m1", keys=("kA",)), Spec("p", "m2", keys=("kA",))])
+    rig = make_engine(table)
+    rig.upstream.set(error(503), model="m1")  # model m1 cools 5 s
+    rig.upstream.set(error(401), model="m2")  # key kA cools 300 s (key scope)
+    with pytest.raises(AllCandidatesFailed) as info:
+        await rig.engine.complete(REQ)
+    assert info.value.soonest_retry_at == pytest.approx(rig.clock.now() + 300, abs=2)
