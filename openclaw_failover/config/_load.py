@@ -11,6 +11,7 @@ from types import MappingProxyType
 from .._errors import ConfigError, Problem
 from .._model import RouteTable, Settings
 from ._env import build_layers, env_vars_of, read_dotenv, substitute_tree
+from ._finite import check_finite
 from ._jsonpath import join
 from ._normalise import Normalised, normalise
 from ._paths import (
@@ -116,7 +117,7 @@ def load_route_table(
     layers = build_layers(
         env, dotenv=read_dotenv(openclaw_state_root(env)), config_vars=env_vars_of(doc)
     )
-    problems += check_schema(doc, found_kind)
+    problems += check_schema(doc, found_kind) + check_finite(doc)
     substituted = substitute_tree(doc, layers, path="", problems=problems)
     view = build_view(substituted, found_kind)
     settings = build_settings(view.settings, state_dir=resolve_state_dir(env))

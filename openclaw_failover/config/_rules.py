@@ -18,6 +18,7 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "include.invalid": "$include is not a file name or a list of them",
         "include.depth": "more than 10 nested includes (or a cycle)",
         "include.outside-root": "an include leaves the config's folder",
+        "number.non-finite": "NaN or Infinity where a number is due (JSON5 allows them)",
         "env.unset": "${VAR} with VAR unset or empty (stays literal)",
         "chain.missing": "no model chain",
         "chain.no-primary": "a chain without primary",

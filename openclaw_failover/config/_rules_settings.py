@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .._errors import Problem
 from .._model import Tier
 from ._jsonpath import join
@@ -46,8 +48,8 @@ def _deadlines(n: Normalised) -> list[Problem]:
 def _provider_timeout(n: Normalised) -> list[Problem]:
     timeout = dig(n.view.doc, "models", "providers", "failover", "timeoutSeconds")
     budget = n.settings.deadlines.intent_budget_s
-    if not isinstance(timeout, int | float) or timeout > budget:
-        return []
+    if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout > budget:
+        return []  # NaN/Infinity is number.non-finite's finding, not a comparison
     return [
         Problem(
             "deadlines.provider-timeout",

@@ -6,6 +6,7 @@ wrong type, so a file with schema errors can be checked by the other rules too.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -35,8 +36,9 @@ def _obj(value: Any) -> Mapping[str, Any]:
 
 
 def _num(block: Mapping[str, Any], key: str, default: float) -> float:
+    """The number at ``key``; NaN or Infinity (an error already) reads as the default."""
     value = block.get(key)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return default
 
