@@ -9,6 +9,7 @@ both classifies and gives the delay.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -186,27 +187,38 @@ def _parse_body(excerpt: str) -> _Body:
     return _Body(text, label)
 
 
+_DELAY = re.compile(r"\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
+
+
+def _delay(raw: str | None, *, unit_s: float) -> float | None:
+    """A plain non-negative finite number of ``unit_s``, else None (absent).
+
+    ``float()`` alone would take "nan", "inf", "-5" and "1_0": a provider sending those has
+    said nothing usable, so the other header (or the schedule) decides.
+    """
+    if raw is None or not _DELAY.fullmatch(raw):
+        return None
+    value = float(raw) * unit_s
+    return value if math.isfinite(value) else None
+
+
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` in seconds or an HTTP date.
 
     ``retry-after-ms`` is the OpenAI SDK's header; an HTTP date needs ``now`` (epoch seconds).
-    Returns None when absent or unreadable; never negative.
+    Returns None when absent or unreadable (NaN, infinite, negative): an unreadable
+    ``retry-after-ms`` leaves a valid ``Retry-After`` in charge. Never negative (a date already
+    past is 0).
     """
-    raw_ms = _header(headers, "retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
+    from_ms = _delay(_header(headers, "retry-after-ms"), unit_s=0.001)
+    if from_ms is not None:
+        return from_ms
     raw = _header(headers, "retry-after")
     if raw is None:
         return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    if now is None:
-        return None
+    seconds = _delay(raw, unit_s=1.0)
+    if seconds is not None or now is None:
+        return seconds
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):

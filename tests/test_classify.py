@@ -347,6 +347,20 @@ def test_retry_after_seconds_ms_and_date() -> None:
     assert parse_retry_after({}) is None
 
 
+@pytest.mark.parametrize("bad", ["nan", "NaN", "inf", "-inf", "Infinity", "-5", "1_0", "1e3", "٣"])
+def test_retry_after_not_a_plain_number_counts_as_absent(bad: str) -> None:
+    """NaN, infinite, negative or odd spellings are no Retry-After (were 0 s or a 1 h cap)."""
+    assert parse_retry_after({"retry-after": bad}, now=1_800_000_000.0) is None
+
+
+@pytest.mark.parametrize("bad_ms", ["nan", "-250", "inf", ""])
+def test_bad_retry_after_ms_leaves_a_valid_retry_after_in_charge(bad_ms: str) -> None:
+    """An unreadable ``retry-after-ms`` no longer overrides a valid Retry-After with 0."""
+    assert parse_retry_after({"retry-after-ms": bad_ms, "retry-after": "9"}) == 9.0
+    assert parse_retry_after({"retry-after-ms": bad_ms}) is None
+    assert _classify(429, "", **{"retry-after-ms": bad_ms}).retry_after_s is None
+
+
 def test_retry_after_comes_back_with_a_429() -> None:
     """One call classifies and gives the delay (stamina's predicate shape)."""
     result = _classify(429, "", **{"retry-after": "30"})
