@@ -43,6 +43,21 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def masked(data: T, *, config_path: str | None, table: RouteTable | None = None) -> T:
+    """``data`` (a JSON document or a message) with every secret this process knows masked.
+
+    The one masking path for status, doctor and probe (``validate`` uses the same helpers):
+    secrets of the process env, ``.env``, ``env.vars``, the config and the table's profiles,
+    key-shaped text, and URL credentials. A key can reach any field by accident (a chain
+    entry ``"openai/${OPENAI_API_KEY}"`` makes it a model ref), so everything shown goes
+    through here.
+    """
+    from ..config._redact import known_secrets, scrub_tree
+
+    secrets = known_secrets(os.environ, config_path=config_path, table=table)
+    return scrub_tree(data, secrets)  # type: ignore[no-any-return]
+
+
 def load(config: Path | None, kind: str | None) -> tuple[RouteTable | None, Any]:
     """Load the route table; returns (table or None, the LoadResult)."""
     from ..config import load_route_table
@@ -52,7 +67,10 @@ def load(config: Path | None, kind: str | None) -> tuple[RouteTable | None, Any]
     try:
         result = load_route_table(str(config) if config else None, kind=kind, environ=os.environ)
     except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read the config: {type(exc).__name__}: {exc}") from None
+        from ..config._redact import scrub_text
+
+        reason = scrub_text(f"{type(exc).__name__}: {exc}", ())
+        raise _fail(f"cannot read the config: {reason}") from None
     return result.table, result
 
 
@@ -60,9 +78,9 @@ def require(config: Path | None, kind: str | None) -> RouteTable:
     """The route table, or every config error printed and exit 2."""
     table, result = load(config, kind)
     if table is None:
-        for problem in result.problems:
-            if problem.severity == "error":
-                typer.echo(f"[{problem.rule}] {problem.message}", err=True)
+        messages = [f"[{p.rule}] {p.message}" for p in result.problems if p.severity == "error"]
+        for message in masked(messages, config_path=result.config_path):
+            typer.echo(message, err=True)
         raise _fail(f"invalid configuration in {result.config_path}")
     return table
 
@@ -120,7 +138,7 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
             )
             return report.to_json()
 
-    data = run(go)
+    data = masked(run(go), config_path=result.config_path, table=table)
     echo_json(data) if as_json else print_status(_console(), data)
 
 
@@ -132,10 +150,15 @@ def _status_without_table(result: Any, *, as_json: bool) -> None:
 
     now = time.time()
     errors = [p for p in result.problems if p.severity == "error"]
-    openclaw = openclaw_json(read_openclaw_state(os.environ), now)
+    openclaw = masked(
+        openclaw_json(read_openclaw_state(os.environ), now), config_path=result.config_path
+    )
     ours = run(lambda: _default_file_state(now))
+    problems = masked(
+        [{"rule": p.rule, "path": p.path, "message": p.message} for p in errors],
+        config_path=result.config_path,
+    )
     if as_json:
-        problems = [{"rule": p.rule, "path": p.path, "message": p.message} for p in errors]
         echo_json(
             {
                 "config_path": result.config_path,
@@ -145,8 +168,8 @@ def _status_without_table(result: Any, *, as_json: bool) -> None:
             }
         )
         return
-    for problem in errors:
-        typer.echo(f"[{problem.rule}] {problem.message}", err=True)
+    for problem in problems:
+        typer.echo(f"[{problem['rule']}] {problem['message']}", err=True)
     typer.echo(f"openclaw-failover: invalid configuration in {result.config_path}", err=True)
     console = _console()
     for key, item in ours.items():
@@ -298,7 +321,7 @@ def probe(
 
     results = run(go)
     _audit_probes(table, results)
-    rows = [r.to_json() for r in results]
+    rows = masked([r.to_json() for r in results], config_path=table.config_path, table=table)
     echo_json(rows) if as_json else print_probe(_console(), rows)
     failing = failing_default_candidates(results)
     if failing:
@@ -341,7 +364,7 @@ def doctor(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
                 )
 
         findings += run(go)
-    rows = [f.to_json() for f in findings]
+    rows = masked([f.to_json() for f in findings], config_path=result.config_path, table=table)
     echo_json(rows) if as_json else print_doctor(_console(), rows)
     raise typer.Exit(worst_exit(findings))
 

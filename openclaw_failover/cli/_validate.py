@@ -13,9 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from .._errors import Problem
+from .._model import RouteTable
 from ..config import LoadResult, discover_config_path, load_route_table
 from ..config._migrate import Migration, plan_migration
-from ..config._redact import redact, secret_values
+from ..config._redact import known_secrets, redact, scrub_text, secret_values
 from ..config._source import read_document
 from ..config._view import detect_kind
 
@@ -50,11 +51,15 @@ def _ordered(problems: tuple[Problem, ...]) -> list[Problem]:
     return sorted(problems, key=lambda p: p.severity != "error")
 
 
-def _scrub(text: str) -> str:
-    """Last line of defence: no environment secret leaves through a message."""
-    for secret in secret_values(os.environ):
-        text = text.replace(secret, "***")
-    return text
+def _scrub(text: str, *, config_path: str | Path | None, table: RouteTable | None = None) -> str:
+    """Last line of defence: no secret this process knows of leaves through a message.
+
+    Not only the process env: a key from ``.env`` or ``env.vars`` substituted into a chain
+    entry shows up in a finding's ``found``, so every known source is masked, and anything
+    key-shaped too.
+    """
+    secrets = known_secrets(os.environ, config_path=config_path, table=table)
+    return scrub_text(text, secrets)
 
 
 def validation_report(result: LoadResult) -> dict[str, Any]:
@@ -97,7 +102,7 @@ def validate(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = 
         typer.echo(f"openclaw-failover validate: --kind: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     out = json.dumps(validation_report(result), indent=2) if as_json else validation_text(result)
-    typer.echo(_scrub(out))
+    typer.echo(_scrub(out, config_path=result.config_path, table=result.table))
     if result.table is None:
         raise typer.Exit(EXIT_INVALID)
 
@@ -135,7 +140,8 @@ def _read_for_migration(path: Path) -> dict[str, Any]:
     doc, problems = read_document(path, environ=os.environ)
     if doc is None:
         for p in problems:
-            typer.echo(f"openclaw-failover migrate: [{p.rule}] {_scrub(p.message)}", err=True)
+            message = _scrub(p.message, config_path=None)
+            typer.echo(f"openclaw-failover migrate: [{p.rule}] {message}", err=True)
         raise typer.Exit(EXIT_INVALID)
     if "$include" in path.read_text(encoding="utf-8"):
         typer.echo(
@@ -171,7 +177,7 @@ def migrate(
             "backup": str(backup) if backup else None,
             "note": COMMENTS_NOTE,
         }
-        typer.echo(_scrub(json.dumps(report, indent=2)))
+        typer.echo(_scrub(json.dumps(report, indent=2), config_path=path))
         return
     if not plan.changed:
         why = "" if found_kind == "openclaw" else " (not OpenClaw's own file)"
@@ -179,7 +185,7 @@ def migrate(
         return
     lines = [*(f"move: {m}" for m in plan.moves), diff.rstrip("\n"), COMMENTS_NOTE]
     lines.append(f"wrote {path} (backup: {backup})" if backup else "dry run: add --write")
-    typer.echo(_scrub("\n".join(lines)))
+    typer.echo(_scrub("\n".join(lines), config_path=path))
 
 
 def register(app: typer.Typer) -> None:
