@@ -125,11 +125,13 @@ class _Pass:
     versions: Counter[str] = field(default_factory=Counter)
     lines: int = 0
 
-    def add(self, line: dict[str, Any]) -> None:
-        """Fold one audit line into the counters."""
+    def add(self, line: dict[str, Any]) -> bool:
+        """Fold one audit line into the counters; False when it has no numeric ``ts`` (bad)."""
         ts: Any = line.get("ts")  # checked below with the fast exact-type test
-        if type(ts) not in _NUMBERS or ts < self.since:  # later lines stay (clock skew)
-            return
+        if type(ts) not in _NUMBERS:
+            return False
+        if ts < self.since:  # later lines stay (clock skew)
+            return True
         self.lines += 1
         event = line.get("event")
         if event == "attempt":
@@ -146,6 +148,7 @@ class _Pass:
             self._key(line)["cooldowns_set"] += 1
         elif event == "manual_intervention":
             self._manual(line, ts)
+        return True
 
     def _key(self, line: dict[str, Any]) -> dict[str, Any]:
         model = line.get("model")
@@ -376,6 +379,6 @@ def build_report(
                 except error:
                     bad += 1 if raw.strip() else 0
                     continue
-                if type(data) is dict:
-                    add(data)
+                if type(data) is not dict or not add(data):
+                    bad += 1  # valid JSON but no audit record: the report is partial too
     return _finish(run, hard_stop=hard_stop_share, local=local_share, paths=paths, bad=bad)

@@ -184,6 +184,18 @@ def test_window_excludes_old_lines_and_counts_torn_line(report: dict[str, Any]) 
     assert report["bad_lines"] == 1
 
 
+def test_every_skipped_line_is_a_bad_line(tmp_path: Path) -> None:
+    """Non-objects and lines without a numeric ts count as bad too (were skipped silently)."""
+    live = tmp_path / "audit.jsonl"
+    good = intent(1, T0 + 60, [(OPUS, 200, None)], "answered")
+    broken = [b"not json at all", b'{"v":1,"ts":"yesterday","event":"outcome"}', b"[1,2]"]
+    broken += [b'{"v":1}', b"null", b'"text"', b""]  # the blank line carries nothing: not bad
+    write(live, good, tail=b"\n".join(broken) + b"\n")
+    data = build_report(live, now=T0 + 3600).to_json()
+    assert data["totals"]["intents"] == 1
+    assert data["bad_lines"] == 6
+
+
 def test_alerts_only_in_the_hour_over_thresholds(report: dict[str, Any]) -> None:
     """Hour 1 alerts on sessions hitting the hard stop (2/4) and on local share (0.5 > 0.35)."""
     hour1_start = report["hours"][1]["start"]
