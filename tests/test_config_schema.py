@@ -173,3 +173,28 @@ def test_standalone_root_is_closed():
         "$",
         "unknown key(s) gatewayy",
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"proxy": {"port": "8787"}}, "an integer"),
+        ({"deadlines": 5}, "an object"),
+        ({"state": {"namespace": 1}}, "a string"),
+    ],
+)
+def test_expected_type_has_the_right_article(changes, expected):
+    """A type error says "an integer" / "an object" (was "a integer" / "a object")."""
+    (problem,) = _block_problems(**changes)
+    assert (problem.rule, problem.expected) == ("schema.type", expected)
+
+
+def test_fix_points_at_a_schema_file_that_exists():
+    """The fix names the schema where it really is (an installed package has no schemas/)."""
+    (problem,) = _block_problems(proxy={"port": 70000})
+    prefix = "see the schema "
+    assert problem.fix.startswith(prefix)
+    shown = Path(problem.fix.removeprefix(prefix))
+    assert shown.is_absolute()
+    assert shown.is_file()
+    assert shown.name == SCHEMA_FILES["openclaw"]

@@ -60,6 +60,11 @@ def _path(error: ValidationError) -> str:
     return join("", *error.absolute_path) or "$"
 
 
+def _article(noun: str) -> str:
+    """The noun with the article its sound asks for: "an integer", "an object", "a string"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def _describe(value: Any, validator: str) -> str:
     if isinstance(value, str):
         return (
@@ -69,7 +74,7 @@ def _describe(value: Any, validator: str) -> str:
         return json.dumps(value)
     if isinstance(value, int | float):
         return f"the number {value}"
-    return "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
+    return "an object" if isinstance(value, dict) else _article(type(value).__name__)
 
 
 def _known_keys(error: ValidationError) -> list[str]:
@@ -82,7 +87,7 @@ def _expected(error: ValidationError) -> str:
     v = str(error.validator)
     arg: Any = error.validator_value
     if v == "type":
-        return f"a {arg if isinstance(arg, str) else ' or '.join(arg)}"
+        return _article(arg if isinstance(arg, str) else " or ".join(arg))
     if v == "required":
         have = error.instance if isinstance(error.instance, dict) else {}
         return "the field(s) " + ", ".join(k for k in arg if k not in have)
@@ -133,7 +138,7 @@ def _problems(errors: Iterable[ValidationError], schema_file: str) -> list[Probl
                 _path(error),
                 _found(error),
                 _expected(error),
-                f"see schemas/{schema_file}",
+                f"see the schema {schema_dir() / schema_file}",
             )
         )
     return out
