@@ -519,13 +519,23 @@ def test_public_names_sorted_and_present():
     assert {"load_route_table", "require_route_table", "LoadResult"} <= set(config.__all__)
 
 
-def test_a_folder_or_binary_file_is_a_problem(tmp_path, config_env):
-    """A folder or a non-UTF-8 file given as config is file.missing, not a traceback."""
-    assert [p.rule for p in load_route_table(tmp_path, environ=config_env).problems] == [
-        "file.missing"
-    ]
+def test_a_folder_or_binary_file_is_unreadable_not_missing(tmp_path, config_env):
+    """A folder or a non-UTF-8 config is file.unreadable naming the file and why (was missing)."""
+    (folder,) = load_route_table(tmp_path, environ=config_env).problems
+    assert (folder.rule, folder.found) == ("file.unreadable", f"{tmp_path} (Is a directory)")
     binary = tmp_path / "bin.json5"
-    binary.write_bytes(b"\xff\xfe\x00")
-    assert [p.rule for p in load_route_table(binary, environ=config_env).problems] == [
-        "file.missing"
-    ]
+    binary.write_bytes(b"{ a: 1 }\xff\xfe\x00")
+    (problem,) = load_route_table(binary, environ=config_env).problems
+    assert problem.rule == "file.unreadable"
+    assert problem.found == f"{binary} (not UTF-8 text: byte 8 is 0xff)"
+    assert "UTF-8" in problem.expected
+
+
+def test_an_unreadable_include_is_file_unreadable(load_doc, write_config):
+    """A non-UTF-8 $include is file.unreadable at the include's path, not file.missing."""
+    part = write_config("{}", "part.json5")
+    part.write_bytes(b"\x80")
+    doc = base_standalone()
+    doc["failover"] = {"$include": "./part.json5"}
+    result = load_doc(doc)
+    assert [(p.rule, p.path) for p in result.errors] == [("file.unreadable", "failover.$include")]

@@ -11,7 +11,8 @@ from ._normalise import Normalised
 #: Every rule id the loader can report (``schema.<keyword>`` aside), with what it means.
 RULE_IDS: Mapping[str, str] = MappingProxyType(
     {
-        "file.missing": "the config (or an included file) cannot be read",
+        "file.missing": "the config (or an included file) does not exist",
+        "file.unreadable": "the file exists but cannot be read: a folder, no permission, not UTF-8",
         "file.parse": "not valid JSON5",
         "file.not-object": "the root is not an object",
         "file.too-large": "a file over 2 MB",

@@ -7,6 +7,7 @@ each file at most 2 MB; sibling keys override included values.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from ._jsonpath import join
 MAX_INCLUDE_DEPTH = 10
 MAX_FILE_BYTES = 2 * 1024 * 1024
 INCLUDE_KEY = "$include"
+_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR})  # else the file is there but unreadable
 
 
 def parse_text(text: str) -> Any:
@@ -59,17 +61,30 @@ class _Reader:
     def problem(self, rule: str, path: str, found: str, expected: str, fix: str) -> None:
         self.problems.append(Problem(rule, path, found, expected, fix))
 
+    def _unreadable(self, file: Path, where: str, why: str) -> None:
+        """The file is there but cannot be read as text: a folder, no permission, not UTF-8."""
+        self.problem(
+            "file.unreadable",
+            where,
+            f"{file} ({why})",
+            "a readable UTF-8 text file",
+            "point --config at the JSON5 file, check its permissions, or save it as UTF-8",
+        )
+
     def parse(self, file: Path, where: str) -> tuple[bool, Any]:
         try:
             size = file.stat().st_size
         except OSError as exc:
-            self.problem(
-                "file.missing",
-                where,
-                f"{file} ({exc.strerror})",
-                "a readable file",
-                "check the path, or pass --config",
-            )
+            if exc.errno in _ABSENT:
+                self.problem(
+                    "file.missing",
+                    where,
+                    f"{file} ({exc.strerror})",
+                    "a readable file",
+                    "check the path, or pass --config",
+                )
+            else:
+                self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
         if size > MAX_FILE_BYTES:
             self.problem(
@@ -82,14 +97,13 @@ class _Reader:
             return False, None
         try:
             text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(
-                "file.missing",
-                where,
-                f"{file} ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})",
-                "a readable UTF-8 file",
-                "check the path, or pass --config",
+        except UnicodeDecodeError as exc:
+            self._unreadable(
+                file, where, f"not UTF-8 text: byte {exc.start} is 0x{exc.object[exc.start]:02x}"
             )
+            return False, None
+        except OSError as exc:
+            self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
         try:
             return True, parse_text(text)
