@@ -151,7 +151,7 @@ async def check_local(table: RouteTable, transports: Mapping[str, Transport]) ->
                 Finding(
                     "local",
                     "warn",
-                    f"{provider_id} at {provider.base_url} not reachable ({health.detail})",
+                    f"{provider_id} at {health.base_url} not reachable ({health.detail})",
                     "start the local server (ollama serve)",
                 )
             )

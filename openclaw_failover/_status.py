@@ -16,6 +16,7 @@ from ._model import Candidate, Profile, Provider, RouteTable, Tier
 from ._openclaw_state import OpenClawState
 from ._ports import Health, StateStore, Transport, TransportFailure
 from ._status_proxy import ProxyView
+from .config._redact import mask_url
 from .providers.ollama import has_model
 
 __all__ = [
@@ -224,7 +225,9 @@ def _key_status(profile: Profile | None, healths: Sequence[Health | None], now: 
 
 
 async def local_health(provider: Provider, model: str, transport: Transport | None) -> LocalHealth:
-    base = LocalHealth(provider.id, model, provider.base_url, reachable=False, present=False)
+    """Ask the local tier for its models; the URL it reports has its credentials masked."""
+    shown = mask_url(provider.base_url)
+    base = LocalHealth(provider.id, model, shown, reachable=False, present=False)
     if transport is None:
         return replace(base, detail=f"no transport for api {provider.api!r}")
     profile = provider.profiles[0] if provider.profiles else None

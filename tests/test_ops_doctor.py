@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import httpx
 
@@ -12,6 +13,7 @@ from openclaw_failover._doctor import (
     check_audit,
     check_config,
     check_keys,
+    check_local,
     check_proxy,
     check_state,
     check_wiring,
@@ -20,9 +22,10 @@ from openclaw_failover._doctor import (
 from openclaw_failover._errors import Problem
 from openclaw_failover._model import AuditSettings, ProxySettings, Secret, Settings
 from openclaw_failover._ports import Health
+from openclaw_failover._status import local_health
 from openclaw_failover.stores.memory import MemoryStateStore
 
-from .test_status_gather import CONFIG_KEY, make_table
+from .test_status_gather import CONFIG_KEY, FakeListing, make_table
 
 NOW = 1_800_000_000.0
 
@@ -119,3 +122,16 @@ def test_exit_code_is_the_worst_finding() -> None:
     """ok 0, any warning 1, any error 2."""
     ok, warn, err = (Finding("x", level, "m") for level in ("ok", "warn", "error"))
     assert (worst_exit([ok]), worst_exit([ok, warn]), worst_exit([warn, err, ok])) == (0, 1, 2)
+
+
+async def test_local_tier_url_credentials_are_masked() -> None:
+    """A local baseUrl with user:password@ is shown as ***@ by doctor and in status' JSON."""
+    table = make_table()
+    ollama = replace(table.providers["ollama"], base_url="http://admin:sk-OLLAMAPASS@127.0.0.1:9/")
+    table = replace(table, providers=MappingProxyType({**table.providers, "ollama": ollama}))
+    refused = FakeListing(httpx.ConnectError("refused"))
+    findings = await check_local(table, {"ollama": refused})
+    assert [f.level for f in findings] == ["warn"]
+    assert "ollama at http://***@127.0.0.1:9/ not reachable" in findings[0].message
+    health = await local_health(ollama, "qwen3:8b", refused)
+    assert health.to_json()["base_url"] == "http://***@127.0.0.1:9/"
