@@ -19,6 +19,7 @@ from ._errors import Problem
 from ._model import RouteTable
 from ._ports import StateStore, Transport
 from ._status import health_state, local_health
+from .config._redact import mask_url
 
 __all__ = [
     "LEVELS",
@@ -91,8 +92,37 @@ def check_keys(table: RouteTable) -> list[Finding]:
     return found
 
 
+def _store_where(table: RouteTable) -> str:
+    """The configured store, for a message: backend and where (a URL with its password masked)."""
+    state = table.settings.state
+    if state.backend == "redis" and state.url is not None:
+        return f"redis at {mask_url(state.url.reveal())}"
+    if state.backend == "file":
+        return f"file at {state.directory}"
+    return state.backend
+
+
+def _degraded(table: RouteTable, store: StateStore) -> Finding | None:
+    """An error when the store fell back to local state (Redis unreachable, onUnavailable local).
+
+    Its reads then succeed, but on this process's own empty state: "0 entries readable" would
+    be a false ok, and a running proxy in the same state shares no cooldowns with other gateways.
+    """
+    reason = getattr(store, "degraded_reason", None)
+    if not isinstance(reason, str) or not reason:
+        return None
+    return Finding(
+        "state",
+        "error",
+        f"state store {_store_where(table)} unreachable ({mask_url(reason)}): nothing shared "
+        "was read; a proxy in this state routes on its own local state and shares no "
+        "cooldowns with other gateways",
+        "start Redis or correct state.url (the proxy returns to Redis when it answers)",
+    )
+
+
 async def check_state(table: RouteTable, store: StateStore, *, now: float) -> list[Finding]:
-    """The store answers; no probe claim or cooldown is stale (older or longer than a day)."""
+    """The store answers (not degraded to local state); no probe claim or cooldown is stale."""
     try:
         items = await store.items()
     except Exception as exc:  # reported, never raised
@@ -100,10 +130,15 @@ async def check_state(table: RouteTable, store: StateStore, *, now: float) -> li
             Finding(
                 "state",
                 "error",
-                f"state store unreadable ({type(exc).__name__})",
-                f"check state.backend / the directory {table.settings.state.directory}",
+                f"state store {_store_where(table)} unreadable ({type(exc).__name__})",
+                "check that Redis answers at state.url"
+                if table.settings.state.backend == "redis"
+                else f"check state.backend / the directory {table.settings.state.directory}",
             )
         ]
+    degraded = _degraded(table, store)
+    if degraded is not None:
+        return [degraded]
     found = [
         Finding(
             "state", "ok", f"{len(items)} state entries readable ({table.settings.state.backend})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -20,10 +21,11 @@ from openclaw_failover._doctor import (
     worst_exit,
 )
 from openclaw_failover._errors import Problem
-from openclaw_failover._model import AuditSettings, ProxySettings, Secret, Settings
+from openclaw_failover._model import AuditSettings, ProxySettings, Secret, Settings, StateSettings
 from openclaw_failover._ports import Health
 from openclaw_failover._status import local_health
 from openclaw_failover.stores.memory import MemoryStateStore
+from openclaw_failover.stores.redis import RedisStateStore
 
 from .test_status_gather import CONFIG_KEY, FakeListing, make_table
 
@@ -122,6 +124,32 @@ def test_exit_code_is_the_worst_finding() -> None:
     """ok 0, any warning 1, any error 2."""
     ok, warn, err = (Finding("x", level, "m") for level in ("ok", "warn", "error"))
     assert (worst_exit([ok]), worst_exit([ok, warn]), worst_exit([warn, err, ok])) == (0, 1, 2)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_state_is_an_error_when_redis_is_unreachable_and_the_store_degraded() -> None:
+    """A Redis store that fell back to local state is an error naming the store (password
+    masked), not '0 state entries readable'."""
+    url = f"redis://:pw-REDIS-SECRET@127.0.0.1:{_closed_port()}/0"
+    state = StateSettings(backend="redis", url=Secret(url))
+    table = replace(make_table(), settings=Settings(state=state))
+    store = RedisStateStore(url, namespace="doctor-test", on_unavailable="local")
+    try:
+        findings = await check_state(table, store, now=NOW)
+    finally:
+        await store.aclose()
+    assert [f.level for f in findings] == ["error"]
+    message = findings[0].message
+    assert "redis at redis://***@127.0.0.1:" in message
+    assert "unreachable" in message
+    assert "pw-REDIS-SECRET" not in message + findings[0].fix
+    assert worst_exit(findings) == 2
 
 
 async def test_local_tier_url_credentials_are_masked() -> None:
