@@ -96,6 +96,35 @@ def test_sdk_raises_on_interrupted_stream(url: str, engine: StubEngine) -> None:
             pass
 
 
+def test_the_usage_chunk_goes_only_to_a_stream_that_asked_for_it(
+    url: str, engine: StubEngine
+) -> None:
+    """The proxy always asks the upstream for usage (for the audit), but passes the closing
+    usage chunk (no choices) on only to a request with ``stream_options.include_usage``, as
+    OpenAI does: a client reading ``chunk.choices[0]`` must not meet an empty list."""
+    usage = {**chunk(), "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+
+    async def answers(request: ChatRequest) -> StubAnswer:
+        del request
+        return StubAnswer(meta(), [chunk("hi"), usage])
+
+    engine.plan = answers
+    sdk = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
+    plain = list(sdk.chat.completions.create(model="auto", messages=HI, stream=True))  # type: ignore[arg-type]
+    assert [c.choices[0].delta.content for c in plain] == ["hi"]
+    asked = list(
+        sdk.chat.completions.create(
+            model="auto",
+            messages=HI,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert [len(c.choices) for c in asked] == [1, 0]
+    assert asked[-1].usage is not None
+    assert asked[-1].usage.prompt_tokens == 3
+
+
 def test_client_gone_while_held_cancels_engine(url: str, engine: StubEngine) -> None:
     """A client that disconnects during a silent upstream cancels the engine's work."""
 

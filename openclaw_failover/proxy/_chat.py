@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from starlette.types import Message, Receive, Scope, Send
@@ -229,7 +231,7 @@ class ChatCompletions:
                 "headers": [*_SSE_HEADERS, *self._answer_headers(meta, headers)],
             }
             await send(start)
-            final, outcome = await _pump(answer, send, meta)
+            final, outcome = await _pump(answer, send, meta, _wants_usage(request.body))
         finally:
             await answer.aclose()
         watch.stop()
@@ -311,11 +313,16 @@ class ChatCompletions:
         )
 
 
-async def _pump(answer: Answer, send: Send, meta: AnswerMeta) -> tuple[bytes, str]:
-    """Relay the answer's chunks as SSE events; return the last bytes to send and the outcome."""
+async def _pump(answer: Answer, send: Send, meta: AnswerMeta, usage: bool) -> tuple[bytes, str]:
+    """Relay the answer's chunks as SSE events; return the last bytes to send and the outcome.
+
+    The upstream is always asked for usage (the audit's); its closing usage chunk, which has
+    no choices, goes on only when ``usage`` (the caller asked for it, as OpenAI has it)."""
     dumps = orjson.dumps
     try:
         async for chunk in answer:
+            if not usage and not chunk.get("choices") and "usage" in chunk:
+                continue
             await send(
                 {
                     "type": "http.response.body",
@@ -329,6 +336,11 @@ async def _pump(answer: Answer, send: Send, meta: AnswerMeta) -> tuple[bytes, st
         log.exception("stream from %s/%s failed", meta.provider, meta.model)
         return stream_error_event(exc), "stream_error"
     return _DONE, _answered(meta)
+
+
+def _wants_usage(body: Mapping[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _answered(meta: AnswerMeta) -> str:
