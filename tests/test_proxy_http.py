@@ -148,6 +148,10 @@ def test_request_id_echoed_and_generated(url: str) -> None:
     fresh = httpx.post(f"{url}/v1/chat/completions", json=body)
     assert len(fresh.headers["x-request-id"]) == 32
     assert fresh.text.endswith("data: [DONE]\n\n")
+    bad_header = {"x-openclaw-failover-mode": "fast", "x-request-id": "r-43"}
+    refused = httpx.post(f"{url}/v1/chat/completions", json=body, headers=bad_header)
+    assert refused.status_code == 400
+    assert refused.headers["x-request-id"] == "r-43"  # echoed on a header's refusal too
 
 
 def test_trace_mode_and_capped_deadline_reach_engine(url: str, engine: StubEngine) -> None:

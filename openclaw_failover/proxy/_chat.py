@@ -30,6 +30,7 @@ from ._request import (
     new_request_id,
     parse_body,
     parse_headers,
+    request_id_in,
     route_missing,
     route_of,
 )
@@ -141,7 +142,10 @@ class ChatCompletions:
         try:
             headers = parse_headers(scope["headers"])
         except BadRequest as exc:
-            await self._reject(send, exc.error, "", table.version, route="?", started=started)
+            request_id = request_id_in(scope["headers"])
+            await self._reject(
+                send, exc.error, request_id, table.version, route="?", started=started
+            )
             return
         try:
             with IdleWatch(self._rt.body_timeout_s, self._body_deadlines):

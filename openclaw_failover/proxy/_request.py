@@ -123,6 +123,15 @@ def parse_headers(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
     )
 
 
+def request_id_in(raw: Iterable[tuple[bytes, bytes]]) -> str:
+    """The client's ``x-request-id`` (or ""), read alone: for the reply to a request whose
+    other headers did not parse, which echoes the id like every other reply."""
+    for name, value in raw:
+        if name == b"x-request-id":
+            return value.decode("latin-1")[:128]
+    return ""
+
+
 def _deadline_ms(value: bytes) -> float:
     try:
         number = float(value)
