@@ -237,6 +237,30 @@ async def test_connection_close_closes_after_the_response() -> None:
     assert (answer.status, answer.headers["connection"]) == (200, "close")
 
 
+async def test_an_apps_own_connection_header_goes_out_once() -> None:
+    """An app that says ``connection: close`` (a 413 does) gets one such header, not the
+    app's and the server's both; its ``keep-alive`` on HTTP/1.0 is not doubled either."""
+    heads: list[bytes] = []
+
+    @http_only
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        value = b"close" if scope["path"] == "/close" else b"keep-alive"
+        await reply(send, b"x", headers=((b"Connection", value),))
+
+    async with running(app) as server:
+        for request in (
+            b"GET /close HTTP/1.1\r\nhost: t\r\n\r\n",
+            b"GET /kept HTTP/1.0\r\nconnection: keep-alive\r\n\r\n",
+        ):
+            conn = await Raw.open(server)
+            await conn.send(request)
+            heads.append(await asyncio.wait_for(conn.reader.readuntil(b"\r\n\r\n"), 2))
+            await conn.close()
+    assert [head.lower().count(b"connection:") for head in heads] == [1, 1]
+    assert b"connection: close" in heads[0].lower()
+    assert b"connection: keep-alive" in heads[1].lower()
+
+
 async def test_http_10_closes_unless_keep_alive() -> None:
     """HTTP/1.0 closes after the response; with Connection: keep-alive it stays open."""
     async with running(echo) as server:

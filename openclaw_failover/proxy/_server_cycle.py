@@ -206,8 +206,10 @@ class RequestCycle:
                 self._remaining = int(value)
             elif name == b"transfer-encoding":
                 self._chunked = value.lower() == b"chunked"
-            elif name == b"connection" and b"close" in value.lower():
-                self.keep_alive = False
+            elif name == b"connection":  # framed by the server, which writes it once
+                if b"close" in value.lower():
+                    self.keep_alive = False
+                continue
             names.append(name)
             values.append(value)
             lines += (name, b": ", value, b"\r\n")
