@@ -41,7 +41,10 @@ def parse_since(text: str) -> float:
         raise ValueError(
             f"--since: found {text!r}; expected a number and a unit s/m/h/d/w, e.g. 7d"
         )
-    return float(match.group(1)) * _UNIT_S[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if seconds <= 0:  # a zero window reports nothing (and a zero --bucket has no width)
+        raise ValueError(f"--since: found {text!r}; expected a duration above zero, e.g. 7d")
+    return seconds
 
 
 def audit_files(path: str | Path) -> list[Path]:

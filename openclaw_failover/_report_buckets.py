@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Bucket", "bucket_json"]
+__all__ = ["Bucket", "bucket_json", "parse_bucket"]
+
+_WIDTH = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*")
+_WIDTH_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_bucket(text: str) -> int:
+    """``report --bucket`` (``1h``, ``15m``, ``1d``) as whole seconds, at least one.
+
+    The help, this parser and its errors list the same units (s/m/h/d). A zero width is refused
+    rather than stretched to 1 s: the operator asked for something else.
+    """
+    match = _WIDTH.fullmatch(text)
+    if not match:
+        raise ValueError(
+            f"--bucket: found {text!r}; expected a number and a unit s/m/h/d, e.g. 1h, 15m, 1d"
+        )
+    seconds = round(float(match.group(1)) * _WIDTH_UNIT_S[match.group(2)])
+    if seconds < 1:
+        raise ValueError(f"--bucket: found {text!r}; expected a width of at least 1s, e.g. 1h")
+    return seconds
 
 
 @dataclass(slots=True)

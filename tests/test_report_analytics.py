@@ -11,6 +11,7 @@ import pytest
 from openclaw_failover._incident import find_request, render_incident
 from openclaw_failover._ports import AuditRecord
 from openclaw_failover._report import audit_files, build_report, parse_since, percentile
+from openclaw_failover._report_buckets import parse_bucket
 
 T0 = 1_800_000_000 // 86400 * 86400  # a UTC midnight
 OPUS = ("anthropic", "claude-opus-4-6", "cloud")
@@ -251,6 +252,31 @@ def test_parse_since_units_and_error() -> None:
     assert parse_since("90m") == 5400
     with pytest.raises(ValueError, match="--since"):
         parse_since("last week")
+
+
+@pytest.mark.parametrize("zero", ["0d", "0h", "0.0m"])
+def test_parse_since_refuses_zero(zero: str) -> None:
+    """A zero look-back (or --bucket) is an error, not an empty report or a 1 s bucket."""
+    with pytest.raises(ValueError, match="above zero"):
+        parse_since(zero)
+
+
+def test_parse_bucket_units_match_its_help_and_error() -> None:
+    """--bucket takes s/m/h/d as whole seconds; w, 0 and sub-second widths are errors."""
+    assert [parse_bucket(t) for t in ("1h", "15m", "1d", "30s", "1.5h")] == [
+        3600,
+        900,
+        86400,
+        30,
+        5400,
+    ]
+    with pytest.raises(ValueError, match=r"--bucket: found '1w'; expected .* s/m/h/d"):
+        parse_bucket("1w")
+    for zero in ("0h", "0.2s"):
+        with pytest.raises(
+            ValueError, match=r"--bucket: found .*; expected a width of at least 1s"
+        ):
+            parse_bucket(zero)
 
 
 def test_percentile_nearest_rank() -> None:

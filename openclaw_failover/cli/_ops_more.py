@@ -23,7 +23,9 @@ def report(
         str | None, typer.Option(help="Print the incident template for this request id.")
     ] = None,
     audit: Annotated[Path | None, typer.Option(help="Audit file (default: audit.path).")] = None,
-    bucket: Annotated[str, typer.Option(help="Plot/series bucket: 1h, 15m, 1d.")] = "1h",
+    bucket: Annotated[
+        str, typer.Option(help="Plot/series bucket: a number and a unit s/m/h/d, e.g. 1h, 15m, 1d.")
+    ] = "1h",
     hourly: Annotated[
         bool, typer.Option("--hourly", help="Also print the per-hour table.")
     ] = False,
