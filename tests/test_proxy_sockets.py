@@ -200,6 +200,13 @@ def test_token_required_when_configured() -> None:
         assert httpx.get(f"{base}/healthz").status_code == 200
         sdk = openai.OpenAI(base_url=f"{base}/v1", api_key="s3cret-token", max_retries=0)
         assert sdk.chat.completions.create(model="auto", messages=HI).model == "m1"  # type: ignore[arg-type]
+        # RFC 9110: the scheme is case-insensitive; the token is not.
+        for value, status in (("bearer s3cret-token", 200), ("BEARER  s3cret-token", 200)):
+            answer = httpx.get(f"{base}/v1/models", headers={"authorization": value})
+            assert answer.status_code == status, value
+        for value in ("bearer S3CRET-TOKEN", "Basic s3cret-token", "s3cret-token"):
+            answer = httpx.get(f"{base}/v1/models", headers={"authorization": value})
+            assert answer.status_code == 401, value
 
 
 def test_reloaded_token_applies_at_once(engine: StubEngine) -> None:

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._model import Secret
 from ._bind import is_loopback
-from ._request import new_request_id
+from ._request import new_request_id, request_id_in
 from ._throttle import Throttle
 from ._wire_errors import WireError, openai_error
 
@@ -137,15 +137,15 @@ def _host_name(value: bytes) -> str:
 
 
 def _request_id(scope: Scope) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            return bytes(value[:128])
-    return new_request_id().encode()
+    return (request_id_in(scope["headers"]) or new_request_id()).encode("latin-1")
 
 
 def _matches(scope: Scope, secret: Secret) -> bool:
-    expected = b"Bearer " + secret.reveal().encode()
+    """``Authorization: Bearer <token>``; the scheme's case is free (RFC 9110), the token's
+    is not."""
     for name, value in scope["headers"]:
         if name == b"authorization":
-            return hmac.compare_digest(value.strip(), expected)
+            scheme, _, token = value.strip().partition(b" ")
+            expected = secret.reveal().encode()
+            return scheme.lower() == b"bearer" and hmac.compare_digest(token.lstrip(), expected)
     return False
