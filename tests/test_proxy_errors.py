@@ -203,6 +203,8 @@ def test_wrong_method_and_path_are_openai_errors(url: str) -> None:
     wrong_method = httpx.get(f"{url}/v1/chat/completions")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert wrong_method.headers["allow"] == "POST"  # RFC 9110: a 405 names what is allowed
+    assert "allowed: POST" in wrong_method.json()["error"]["message"]
     missing = httpx.post(f"{url}/v1/embeddings", json={})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"

@@ -83,14 +83,17 @@ class SmallRoutes:
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 as OpenAI-style errors."""
+    """Starlette's own 404/405 as OpenAI-style errors; a 405 keeps its ``Allow`` header."""
     status = getattr(exc, "status_code", 500)
-    error = openai_error(
-        status,
-        f"{request.method} {request.url.path}: no such endpoint of the failover proxy",
-        code="not_found" if status == 404 else "method_not_allowed",
-    )
-    return Response(error.body, status, media_type="application/json")
+    headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
+    where = f"{request.method} {request.url.path}"
+    if status == 405:
+        allowed = headers.get("Allow", "")
+        message, code = f"{where}: method not allowed (allowed: {allowed})", "method_not_allowed"
+    else:
+        message, code = f"{where}: no such endpoint of the failover proxy", "not_found"
+    error = openai_error(status, message, code=code)
+    return Response(error.body, status, headers=headers, media_type="application/json")
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
