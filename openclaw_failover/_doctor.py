@@ -27,6 +27,8 @@ __all__ = [
     "check_config",
     "check_keys",
     "check_state",
+    "degraded_reason",
+    "describe_store",
     "run_checks",
     "worst_exit",
 ]
@@ -92,7 +94,7 @@ def check_keys(table: RouteTable) -> list[Finding]:
     return found
 
 
-def _store_where(table: RouteTable) -> str:
+def describe_store(table: RouteTable) -> str:
     """The configured store, for a message: backend and where (a URL with its password masked)."""
     state = table.settings.state
     if state.backend == "redis" and state.url is not None:
@@ -102,19 +104,26 @@ def _store_where(table: RouteTable) -> str:
     return state.backend
 
 
-def _degraded(table: RouteTable, store: StateStore) -> Finding | None:
-    """An error when the store fell back to local state (Redis unreachable, onUnavailable local).
+def degraded_reason(store: StateStore) -> str | None:
+    """Why ``store`` serves this process's local state instead of its shared backend, or None.
 
-    Its reads then succeed, but on this process's own empty state: "0 entries readable" would
-    be a false ok, and a running proxy in the same state shares no cooldowns with other gateways.
+    A Redis store with ``onUnavailable: "local"`` falls back when Redis is unreachable; its
+    reads then succeed, on an empty local state, so a successful read proves nothing.
     """
     reason = getattr(store, "degraded_reason", None)
-    if not isinstance(reason, str) or not reason:
+    return reason if isinstance(reason, str) and reason else None
+
+
+def _degraded(table: RouteTable, store: StateStore) -> Finding | None:
+    """An error when the store fell back to local state ("0 entries readable" would be a false
+    ok, and a running proxy in that state shares no cooldowns with other gateways)."""
+    reason = degraded_reason(store)
+    if reason is None:
         return None
     return Finding(
         "state",
         "error",
-        f"state store {_store_where(table)} unreachable ({mask_url(reason)}): nothing shared "
+        f"state store {describe_store(table)} unreachable ({mask_url(reason)}): nothing shared "
         "was read; a proxy in this state routes on its own local state and shares no "
         "cooldowns with other gateways",
         "start Redis or correct state.url (the proxy returns to Redis when it answers)",
@@ -130,7 +139,7 @@ async def check_state(table: RouteTable, store: StateStore, *, now: float) -> li
             Finding(
                 "state",
                 "error",
-                f"state store {_store_where(table)} unreadable ({type(exc).__name__})",
+                f"state store {describe_store(table)} unreadable ({type(exc).__name__})",
                 "check that Redis answers at state.url"
                 if table.settings.state.backend == "redis"
                 else f"check state.backend / the directory {table.settings.state.directory}",

@@ -44,14 +44,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def masked(data: T, *, config_path: str | None, table: RouteTable | None = None) -> T:
-    """``data`` (a JSON document or a message) with every secret this process knows masked.
-
-    The one masking path for status, doctor and probe (``validate`` uses the same helpers):
-    secrets of the process env, ``.env``, ``env.vars``, the config and the table's profiles,
-    key-shaped text, and URL credentials. A key can reach any field by accident (a chain
-    entry ``"openai/${OPENAI_API_KEY}"`` makes it a model ref), so everything shown goes
-    through here.
-    """
+    """``data`` with every secret this process knows of, key-shaped text and URL credentials
+    masked: the one path for status, doctor, probe and clear (validate uses its helpers). A
+    key can reach any field by accident ("openai/${OPENAI_API_KEY}" makes it a model ref)."""
     from ..config._redact import known_secrets, scrub_tree
 
     secrets = known_secrets(os.environ, config_path=config_path, table=table)
@@ -67,9 +62,7 @@ def load(config: Path | None, kind: str | None) -> tuple[RouteTable | None, Any]
     try:
         result = load_route_table(str(config) if config else None, kind=kind, environ=os.environ)
     except (OSError, ValueError) as exc:
-        from ..config._redact import scrub_text
-
-        reason = scrub_text(f"{type(exc).__name__}: {exc}", ())
+        reason = masked(f"{type(exc).__name__}: {exc}", config_path=None)
         raise _fail(f"cannot read the config: {reason}") from None
     return result.table, result
 
@@ -227,6 +220,7 @@ def cooldowns_clear(
         audit = _audit_sink(table)
         try:
             async with parts(table) as (store, _, _client):
+                await _require_reachable(table, store)
                 return await clear_cooldowns(
                     table,
                     store,
@@ -265,6 +259,8 @@ def _clear_target(
     if provider and provider not in table.providers:
         known = ", ".join(sorted(table.providers))
         raise _fail(f"--provider: found {provider!r}; expected one of {known}")
+    if profile:
+        _check_profile(table, profile, provider=provider)
     if table.settings.state.backend == "memory":
         typer.echo(
             "note: state.backend is memory, so a running proxy keeps its own state that "
@@ -272,6 +268,35 @@ def _clear_target(
             err=True,
         )
     return table
+
+
+def _check_profile(table: RouteTable, profile: str, *, provider: str | None) -> None:
+    """Exit 2 unless ``profile`` is a profile id (of ``provider``, if given) of the config: a
+    mistyped id would select nothing and report "0 cleared" as a success."""
+    owners = [table.providers[provider]] if provider else list(table.providers.values())
+    known = sorted({p.id for owner in owners for p in owner.profiles})
+    if profile not in known:
+        where = f" of provider {provider!r}" if provider else ""
+        expected = f"one of {', '.join(known)}{where}" if known else f"a profile id{where}"
+        raise _fail(masked(f"--profile: found {profile!r}; expected {expected}", config_path=None))
+
+
+async def _require_reachable(table: RouteTable, store: StateStore) -> None:
+    """Exit 1 when the store cannot be reached (Redis down): a clear must not claim success."""
+    from .._doctor import degraded_reason, describe_store
+    from .._errors import StateStoreError
+
+    try:
+        await store.items()
+        reason = degraded_reason(store)
+    except (StateStoreError, OSError) as exc:  # onUnavailable "closed", or a broken folder
+        reason = f"{type(exc).__name__}: {exc}"
+    if reason:
+        message = (
+            f"cooldowns clear: nothing cleared: the state store {describe_store(table)} "
+            f"is unreachable ({reason}); fix it (openclaw-failover doctor), then clear again"
+        )
+        raise _fail(masked(message, config_path=table.config_path, table=table), code=1)
 
 
 def _audit_probes(table: RouteTable, results: Any) -> None:
