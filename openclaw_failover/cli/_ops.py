@@ -193,7 +193,9 @@ async def _default_file_state(now: float) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- cooldowns
 
-cooldowns_app = typer.Typer(help="See and clear cooldowns.", no_args_is_help=True)
+cooldowns_app = typer.Typer(
+    help="Clear this proxy's cooldowns (status shows them).", no_args_is_help=True
+)
 
 
 @cooldowns_app.command("clear")

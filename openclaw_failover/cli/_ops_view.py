@@ -147,9 +147,18 @@ def _print_local(console: Console, local: list[Mapping[str, Any]]) -> None:
             item["model"],
             item["base_url"],
             _yes(item["reachable"]),
-            _yes(item["present"]) + f" {escape(item['detail'])}",
+            _pulled(item),
         )
     console.print(table)
+
+
+def _pulled(item: Mapping[str, Any]) -> str:
+    """The "model pulled" cell: unknown when the server did not answer (its detail is then the
+    failure, e.g. ConnectError, which read as "no ConnectError" next to a plain no)."""
+    detail = escape(str(item["detail"]))
+    if not item["reachable"]:
+        return f"[yellow]unknown[/]: server unreachable ({detail})" if detail else "unknown"
+    return _yes(item["present"]) + (f": {detail}" if detail else "")
 
 
 def print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:

@@ -49,7 +49,10 @@ def serve(
         str | None, typer.Option(help="openclaw | standalone (default: detected).")
     ] = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default: proxy.host).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: proxy.port; 0 = any).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Port (default: proxy.port; 0 = any free port)."),
+    ] = None,
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a non-loopback bind (needs a token).")
     ] = False,
