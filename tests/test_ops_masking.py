@@ -155,3 +155,12 @@ def test_scrub_masks_key_shapes_and_url_userinfo() -> None:
     assert mask_url("http://admin:pw@127.0.0.1:9/") == "http://***@127.0.0.1:9/"
     assert mask_url("http://127.0.0.1:9/v1") == "http://127.0.0.1:9/v1"
     assert scrub_tree({"k": ["x secret-value-1 y"]}, {"secret-value-1"}) == {"k": ["x *** y"]}
+
+
+def test_serve_masks_keys_in_config_errors(tmp_path: Path) -> None:
+    """serve's config-error lines mask a .env key substituted into a chain entry."""
+    config, env = _home(tmp_path, primary="${OPENAI_API_KEY}", fallbacks=["ollama/qwen3:8b"])
+    code, out = _invoke(["serve", "--config", str(config)], env)
+    assert code == 2, out
+    assert "found '***'" in out
+    assert _leaks(out) == [], out

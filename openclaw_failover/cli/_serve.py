@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .._model import RouteTable
+from ..config._redact import known_secrets, scrub_text
 from ..proxy._bind import bind_refusal
 
 #: How long an idle keep-alive connection stays open (uvicorn's default was 5 s). It must
@@ -29,16 +31,16 @@ def _load(config: Path | None, kind: str | None) -> RouteTable:
     except ValueError as exc:  # a bad --kind
         typer.echo(f"openclaw-failover serve: --kind: {exc}", err=True)
         raise typer.Exit(2) from None
+    secrets = known_secrets(os.environ, config_path=result.config_path, table=result.table)
     for problem in result.warnings:
-        typer.echo(
-            f"openclaw-failover serve: warning: [{problem.rule}] {problem.message}", err=True
-        )
+        message = scrub_text(problem.message, secrets)
+        typer.echo(f"openclaw-failover serve: warning: [{problem.rule}] {message}", err=True)
     if result.table is None:
         typer.echo(
             f"openclaw-failover serve: invalid configuration in {result.config_path}:", err=True
         )
-        for problem in result.errors:
-            typer.echo(f"  [{problem.rule}] {problem.message}", err=True)
+        for problem in result.errors:  # a key substituted into a chain entry shows in `found`
+            typer.echo(f"  [{problem.rule}] {scrub_text(problem.message, secrets)}", err=True)
         raise typer.Exit(2)
     return result.table
 
