@@ -10,7 +10,6 @@ it and emits the audit lines.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from enum import Enum
 from typing import Any
 
@@ -21,12 +20,12 @@ from ._localguard import LocalToolGuard
 from ._model import FailureReason, Tier
 from ._ordering import Slot, SlotView, no_cooldown, order_profiles, view_slot
 from ._policy import health_state
-from ._ports import SLOT_COOLED, SLOT_WAIT_TIMEOUT, Health, UpstreamCall
+from ._ports import BUDGET_SPENT, SLOT_COOLED, SLOT_WAIT_TIMEOUT, Health, UpstreamCall
 from ._runhooks import AnswerEvents
 from ._runstate import EngineView, RunLog
 from ._runwrites import RunWrites
 from ._toolpolicy import filter_tools
-from ._upstream import Failed, open_upstream
+from ._upstream import Failed, blameless, open_upstream
 
 __all__ = ["RequestRun"]
 
@@ -35,8 +34,9 @@ _KEY_REASONS = frozenset({R.RATE_LIMIT, R.AUTH, R.AUTH_PERMANENT, R.BILLING})
 _RETRY_SAME_KEY = frozenset({R.SERVER_ERROR, R.OVERLOADED})
 _PROBE_LEASE_MARGIN_S = 5.0
 _tuple_new = tuple.__new__
-#: Attempts that never reached the upstream: no retry, no cooldown; where the walk goes next.
-_NOT_SENT = {SLOT_WAIT_TIMEOUT: "next_model", SLOT_COOLED: "next_key"}
+#: Failures no upstream is to blame for (never sent, or a deadline the budget cut short):
+#: no retry, no cooldown; where the walk goes next.
+_NOT_SENT = {SLOT_WAIT_TIMEOUT: "next_model", SLOT_COOLED: "next_key", BUDGET_SPENT: "stop"}
 
 
 class Move(Enum):
@@ -246,18 +246,19 @@ class RequestRun:
         fields = (slot.provider, candidate, slot.profile, body, request.upstream_headers, events)
         call = _tuple_new(UpstreamCall, fields)
         idle_s = self.settings.deadlines.stream_idle_s
+        own_s = self._own_first_token_s(candidate.tier)
+        first_token_s = max(0.001, min(own_s, self._remaining_s()))
         result = await open_upstream(
             transport,
             call,
-            first_token_s=self._first_token_s(candidate.tier),
+            first_token_s=first_token_s,
             stream_idle_s=idle_s,
             watchdog=view.watchdog,
             on_malformed=events.malformed,
         )
         if isinstance(result, Failed):
-            if events.waiting and result.reason is R.TIMEOUT:  # the deadline struck in the queue
-                detail = "no provider slot free before the first-token deadline"
-                result = replace(result, failure_kind=SLOT_WAIT_TIMEOUT, detail=detail)
+            cut_s = first_token_s if first_token_s < own_s else None
+            result = blameless(result, queued=events.waiting, cut_s=cut_s)
             self.log.failed(slot, result, attempt=self.tried)
             return result
         ttfb_ms = round(result.ttfb_ms, 1)  # as audited, on the attempt and the outcome line
@@ -306,17 +307,13 @@ class RequestRun:
         return meta
 
     def _first_token_s(self, tier: Tier) -> float:
-        deadlines = self.settings.deadlines
-        explicit = self.request.first_token_deadline_s
-        if explicit is not None:
-            budget = min(explicit, deadlines.max_request_deadline_s)
-        elif tier is Tier.LOCAL:
-            budget = deadlines.local_first_token_s
-        elif self.request.mode == "batch":
-            budget = deadlines.batch_first_token_s
-        else:
-            budget = deadlines.interactive_first_token_s
-        return max(0.001, min(budget, self._remaining_s()))
+        """An attempt's first-token deadline now: its own, cut to what is left of the budget."""
+        return max(0.001, min(self._own_first_token_s(tier), self._remaining_s()))
+
+    def _own_first_token_s(self, tier: Tier) -> float:
+        request = self.request
+        explicit = request.first_token_deadline_s
+        return self.settings.deadlines.first_token_s(tier, mode=request.mode, explicit_s=explicit)
 
     def _remaining_s(self) -> float:
         return self.deadline_intent - self.view.clock.monotonic()

@@ -206,6 +206,15 @@ class Deadlines:
     intent_budget_s: float = 150.0
     max_request_deadline_s: float = 300.0
 
+    def first_token_s(self, tier: Tier, *, mode: str, explicit_s: float | None) -> float:
+        """An attempt's own first-token deadline: the request's explicit one (capped), else
+        its tier's, and for a cloud tier its mode's."""
+        if explicit_s is not None:
+            return min(explicit_s, self.max_request_deadline_s)
+        if tier is Tier.LOCAL:
+            return self.local_first_token_s
+        return self.batch_first_token_s if mode == "batch" else self.interactive_first_token_s
+
 
 @dataclass(frozen=True, slots=True)
 class Retries:

@@ -174,6 +174,10 @@ class AuditSink(Protocol):
 #: while the call waited for a provider slot, or a key or the model cooled during that wait.
 SLOT_WAIT_TIMEOUT = "SlotWaitTimeout"
 SLOT_COOLED = "SlotCooled"
+#: The failure kind of an attempt whose first-token deadline the request's ``intentBudgetS``
+#: cut short, and which struck: the upstream had less than its own deadline, so nothing is
+#: cooled, and the request stops there.
+BUDGET_SPENT = "IntentBudgetSpent"
 
 
 class SendGate(Protocol):

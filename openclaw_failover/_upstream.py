@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ._classify import classify_outcome
 from ._idle import IdleWatch, Watchdog
 from ._model import FailureReason
 from ._ports import (
+    BUDGET_SPENT,
+    SLOT_WAIT_TIMEOUT,
     Clock,
     MalformedEvent,
     Transport,
@@ -24,7 +26,18 @@ from ._ports import (
     UpstreamReply,
 )
 
-__all__ = ["Failed", "Opened", "close_quietly", "has_token", "open_upstream"]
+__all__ = [
+    "SILENT_UPSTREAM",
+    "Failed",
+    "Opened",
+    "blameless",
+    "close_quietly",
+    "has_token",
+    "open_upstream",
+]
+
+#: The failure kind of an upstream that sent no first token before its deadline.
+SILENT_UPSTREAM = "FirstTokenTimeout"
 
 Chunk = dict[str, Any]
 #: What makes a delta a first token besides ``content`` (which is tested first, on its own).
@@ -113,7 +126,7 @@ async def open_upstream(
             FailureReason.TIMEOUT,
             None,
             detail="no first token",
-            kind="FirstTokenTimeout",
+            kind=SILENT_UPSTREAM,
             started=started,
             clock=clock,
         )
@@ -211,3 +224,15 @@ async def _error_reply(
         clock=clock,
         retry_after_s=result.retry_after_s,
     )
+
+
+def blameless(failed: Failed, *, queued: bool, cut_s: float | None) -> Failed:
+    """A timeout no upstream is to blame for, relabelled: the deadline struck while the call
+    waited for a provider slot, or struck early because the budget had cut it to ``cut_s``."""
+    if queued and failed.reason is FailureReason.TIMEOUT:
+        detail = "no provider slot free before the first-token deadline"
+        return replace(failed, failure_kind=SLOT_WAIT_TIMEOUT, detail=detail)
+    if cut_s is not None and failed.failure_kind == SILENT_UPSTREAM:
+        detail = f"intentBudgetS spent {cut_s:.3g} s into this attempt"
+        return replace(failed, failure_kind=BUDGET_SPENT, detail=detail)
+    return failed
