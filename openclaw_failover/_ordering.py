@@ -48,11 +48,12 @@ def model_key(candidate: Candidate) -> str:
 
 
 def scope_key(scope: CooldownScope, candidate: Candidate, profile: Profile | None) -> str | None:
-    """The state key a cooldown of ``scope`` lands on; None when the scope has no key here."""
-    if scope == "model":
-        return model_key(candidate)
-    if profile is None or scope == "none":
+    """The state key a cooldown of ``scope`` lands on; None for scope ``none``. A provider
+    without keys (a local server) has only its model to cool, for the key scopes too."""
+    if scope == "none":
         return None
+    if scope == "model" or profile is None:
+        return model_key(candidate)
     if scope == "key":
         return profile_key(profile)
     return key_model_key(profile, candidate.model)

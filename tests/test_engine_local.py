@@ -14,6 +14,7 @@ from openclaw_failover._errors import AllCandidatesFailed
 from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._localguard import REFUSAL
 from openclaw_failover._model import Deadlines, Tier
+from openclaw_failover._ordering import model_key
 from tests.fixtures.engine import (
     Spec,
     advance_to_deadline,
@@ -163,3 +164,21 @@ async def test_mixed_calls_keep_the_allowed_one_and_refuse_the_other() -> None:
     assert body["choices"][0]["finish_reason"] == "tool_calls"
     outcome = rig.audit.events("outcome")[0]
     assert outcome.tools_blocked == (*meta.tools_blocked, "write")
+
+
+async def test_a_keyless_servers_429_cools_its_model() -> None:
+    """A provider without keys (a local server, a keyless gateway) answering 429 with a
+    Retry-After is cooled for that long on its model: the key scopes (rate_limit, auth,
+    billing) land on the model when there is no key, instead of nowhere, so the next
+    requests do not send to it again before the time it asked for."""
+    specs = [Spec("gate", "m1", keys=()), Spec("cloud", "big")]
+    table = make_table(specs)
+    rig = make_engine(table)
+    rig.upstream.set(error(429, retry_after="120"), model="m1")
+    meta, _ = await rig.engine.complete(REQ)
+    assert meta.model == "big"
+    cooled = rig.store._data[model_key(table.route("auto").candidates[0])]
+    assert (cooled.cooldown_reason, cooled.cooldown_until) == ("rate_limit", rig.clock.now() + 120)
+    rig.clock.advance(60)
+    await rig.engine.complete(REQ)
+    assert rig.upstream.models_called() == ["m1", "big", "big"]

@@ -65,13 +65,15 @@ def test_state_keys_carry_profile_id_and_fingerprint() -> None:
 
 
 def test_scope_keys() -> None:
-    """Each cooldown scope lands on its own key; ``none`` lands nowhere."""
+    """Each cooldown scope lands on its own key (the model's, for a keyless provider);
+    ``none`` lands nowhere."""
     profile = _profile("a", "x")
     candidate = Candidate("a", "m")
     assert scope_key("key", candidate, profile) == profile_key(profile)
     assert scope_key("key_model", candidate, profile) == key_model_key(profile, "m")
     assert scope_key("model", candidate, None) == model_key(candidate)
-    assert scope_key("key", candidate, None) is None
+    assert scope_key("key", candidate, None) == model_key(candidate)  # no key: its model
+    assert scope_key("key_model", candidate, None) == model_key(candidate)
     assert scope_key("none", candidate, profile) is None
 
 
