@@ -85,14 +85,12 @@ def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> 
 
 
 def _bucket(text: str) -> int:
-    from .._report import parse_since
+    from .._report_buckets import parse_bucket
 
     try:
-        return max(1, round(parse_since(text)))
-    except ValueError:
-        raise _fail(
-            f"--bucket: found {text!r}; expected a number and a unit s/m/h/d, e.g. 1h"
-        ) from None
+        return parse_bucket(text)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _plot(data: dict[str, Any], path: Path) -> Path:

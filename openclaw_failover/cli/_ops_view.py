@@ -247,9 +247,11 @@ def print_hours(console: Console, data: Mapping[str, Any]) -> None:
 def print_report(console: Console, data: Mapping[str, Any]) -> None:
     """The report tables: per day, alerts, rates, latency, keys, downgrades."""
     totals = data["totals"]
+    bad = data.get("bad_lines", 0)
+    skipped = f"; {bad:,} unreadable lines skipped (the report is partial)" if bad else ""
     console.print(
         f"{data['lines']:,} audit lines from {', '.join(data['audit_files']) or '-'}; "
-        f"{totals['intents']:,} intents since {data['since'] or 'the start'}",
+        f"{totals['intents']:,} intents since {data['since'] or 'the start'}{skipped}",
         markup=False,
     )
     days = _table("Per day", *_DAY_COLUMNS)
