@@ -191,116 +191,6 @@ async def _default_file_state(now: float) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- cooldowns
-
-cooldowns_app = typer.Typer(
-    help="Clear this proxy's cooldowns (status shows them).", no_args_is_help=True
-)
-
-
-@cooldowns_app.command("clear")
-def cooldowns_clear(
-    provider: Annotated[
-        str | None, typer.Option(help="Clear every key and model of this provider.")
-    ] = None,
-    profile: Annotated[str | None, typer.Option(help="Clear one key (profile id).")] = None,
-    everything: Annotated[bool, typer.Option("--all", help="Clear every cooldown.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
-    config: ConfigOpt = None,
-    kind: KindOpt = None,
-) -> None:
-    """Clear our stale cooldowns atomically (a running proxy sees it on its next request)."""
-    from .._cooldowns import clear_cooldowns
-    from .._openclaw_state import clear_instructions, read_openclaw_state
-
-    table = _clear_target(config, kind, provider=provider, profile=profile, everything=everything)
-    what = "every cooldown" if everything else f"cooldowns of {provider or profile}"
-    if not yes and not typer.confirm(f"Clear {what}?", default=False):
-        raise _fail("nothing cleared", code=1)
-
-    async def go() -> Any:
-        audit = _audit_sink(table)
-        try:
-            async with parts(table) as (store, _, _client):
-                await _require_reachable(table, store)
-                return await clear_cooldowns(
-                    table,
-                    store,
-                    now=time.time(),
-                    audit=audit,
-                    provider=provider,
-                    profile=profile,
-                    everything=everything,
-                )
-        finally:
-            if audit is not None:
-                await audit.aclose()
-
-    result = run(go)
-    for key, was in result.cleared.items():
-        typer.echo(f"cleared {key} (was {was})")
-    typer.echo(f"{len(result.cleared)} cleared of {result.selected} selected state keys")
-    for line in clear_instructions(
-        read_openclaw_state(os.environ), now=time.time(), provider=provider
-    ):
-        typer.echo(line)
-
-
-def _clear_target(
-    config: Path | None,
-    kind: str | None,
-    *,
-    provider: str | None,
-    profile: str | None,
-    everything: bool,
-) -> RouteTable:
-    """The table to clear in, after checking the selection (and warning about memory state)."""
-    if not (provider or profile or everything):
-        raise _fail("cooldowns clear: found no selection; expected --provider, --profile or --all")
-    table = require(config, kind)
-    if provider and provider not in table.providers:
-        known = ", ".join(sorted(table.providers))
-        raise _fail(f"--provider: found {provider!r}; expected one of {known}")
-    if profile:
-        _check_profile(table, profile, provider=provider)
-    if table.settings.state.backend == "memory":
-        typer.echo(
-            "note: state.backend is memory, so a running proxy keeps its own state that "
-            "this command cannot reach; use file or redis to clear it from here",
-            err=True,
-        )
-    return table
-
-
-def _check_profile(table: RouteTable, profile: str, *, provider: str | None) -> None:
-    """Exit 2 unless ``profile`` is a profile id (of ``provider``, if given) of the config: a
-    mistyped id would select nothing and report "0 cleared" as a success."""
-    owners = [table.providers[provider]] if provider else list(table.providers.values())
-    known = sorted({p.id for owner in owners for p in owner.profiles})
-    if profile not in known:
-        where = f" of provider {provider!r}" if provider else ""
-        expected = f"one of {', '.join(known)}{where}" if known else f"a profile id{where}"
-        raise _fail(masked(f"--profile: found {profile!r}; expected {expected}", config_path=None))
-
-
-async def _require_reachable(table: RouteTable, store: StateStore) -> None:
-    """Exit 1 when the store cannot be reached (Redis down): a clear must not claim success."""
-    from .._doctor import degraded_reason, describe_store
-    from .._errors import StateStoreError
-
-    try:
-        await store.items()
-        reason = degraded_reason(store)
-    except (StateStoreError, OSError) as exc:  # onUnavailable "closed", or a broken folder
-        reason = f"{type(exc).__name__}: {exc}"
-    if reason:
-        message = (
-            f"cooldowns clear: nothing cleared: the state store {describe_store(table)} "
-            f"is unreachable ({reason}); fix it (openclaw-failover doctor), then clear again"
-        )
-        raise _fail(masked(message, config_path=table.config_path, table=table), code=1)
-
-
 def _audit_probes(table: RouteTable, results: Any) -> None:
     from .._probe import probe_records
 
@@ -408,6 +298,7 @@ def _raw_config(path: str) -> dict[str, Any]:
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    from ._ops_cooldowns import cooldowns_app
     from ._ops_more import demo, report, service_app
 
     app.command("status")(status)
