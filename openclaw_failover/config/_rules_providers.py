@@ -11,6 +11,7 @@ from .._model import Provider, Tier
 from ..providers import SUPPORTED_APIS
 from ._jsonpath import join
 from ._normalise import Normalised
+from ._redact import mask_url
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -24,14 +25,6 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def shown_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def _endpoint(url: str) -> tuple[str, int] | None:
@@ -133,7 +126,7 @@ def _local(n: Normalised, p: Provider) -> list[Problem]:
             Problem(
                 "local.remote-url",
                 path,
-                f"local-tier baseUrl {shown_url(p.base_url)!r} off this machine",
+                f"local-tier baseUrl {mask_url(p.base_url)!r} off this machine",
                 "a loopback URL (127.0.0.1, localhost or [::1])",
                 "point it at 127.0.0.1, or set allowRemoteLocal: true if that is intended",
             )
@@ -147,9 +140,9 @@ def _ollama_v1(n: Normalised, p: Provider) -> Problem | None:
     return Problem(
         "ollama.v1-path",
         field_path(n, p.id, "baseUrl"),
-        f"Ollama baseUrl {shown_url(p.base_url)!r}",
+        f"Ollama baseUrl {mask_url(p.base_url)!r}",
         "the native root without /v1 (/v1 breaks tool calls: the model emits raw JSON)",
-        f"use {shown_url(p.base_url).rstrip('/').removesuffix('/v1')}",
+        f"use {mask_url(p.base_url).rstrip('/').removesuffix('/v1')}",
         severity="warning",
     )
 
@@ -162,7 +155,7 @@ def _self_loop(n: Normalised, p: Provider) -> Problem | None:
     return Problem(
         "chain.self-loop",
         field_path(n, p.id, "baseUrl"),
-        f"provider {p.id!r} at {shown_url(p.base_url)!r}, which is the failover proxy itself",
+        f"provider {p.id!r} at {mask_url(p.base_url)!r}, which is the failover proxy itself",
         "candidates that are real upstreams",
         "remove it from the chain; the proxy runs the chain",
     )
@@ -180,7 +173,7 @@ def _conflicts(n: Normalised, pid: str) -> list[Problem]:
                 Problem(
                     "provider.conflict",
                     join(n.view.providers_path, pid, key),
-                    f"{shown_url(str(a))!r} here and {shown_url(str(b))!r} "
+                    f"{mask_url(str(a))!r} here and {mask_url(str(b))!r} "
                     f"in models.providers.{pid}.{key}",
                     "one value, or the same in both",
                     f"keep {key} in one place only",
