@@ -38,6 +38,15 @@ class AnswerHooks(Protocol):
         """Write the outcome line (answered, client_error) and any tool_blocked lines."""
         ...
 
+    def held_break(self, failure: Failed | TransportFailure) -> Failed:
+        """Audit a break of an answer held whole (nothing sent yet) as a failed attempt; the
+        attempt loop cools it and goes on."""
+        ...
+
+
+class _Held(StreamInterrupted):
+    """A break while :meth:`StreamAnswer.hold` reads: caught there, never raised further."""
+
 
 class StreamAnswer:
     """The :class:`~openclaw_failover._exchange.Answer` the engine returns. Iterate it once.
@@ -52,6 +61,7 @@ class StreamAnswer:
         "_ended",
         "_guard",
         "_head",
+        "_held",
         "_hooks",
         "_idle_s",
         "_iterating",
@@ -91,6 +101,8 @@ class StreamAnswer:
         self._done = False
         self._ended = False  # the upstream stream ended by itself (nothing left to close)
         self._closed = False
+        #: While :meth:`hold` reads: a break is kept here instead of ending the answer.
+        self._held: list[Failed | TransportFailure] | None = None
 
     @property
     def meta(self) -> AnswerMeta:
@@ -139,7 +151,34 @@ class StreamAnswer:
 
     async def _break(self, failure: Failed | TransportFailure) -> StreamInterrupted:
         self._done = True
+        if self._held is not None:
+            self._held.append(failure)
+            return _Held(())
         return await self._hooks.interrupted(failure)
+
+    async def hold(self) -> Failed | None:
+        """Read the whole answer now, for a caller sent nothing before its end (a request
+        not streamed): its chunks wait, in order, for the iteration. A break before the end
+        is not the caller's, since nothing went out: the upstream is released and the break
+        comes back as the attempt's failure, so the attempt loop can fail over."""
+        breaks: list[Failed | TransportFailure] = []
+        self._held = breaks
+        chunks: list[Chunk] = []
+        try:
+            while True:
+                chunks.append(await self.__anext__())
+        except StopAsyncIteration:
+            chunks.reverse()
+            self._head = chunks
+            return None
+        except _Held:
+            await self.aclose()
+            return self._hooks.held_break(breaks[0])
+        except BaseException:  # cancelled (the caller left) or a bug: release the upstream
+            await self.aclose()
+            raise
+        finally:
+            self._held = None
 
     def _finish(self, outcome: str) -> None:
         if self._done:

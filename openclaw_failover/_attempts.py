@@ -160,7 +160,12 @@ class RequestRun:
             self.tried += 1
             result = await self._attempt(slot)
             if isinstance(result, StreamAnswer):
-                return result
+                # Not streamed, the caller is sent nothing before the end: held whole, a
+                # break mid-body is one more failure to fail over from.
+                held = None if self.request.stream else await result.hold()
+                if held is None:
+                    return result
+                result = held
             if result.failure_kind in _NOT_SENT:  # no upstream to blame: move on, cool nothing
                 await self.writes.release()
                 return Move(_NOT_SENT[result.failure_kind])

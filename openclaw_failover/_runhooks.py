@@ -71,6 +71,14 @@ class AnswerEvents:
         )
         return StreamInterrupted(tuple(run.log.attempts), request_id=run.log.request_id)
 
+    def held_break(self, failure: Failed | TransportFailure) -> Failed:
+        """A break of an answer held whole: a failed attempt line, no cooldown and no
+        outcome yet (the attempt loop cools it as any failure and goes on)."""
+        slot = self._slot
+        failed = failure if isinstance(failure, Failed) else _as_failed(failure, slot)
+        self._run.log.failed(slot, failed, attempt=self._run.tried)
+        return failed
+
     def finished(self, outcome: str, blocked: tuple[str, ...]) -> None:
         """The outcome line (``answered``/``answered_downgraded``/``client_error``)."""
         run, slot = self._run, self._slot

@@ -79,9 +79,10 @@ async def test_audit_never_holds_a_key_or_the_prompt() -> None:
 
 
 async def test_closing_an_answer_early_is_a_client_error() -> None:
-    """An answer closed before its end writes a client_error outcome and frees the stream."""
+    """A streamed answer closed before its end writes a client_error outcome and frees the
+    stream (one not streamed is read whole before ``open`` returns it)."""
     rig = make_engine(make_table(SPECS))
-    answer = await rig.engine.open(REQ)
+    answer = await rig.engine.open(ChatRequest(body=REQ.body, stream=True))
     await answer.aclose()
     assert [r.outcome for r in rig.audit.events("outcome")] == ["client_error"]
 

@@ -165,6 +165,41 @@ async def test_stream_that_goes_quiet_is_ended_at_the_idle_deadline(
     assert (outcome.outcome, outcome.failure_kind) == ("stream_error", "StreamIdleTimeout")
 
 
+async def test_a_whole_answer_cut_mid_body_fails_over(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """A non-streamed request is held until its answer is whole, so nothing has reached the
+    caller when the upstream cuts the body: that is a failure like any before the first
+    token (the model cooled, the walk goes on), not a 502 for the caller."""
+    fake_openai.always(CutStream(after=2), model="fake-model")
+    rig = _rig(fake_openai, client)
+    meta, body = await rig.engine.complete(ChatRequest(body=REQ.body))
+    assert (meta.model, meta.downgraded) == ("fake-model-2", True)
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert [o.outcome for o in rig.audit.events("outcome")] == ["answered_downgraded"]
+    failed = [a for a in rig.audit.events("attempt") if a.reason is not None]
+    assert {(a.model, a.reason) for a in failed} == {("fake-model", "server_error")}
+    assert [c.model for c in rig.audit.events("cooldown_set")] == ["fake-model"]
+
+
+async def test_a_whole_answer_that_goes_quiet_fails_over_at_the_idle_deadline(
+    fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
+) -> None:
+    """A non-streamed answer whose upstream goes quiet mid-body is given up at the stream-idle
+    deadline and the next candidate answers the caller, who was sent nothing yet."""
+    fake_openai.always(HangMidStream(after=1), model="fake-model")
+    rig = _rig(fake_openai, client)
+    task = asyncio.create_task(rig.engine.complete(ChatRequest(body=REQ.body)))
+    assert rig.tap is not None
+    tap = rig.tap
+    await eventually(lambda: len(tap.chunks_seen()) >= 2)
+    await advance_to_deadline(rig.clock, IDLE_S, task=task)
+    meta, _ = await asyncio.wait_for(task, 5)  # a guard against a hang, not a timing
+    assert meta.model == "fake-model-2"
+    [outcome] = rig.audit.events("outcome")
+    assert outcome.outcome == "answered_downgraded"
+
+
 async def test_reset_before_headers_retries_once_then_moves(
     fake_openai: FakeOpenAIServer, client: httpx.AsyncClient
 ) -> None:
