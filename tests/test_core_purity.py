@@ -23,6 +23,7 @@ ALLOWED = {
     "hashlib",
     "hmac",
     "operator",
+    "math",
 }
 #: Package modules the core may import: the domain values and seam types, and each other.
 ALLOWED_LOCAL = {"_model", "_ports", "_policy", "_ordering", "_classify", "_toolpolicy"}
