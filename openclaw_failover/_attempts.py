@@ -195,7 +195,8 @@ class RequestRun:
         if failed.reason is R.FORMAT:
             await self.writes.release()
             self.log.outcome("rejected", slot, status=failed.status, reason=failed.reason.value)
-            raise RequestRejected(tuple(self.log.attempts), request_id=self.log.request_id)
+            attempts, rid = tuple(self.log.attempts), self.log.request_id
+            raise RequestRejected(attempts, request_id=rid, upstream_message=failed.message)
 
     async def _reread(self, slot: Slot) -> SlotView:
         """The slot as the store holds it now: another request or process may have cooled

@@ -169,6 +169,20 @@ class _Body:
     label: str
 
 
+def upstream_message(excerpt: str, *, limit: int = 300) -> str:
+    """The upstream's own words in an error body: ``error.message`` (OpenAI, Anthropic),
+    ``error`` as text, or ``message``; at most ``limit`` characters, "" when there are none."""
+    try:
+        data = json.loads(excerpt) if excerpt[:1] == "{" else None
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    error = data.get("error")
+    found = error.get("message") if isinstance(error, dict) else error or data.get("message")
+    return " ".join(found.split())[:limit] if isinstance(found, str) else ""
+
+
 def _parse_body(excerpt: str) -> _Body:
     text = excerpt.lower()
     try:

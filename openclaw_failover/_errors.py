@@ -95,9 +95,20 @@ class UpstreamError(FailoverError):
 
 
 class RequestRejected(UpstreamError):
-    """The upstream refused the request itself (format, content policy, context overflow)."""
+    """The upstream refused the request itself (format, content policy, context overflow);
+    ``upstream_message`` is what it said was wrong, for the caller (never audited)."""
 
     outcome = "rejected"
+
+    def __init__(
+        self,
+        attempts: tuple[AttemptRecord, ...],
+        *,
+        request_id: str = "",
+        upstream_message: str = "",
+    ) -> None:
+        self.upstream_message = upstream_message
+        super().__init__(attempts, request_id=request_id)
 
 
 class RouteDriftError(UpstreamError):

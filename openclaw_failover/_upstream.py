@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._classify import classify_outcome
+from ._classify import classify_outcome, upstream_message
 from ._idle import IdleWatch, Watchdog
 from ._model import FailureReason
 from ._ports import (
@@ -84,6 +84,9 @@ class Failed:
     detail: str
     failure_kind: str | None
     latency_ms: float
+    #: The upstream's own words, for a request it refused (format): for the caller only,
+    #: never the audit (they may echo the request).
+    message: str = ""
 
 
 async def close_quietly(
@@ -215,7 +218,7 @@ async def _error_reply(
         api=call.provider.api,
         now=clock.now(),
     )
-    return _failed(
+    failed = _failed(
         result.reason or FailureReason.UNKNOWN,
         reply.status,
         detail=result.detail,
@@ -224,6 +227,9 @@ async def _error_reply(
         clock=clock,
         retry_after_s=result.retry_after_s,
     )
+    if failed.reason is FailureReason.FORMAT:
+        return replace(failed, message=upstream_message(excerpt))
+    return failed
 
 
 def blameless(failed: Failed, *, queued: bool, cut_s: float | None) -> Failed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -126,6 +127,19 @@ async def test_format_error_is_rejected_and_never_retried() -> None:
     assert rig.upstream.calls == [("ka", "m1")]
     assert rig.store._data == {}
     assert [r.outcome for r in rig.audit.events("outcome")] == ["rejected"]
+
+
+async def test_a_rejection_carries_the_upstreams_own_words_but_the_audit_does_not() -> None:
+    """The upstream's message for a 400 travels with RequestRejected (for the caller, who
+    must learn what to fix); the audit keeps only status and type (it may echo the request)."""
+    rig = make_engine(make_table(TWO_KEYS))
+    words = "messages[3]: tool_call_id 'call_9' has no matching tool call"
+    body = {"error": {"type": "invalid_request_error", "message": words}}
+    rig.upstream.set(error(400, body=body), model="m1")
+    with pytest.raises(RequestRejected) as info:
+        await _answer(rig)
+    assert info.value.upstream_message == words
+    assert all("call_9" not in json.dumps(r.to_json()) for r in rig.audit.records)
 
 
 async def test_three_candidates_all_500_make_exactly_six_attempts() -> None:

@@ -148,6 +148,25 @@ def test_rejected_context_overflow_is_400(url: str, engine: StubEngine) -> None:
     assert "8192" in error["message"]
 
 
+def test_a_rejection_passes_the_upstreams_words_on_masked(url: str, engine: StubEngine) -> None:
+    """A 400 upstream_rejected says what the upstream said was wrong, so the caller can fix
+    it; anything key-shaped in those words is masked."""
+    words = "messages[3]: tool_call_id 'call_9' has no matching tool call"
+    words += " (key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX)"
+    engine.plan = raising(
+        RequestRejected(
+            (attempt("p1", "m1", "format", 400, detail="400 invalid_request_error"),),
+            upstream_message=words,
+        )
+    )
+    response = post(url)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "upstream_rejected"
+    assert "tool_call_id 'call_9' has no matching tool call" in error["message"]
+    assert "ABCDEFGHIJKLMNOP" not in response.text
+
+
 def test_unexpected_engine_bug_is_clean_500(url: str, engine: StubEngine) -> None:
     """A bug inside the engine gives an OpenAI-style 500 without a stack trace."""
     engine.plan = raising(ZeroDivisionError("boom"))

@@ -22,6 +22,7 @@ from .._errors import (
     RouteDriftError,
     UpstreamError,
 )
+from ..config._redact import scrub_text
 
 #: OpenClaw retries a 429 whose Retry-After is at most 60 s up to 10 times; above, it stops.
 MIN_HARD_STOP_RETRY_AFTER_S = 61
@@ -142,9 +143,12 @@ def drift_error(exc: RouteDriftError, *, route: str, route_version: str) -> Wire
 
 
 def rejected_error(exc: RequestRejected, *, route: str, route_version: str) -> WireError:
-    """The upstream refused the request itself: 400, with its own words passed on."""
+    """The upstream refused the request itself: 400, with its own words passed on (anything
+    key-shaped in them masked), else its status and error type."""
     last = exc.attempts[-1] if exc.attempts else None
     detail = last.detail if last is not None else ""
+    if exc.upstream_message:
+        detail = scrub_text(exc.upstream_message, ())
     extra = {
         "failover": {
             "route": route,
