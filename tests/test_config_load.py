@@ -113,6 +113,23 @@ def test_substitution_rules(load_doc):
     assert result.table.settings.state.namespace == "ns-blue-${TEAM}-${team}"
 
 
+def test_a_lower_case_reference_stays_literal_and_warns(load_doc):
+    """${openai_api_key} never substitutes (OpenClaw matches upper-case names only), so it
+    would go out literally, as the key: a warning names it and the upper-case spelling."""
+    doc = base_standalone()
+    doc["failover"] = {"state": {"namespace": "ns-${team}-$${escaped}"}}
+    result = load_doc(doc, env={"TEAM": "blue"})
+    (problem,) = result.problems
+    assert (problem.rule, problem.path, problem.severity) == (
+        "env.lowercase",
+        "failover.state.namespace",
+        "warning",
+    )
+    assert "${team}" in problem.message
+    assert "${TEAM}" in problem.fix
+    assert result.table.settings.state.namespace == "ns-${team}-$${escaped}"
+
+
 def test_unset_variable_stays_literal_and_warns(load_doc):
     """A missing ${VAR} stays literal and draws env.unset at its path."""
     doc = base_standalone()

@@ -19,6 +19,8 @@ from ._jsonpath import join
 
 _REF = re.compile(r"\$?\$\{([A-Z_][A-Z0-9_]*)\}")
 _WHOLE_REF = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
+#: A reference with a lower-case letter: OpenClaw leaves it literal (``$${...}`` is escaped).
+_LOWER_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*)\}")
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -114,6 +116,7 @@ def substitute(raw: str, env: EnvLayers) -> tuple[str, tuple[str, ...]]:
 def substitute_tree(value: Any, env: EnvLayers, *, path: str, problems: list[Problem]) -> Any:
     """Substitute every string in a JSON tree; an unset variable is a warning at its path."""
     if isinstance(value, str):
+        problems.extend(_lower_case_refs(value, path))
         text, missing = substitute(value, env)
         for name in missing:
             problems.append(
@@ -138,3 +141,19 @@ def substitute_tree(value: Any, env: EnvLayers, *, path: str, problems: list[Pro
             for k, v in value.items()
         }
     return value
+
+
+def _lower_case_refs(raw: str, path: str) -> list[Problem]:
+    """A warning per ``${name}`` with a lower-case letter: it never substitutes, so it would
+    go out literally (as a key, say)."""
+    return [
+        Problem(
+            "env.lowercase",
+            path or "$",
+            f"${{{name}}}, which OpenClaw leaves literal (it substitutes upper-case names only)",
+            "a reference like ${NAME} ([A-Z_][A-Z0-9_]*)",
+            f"write ${{{name.upper()}}} (and set {name.upper()})",
+            severity="warning",
+        )
+        for name in _LOWER_REF.findall(raw)
+    ]

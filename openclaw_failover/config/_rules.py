@@ -21,6 +21,7 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "include.outside-root": "an include leaves the config's folder",
         "number.non-finite": "NaN or Infinity where a number is due (JSON5 allows them)",
         "env.unset": "${VAR} with VAR unset or empty (stays literal)",
+        "env.lowercase": "${name} with a lower-case letter (never substituted: stays literal)",
         "chain.missing": "no model chain",
         "chain.no-primary": "a chain without primary",
         "chain.invalid": 'a chain entry that is not "provider/model" or an alias',
