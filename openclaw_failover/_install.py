@@ -8,8 +8,10 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -18,17 +20,22 @@ from typing import Any
 
 import json5
 
+from ._errors import Problem
 from ._install_plan import (
-    PLUGIN_ID,
     TOKEN_ENV,
+    Doc,
     InstallOptions,
     Mode,
     Plan,
+    PlanError,
     plan_install,
     plan_uninstall,
     prune_created,
 )
-from .config import discover_config_path, resolve_state_dir
+from ._install_shape import PLUGIN_ID
+from .config import discover_config_path, load_route_table, resolve_state_dir
+from .config._env import read_dotenv
+from .config._redact import known_secrets, redact, scrub_text
 
 BACKUP_SUFFIX = ".failover-backup"
 BOOK_SUFFIX = ".failover-install.json"
@@ -60,13 +67,23 @@ def resolve_target(
     failover_dir = resolve_state_dir(env)
     oc_state = Path(state_dir) if state_dir else failover_dir.parent
     doc = _read(path) if path.exists() else {}
-    ws = workspace or doc.get("agents", {}).get("defaults", {}).get("workspace")
+    ws = workspace or _configured_workspace(doc)
     return Target(path, oc_state, Path(ws) if ws else oc_state / "workspace", env)
+
+
+def _configured_workspace(doc: Doc) -> str | None:
+    """``agents.defaults.workspace`` if it is a path; a wrong shape is install's to report."""
+    agents = doc.get("agents")
+    defaults = agents.get("defaults") if isinstance(agents, dict) else None
+    workspace = defaults.get("workspace") if isinstance(defaults, dict) else None
+    return workspace if isinstance(workspace, str) and workspace else None
 
 
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = json5.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InstallError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     except ValueError as exc:
         raise InstallError(f"{path}: not valid JSON5 ({exc}); fix it or restore a backup") from exc
     if not isinstance(data, dict):
@@ -77,6 +94,43 @@ def _read(path: Path) -> dict[str, Any]:
             "included agents/models/plugins sections, then install again"
         )
     return data
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any] | None:
+    """One of our own JSON files beside the config (kept settings, install record); None if
+    it is not there. A damaged one is refused by name, never silently replaced."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InstallError(f"{path} ({what}): cannot read it as JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InstallError(
+            f"{path} ({what}): found {type(data).__name__} at the root; expected an object"
+        )
+    return data
+
+
+def has_comments(path: Path) -> bool:
+    """True when the JSON5 file has ``//`` or ``/* */`` comments (writing it drops them)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    quote, i = "", 0
+    while i < len(text):
+        char = text[i]
+        if quote and char == "\\":
+            i += 1
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "/" and text[i + 1 : i + 2] in ("/", "*"):
+            return True
+        i += 1
+    return False
 
 
 def _keys(node: Any) -> list[str]:
@@ -104,17 +158,31 @@ def bridge_dir() -> Path:
     return Path(str(resources.files("openclaw_failover") / "bridge"))
 
 
-def _ensure_token(state_dir: Path, environ: Mapping[str, str]) -> None:
-    """Put a random proxy token in OpenClaw's ``.env`` unless one is set already."""
+def _ensure_token(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
+    """Put a random proxy token in OpenClaw's ``.env`` unless one is set already.
+
+    A new ``.env`` is created 0600. An existing one is appended to as it is, with a warning
+    when other users can read it (its mode is the operator's to change).
+    """
     env_file = state_dir / ".env"
+    if TOKEN_ENV in environ:
+        return []
     existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
-    if TOKEN_ENV in environ or f"{TOKEN_ENV}=" in existing:
-        return
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        sep = "" if not existing or existing.endswith("\n") else "\n"
-        handle.write(f"{sep}{TOKEN_ENV}={secrets.token_urlsafe(32)}\n")
+    notes: list[str] = []
+    if f"{TOKEN_ENV}=" not in existing:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            sep = "" if not existing or existing.endswith("\n") else "\n"
+            handle.write(f"{sep}{TOKEN_ENV}={secrets.token_urlsafe(32)}\n")
+        notes.append(f"proxy token {TOKEN_ENV} added to {env_file}")
+    mode = stat.S_IMODE(env_file.stat().st_mode)
+    if mode & 0o077:
+        notes.append(
+            f"warning: {env_file} holds {TOKEN_ENV} (and maybe API keys) and other users can "
+            f"read it (mode {mode:04o}); run: chmod 600 {env_file}"
+        )
+    return notes
 
 
 def _openclaw_link_bridge(target: Target) -> bool:
@@ -144,10 +212,84 @@ def _openclaw_link_bridge(target: Target) -> bool:
     return True
 
 
-def _diff(before: Mapping[str, Any], after: Mapping[str, Any], name: str) -> str:
-    a = json.dumps(before, indent=2, ensure_ascii=False).splitlines()
-    b = json.dumps(after, indent=2, ensure_ascii=False).splitlines()
-    return "\n".join(difflib.unified_diff(a, b, f"{name} (now)", f"{name} (after)", lineterm=""))
+def _shown(doc: Mapping[str, Any], secrets: frozenset[str]) -> list[str]:
+    masked = redact(dict(doc), secrets=secrets)
+    return json.dumps(masked, indent=2, ensure_ascii=False).splitlines()
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any], target: Target) -> str:
+    """A unified diff of the config, masked as ``migrate`` masks its diff: values under
+    secret-bearing keys, every secret this process knows of, and anything key-shaped."""
+    secrets = known_secrets(target.environ, config_path=target.config_path)
+    name = target.config_path.name
+    diff = difflib.unified_diff(
+        _shown(before, secrets),
+        _shown(after, secrets),
+        f"{name} (now)",
+        f"{name} (after)",
+        lineterm="",
+    )
+    return scrub_text("\n".join(diff), secrets)
+
+
+def _refused(path: Path, problems: tuple[Problem, ...], why: str = "") -> InstallError:
+    lines = "\n".join(f"  [{p.rule}] {p.message}" for p in problems)
+    return InstallError(f"{path}: refused, nothing written{why}:\n{lines}")
+
+
+def _planned(original: Doc, opts: InstallOptions, saved: Doc | None, path: Path) -> Plan:
+    try:
+        return plan_install(original, opts, saved_settings=saved)
+    except PlanError as exc:
+        raise _refused(path, exc.problems) from None
+
+
+def _sandboxed(doc: Doc, folder: str) -> Doc:
+    """``doc`` for a check run: its state kept in ``folder`` (no salt written beside the real
+    state, no Redis reached). The same change on both sides, so it hides no difference."""
+    copied: Doc = json.loads(json.dumps(doc))
+    block = copied.get("plugins", {}).get("entries", {}).get(PLUGIN_ID, {}).get("config")
+    if isinstance(block, dict) and isinstance(block.get("state"), dict):
+        block["state"] = {
+            **{k: v for k, v in block["state"].items() if k != "url"},
+            "backend": "file",
+            "directory": os.path.join(folder, "failover"),
+        }
+    return copied
+
+
+# Findings that depend on the environment, not on the document: a key may be exported later.
+_ENVIRONMENTAL = frozenset({"auth.no-usable-key"})
+
+
+def _validation_notes(before: Doc, after: Doc, target: Target) -> list[str]:
+    """Run ``validate`` on the document before and after; refuse (``InstallError``) when the
+    install would add an error, and return notes for what it finds that install did not cause
+    (errors already there, keys not exported yet)."""
+    with tempfile.TemporaryDirectory(prefix="openclaw-failover-install-") as folder:
+        # OpenClaw's .env is read here (the process env wins, as in OpenClaw), then the state
+        # folder points at the scratch folder, so the check writes nothing beside the config.
+        env = {**read_dotenv(target.state_dir), **target.environ, "OPENCLAW_STATE_DIR": folder}
+        file = Path(folder) / "openclaw.json"
+
+        def errors(doc: Doc) -> tuple[Problem, ...]:
+            file.write_text(json.dumps(_sandboxed(doc, folder)), encoding="utf-8")
+            return load_route_table(file, kind="openclaw", environ=env).errors
+
+        had = errors(before)
+        known = {(p.rule, p.found) for p in had}
+        added = [p for p in errors(after) if (p.rule, p.found) not in known]
+    blocking = tuple(p for p in added if p.rule not in _ENVIRONMENTAL)
+    if blocking:
+        why = " (the result would not pass `openclaw-failover validate`)"
+        raise _refused(target.config_path, blocking, why)
+    notes = [f"before serving: {p.found}; {p.fix}" for p in added]
+    if had:
+        notes.append(
+            f"validate already finds {len(had)} error(s) in this config that install does not "
+            "cause; run `openclaw-failover validate` to see them"
+        )
+    return notes
 
 
 def install(
@@ -159,7 +301,11 @@ def install(
     use_openclaw_cli: bool = True,
     port: int | None = None,
 ) -> tuple[Plan, str]:
-    """Install; returns the plan and a diff of the config. Idempotent."""
+    """Install; returns the plan and a masked diff of the config. Idempotent.
+
+    Everything is checked before anything is written: the document's shape, ``port``,
+    ``agents``, the mode, and that ``validate`` finds no error the install would add.
+    """
     path = target.config_path
     original = _read(path) if path.exists() else {}
     opts = InstallOptions(
@@ -171,26 +317,28 @@ def install(
         agents=agents,
         port=port,
     )
-    settings_file = path.parent / SETTINGS_NAME
-    saved = json.loads(settings_file.read_text("utf-8")) if settings_file.exists() else None
+    saved = _read_json(path.parent / SETTINGS_NAME, "plugin settings kept by uninstall")
+    book_path = path.with_name(path.name + BOOK_SUFFIX)
+    book = _read_json(book_path, "install record") or {}
+    plan = _planned(original, opts, saved, path)
+    extra = _validation_notes(original, plan.doc, target)
     if dry_run:
-        plan = plan_install(original, opts, saved_settings=saved)
-        return plan, _diff(original, plan.doc, path.name)
+        shown = dataclasses.replace(plan, notes=(*plan.notes, *extra))
+        return shown, _diff(original, plan.doc, target)
     backup = path.with_name(path.name + BACKUP_SUFFIX)
     if path.exists() and not backup.exists():
         shutil.copy2(path, backup)
     linked = use_openclaw_cli and path.exists() and _openclaw_link_bridge(target)
     current = _read(path) if linked else original
     opts = dataclasses.replace(opts, link_bridge_in_config=not linked)
-    plan = plan_install(current, opts, saved_settings=saved)
-    book_path = path.with_name(path.name + BOOK_SUFFIX)
-    book = json.loads(book_path.read_text("utf-8")) if book_path.exists() else {}
+    plan = _planned(current, opts, saved, path)
     _write(book_path, {**plan.bookkeeping, **book, "mode": mode})
     if mode == "provider":
-        _ensure_token(target.state_dir, target.environ)
+        extra += _ensure_token(target.state_dir, target.environ)
     _write(path, plan.doc)
     _install_skill(target.workspace)
-    return plan, _diff(original, plan.doc, path.name)
+    done = dataclasses.replace(plan, notes=(*plan.notes, *extra))
+    return done, _diff(original, plan.doc, target)
 
 
 def _install_skill(workspace: Path) -> None:
@@ -204,20 +352,39 @@ def _install_skill(workspace: Path) -> None:
 
 
 def uninstall(target: Target, *, dry_run: bool = False) -> tuple[Plan, str]:
-    """Undo the install; the plugin block's settings are kept beside the config."""
+    """Undo the install; the plugin block's settings are kept beside the config.
+
+    With nothing installed, nothing is written: settings kept by an earlier uninstall stay
+    as they are (``bookkeeping["removed"]`` is False).
+    """
     path = target.config_path
     if not path.exists():
         raise InstallError(f"{path}: no OpenClaw config here; nothing to uninstall")
     installed = _read(path)
     book_path = path.with_name(path.name + BOOK_SUFFIX)
-    book = json.loads(book_path.read_text("utf-8")) if book_path.exists() else {}
-    plan = plan_uninstall(installed, book, bridge_dir=str(bridge_dir()))
+    book = _read_json(book_path, "install record") or {}
+    try:
+        plan = plan_uninstall(installed, book, bridge_dir=str(bridge_dir()))
+    except PlanError as exc:
+        raise _refused(path, exc.problems) from None
+    settings = plan.bookkeeping["settings"]
+    kept = path.parent / SETTINGS_NAME
+    untouched = [f"the settings kept in {kept} are left as they are"] if kept.exists() else []
+    if settings is None and plan.doc == installed:
+        return Plan(installed, tuple(untouched), {"settings": None, "removed": False}), ""
     backup = path.with_name(path.name + BACKUP_SUFFIX)
     original = _read(backup) if backup.exists() else {}
     doc = prune_created(plan.doc, original)
+    notes = list(plan.notes)
+    if settings:
+        notes.append(f"plugin settings kept in {kept} (the next install restores them)")
+    else:  # an empty or missing block has nothing to keep: an earlier copy stays
+        notes += untouched
     if not dry_run:
-        _write(path.parent / SETTINGS_NAME, plan.bookkeeping["settings"])
+        if settings:
+            _write(kept, settings)
         _write(path, doc)
         book_path.unlink(missing_ok=True)
         shutil.rmtree(target.workspace / "skills" / PLUGIN_ID, ignore_errors=True)
-    return plan, _diff(installed, doc, path.name)
+    bookkeeping = {**plan.bookkeeping, "removed": True}
+    return Plan(doc, tuple(notes), bookkeeping), _diff(installed, doc, target)
