@@ -180,3 +180,21 @@ def test_unreachable_redis_leaves_the_local_salt() -> None:
     """Without Redis the loader keeps its local salt rather than failing."""
     url = f"redis://127.0.0.1:{free_port()}/0"
     assert shared_fingerprint_salt(url, namespace="x", local=b"l" * 32) == b"l" * 32
+
+
+@pytest.mark.redis
+def test_a_redis_refusing_writes_leaves_the_local_salt(
+    redis_server_factory: Callable[[], RedisServer],
+) -> None:
+    """A Redis that answers but refuses writes (a read-only replica, out of memory, here
+    NOREPLICAS) is not usable either: the loader keeps its local salt instead of crashing
+    every command that loads the config."""
+    import redis as sync_redis
+
+    server = redis_server_factory()
+    admin = sync_redis.Redis.from_url(server.url)
+    try:
+        admin.config_set("min-replicas-to-write", 1)
+        assert shared_fingerprint_salt(server.url, namespace="x", local=b"l" * 32) == b"l" * 32
+    finally:
+        admin.close()

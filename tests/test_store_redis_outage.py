@@ -129,6 +129,62 @@ async def test_local_cooldown_reaches_a_peer_after_recovery(
         await b.aclose()
 
 
+async def test_a_quick_restart_that_lost_everything_is_noticed_and_restored(
+    redis_server_factory: Callable[[], RedisServer],
+) -> None:
+    """Redis restarts empty between two calls (no persistence): the next call finds its
+    connection dead, and that is an outage, not something to reconnect past in silence. The
+    cooldown it held is served from the last values seen and put back into Redis, where
+    another gateway sees it again."""
+    server = redis_server_factory()
+    a, b = gateway(server), gateway(server)
+    try:
+        await a.update("p:x", cool(NOW + 600))
+        assert (await b.snapshot(["p:x"]))["p:x"].cooldown_until == NOW + 600
+        server.kill()
+        server.restart()  # empty, and back before anyone called
+        assert (await a.snapshot(["p:x"]))["p:x"].cooldown_until == NOW + 600
+        await wait_for(lambda: not a.degraded)
+        fresh = gateway(server)
+        try:
+            assert (await fresh.snapshot(["p:x"]))["p:x"].cooldown_until == NOW + 600
+        finally:
+            await fresh.aclose()
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_write_resent_after_a_timeout_counts_once(
+    redis_server_factory: Callable[[], RedisServer],
+) -> None:
+    """A write whose reply times out (Redis busy longer than the 0.5 s socket timeout) is not
+    resent: a resend of a write that had landed would run ``fn`` again and count one failure
+    twice. The store goes local for the moment and merges back by the max, so the count
+    stays right."""
+    server = redis_server_factory()
+    a = gateway(server)
+    busy = redis.asyncio.Redis.from_url(server.url)
+    script = (
+        "local t=redis.call('TIME') local s=t[1]*1000000+t[2] repeat local n=redis.call('TIME') "
+        "until n[1]*1000000+n[2]-s > 800000 return 1"
+    )
+    try:
+        await a.update("p:x", bump)
+        hog = asyncio.ensure_future(busy.eval(script, 0))
+        await asyncio.sleep(0.05)
+        result = await a.update("p:x", bump)
+        assert result is not None
+        assert dict(result.failure_counts) == {"rate_limit": 2}
+        await hog
+        await wait_for(lambda: not a.degraded)
+        stored = (await a.snapshot(["p:x"]))["p:x"]
+        assert dict(stored.failure_counts) == {"rate_limit": 2}
+    finally:
+        await a.aclose()
+        await busy.aclose()
+
+
 async def test_merge_keeps_the_later_cooldown_on_both_sides(
     redis_server_factory: Callable[[], RedisServer],
 ) -> None:

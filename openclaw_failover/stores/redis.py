@@ -335,7 +335,7 @@ def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
         name = f"{namespace}:fingerprint-salt"
         client.set(name, local, nx=True)
         stored = client.get(name)
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
+    except (redis.RedisError, OSError):  # down, hung, or refusing writes: not usable now
         return local
     finally:
         client.close()
@@ -381,9 +381,11 @@ def _connect(url: str) -> BlockingConnectionPool:
         timeout=_TIMEOUT_S,
         socket_timeout=_TIMEOUT_S,
         socket_connect_timeout=_TIMEOUT_S,
-        # one immediate retry reconnects a pooled connection that a Redis restart left dead;
-        # no backoff: a real outage must reach the local fallback at once
-        retry=Retry(NoBackoff(), 1),
+        # No retry, and no resend: a write whose reply timed out may have landed, and a resend
+        # would run its update again (one failure counted twice). A connection a restart left
+        # dead is an outage too: the store goes local with the values it last saw, and the
+        # recovery (which drops every pooled connection) restores what Redis lost.
+        retry=Retry(NoBackoff(), 0),
     )
 
 
