@@ -19,7 +19,7 @@ __all__ = [
     "filter_tools",
     "high_risk_set",
     "is_blocked",
-    "tool_call_target",
+    "tool_call_targets",
     "tool_name",
 ]
 
@@ -61,7 +61,12 @@ ALIASES: Mapping[str, str] = {
 
 #: The meta tool whose ``id`` argument names a deferred tool (tool search, 2026.9.6).
 _TOOL_CALL = "tool_call"
-_TARGET_FIELDS = ("id", "tool", "name", "tool_id")
+#: Where a ``tool_call`` may name its target. OpenClaw 2026.9.6 takes the first of ``id``,
+#: ``toolId``, ``name`` that is in its catalog, and ``args.id`` when none of those is at the
+#: top; every one counts here, as any could be the one it runs (``tool``/``tool_id`` too).
+_SELECTORS = ("id", "toolId", "name")
+_OTHER_FIELDS = ("tool_id", "tool")
+_NESTED_FIELDS = ("args", "arguments")
 
 
 def expand_tools(names: Iterable[str]) -> frozenset[str]:
@@ -85,20 +90,28 @@ def high_risk_set(tools: ToolSettings) -> frozenset[str]:
     return blocked - expand_tools(tools.allow_on_local)
 
 
-def tool_call_target(arguments: Mapping[str, Any] | str | None) -> str | None:
-    """The deferred tool a ``tool_call`` names (``{id: ...}``), from a mapping or JSON text."""
+def tool_call_targets(arguments: Mapping[str, Any] | str | None) -> tuple[str, ...]:
+    """Every tool a ``tool_call`` may name, from a mapping or JSON text: lower-cased, a
+    catalog id's prefix dropped (``openclaw:core:exec`` is ``exec``); empty if none."""
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments) if arguments.strip() else None
         except ValueError:
-            return None
+            return ()
     if not isinstance(arguments, Mapping):
-        return None
-    for field in _TARGET_FIELDS:
-        value = arguments.get(field)
-        if isinstance(value, str) and value:
-            return value.strip().lower()
-    return None
+        return ()
+    found = _named(arguments, _SELECTORS)
+    if not found:  # no selector at the top: OpenClaw lifts a nested args.id
+        for field in _NESTED_FIELDS:
+            nested = arguments.get(field)
+            if isinstance(nested, Mapping):
+                found += _named(nested, ("id",))
+    return found + _named(arguments, _OTHER_FIELDS)
+
+
+def _named(arguments: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[str, ...]:
+    values = (arguments.get(field) for field in fields)
+    return tuple(v.strip().lower().rsplit(":", 1)[-1] for v in values if isinstance(v, str) and v)
 
 
 def is_blocked(
@@ -111,8 +124,8 @@ def is_blocked(
         return True
     if name != _TOOL_CALL:
         return False
-    target = tool_call_target(params)
-    return target is None or target in policy
+    targets = tool_call_targets(params)
+    return not targets or any(target in policy for target in targets)
 
 
 def tool_name(tool: Any) -> str | None:

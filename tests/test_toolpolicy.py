@@ -10,7 +10,7 @@ from openclaw_failover._toolpolicy import (
     filter_tools,
     high_risk_set,
     is_blocked,
-    tool_call_target,
+    tool_call_targets,
 )
 
 POLICY = high_risk_set(ToolSettings())
@@ -59,6 +59,15 @@ def test_operator_additions_and_exceptions() -> None:
         ("tool_call", '{"id": "terminal"}', True),
         ("tool_call", "not json", True),
         ("tool_call", {}, True),
+        # OpenClaw 2026.9.6 resolves a catalog id, any of id / toolId / name, and a nested
+        # args.id when no selector is at the top: each way to name a high-risk tool counts.
+        ("tool_call", {"id": "openclaw:core:terminal", "args": {}}, True),
+        ("tool_call", {"id": "no-such", "name": "terminal"}, True),
+        ("tool_call", {"id": "no-such", "toolId": "file_write"}, True),
+        ("tool_call", {"tool": "read", "args": {"id": "terminal"}}, True),
+        ("tool_call", {"args": {"id": "exec"}}, True),
+        ("tool_call", '{"id": "openclaw:core:exec"}', True),
+        ("tool_call", {"id": "openclaw:core:web_search", "args": {"id": "x"}}, False),
     ],
 )
 def test_is_blocked(name: str, params: object, blocked: bool) -> None:
@@ -66,12 +75,15 @@ def test_is_blocked(name: str, params: object, blocked: bool) -> None:
     assert is_blocked(name, params, POLICY) is blocked  # type: ignore[arg-type]
 
 
-def test_tool_call_target_reads_mapping_or_json() -> None:
-    """The deferred target is read from a mapping or JSON text, lower-cased."""
-    assert tool_call_target({"id": "Terminal"}) == "terminal"
-    assert tool_call_target('{"id": "x"}') == "x"
-    assert tool_call_target("[1]") is None
-    assert tool_call_target(None) is None
+def test_tool_call_targets_read_mapping_or_json() -> None:
+    """The deferred targets are read from a mapping or JSON text, lower-cased, a catalog
+    id's prefix dropped; none readable is an empty tuple (which blocks)."""
+    assert tool_call_targets({"id": "Terminal"}) == ("terminal",)
+    assert tool_call_targets('{"id": "x"}') == ("x",)
+    assert tool_call_targets({"id": "openclaw:core:Exec", "name": "read"}) == ("exec", "read")
+    assert tool_call_targets({"args": {"id": "terminal"}}) == ("terminal",)
+    assert tool_call_targets("[1]") == ()
+    assert tool_call_targets(None) == ()
 
 
 def test_filter_tools_removes_high_risk_and_fixes_tool_choice() -> None:
