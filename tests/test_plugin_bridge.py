@@ -33,6 +33,9 @@ for line in sys.stdin:
         f.write(line)
     if mode == "hang":
         continue
+    if mode == "die-once" and not os.path.exists(log + ".died"):
+        open(log + ".died", "w").close()
+        sys.exit(3)  # crashes on its first request; a restarted one answers
     req = json.loads(line)
     if req.get("op") == "tool":
         result = {"content": [{"type": "text", "text": "status from sidecar"}], "details": {}}
@@ -286,3 +289,105 @@ def test_cli_table_matches_the_python_plugin(node: Path) -> None:
     table = json.loads(proc.stdout)
     assert [(tuple(p), d) for p, d in table] == [(c.path, c.description) for c in CLI_COMMANDS]
     assert all(c.argv == c.path for c in CLI_COMMANDS)
+
+
+def test_last_resort_list_is_the_designs_whole_list(node: Path) -> None:
+    """With no sidecar ever heard from, the bridge blocks the same tools as the Python core:
+    its built-in list is DEFAULT_HIGH_RISK_TOOLS and the deferred ones, not a subset."""
+    from openclaw_failover._model import DEFAULT_HIGH_RISK_DEFERRED, DEFAULT_HIGH_RISK_TOOLS
+
+    url = json.dumps((BRIDGE / "index.js").as_uri())
+    script = f"import({url}).then(m => console.log(JSON.stringify(m.LAST_RESORT)))"
+    proc = subprocess.run(
+        [str(node), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    last_resort = json.loads(proc.stdout)
+    assert last_resort["highRisk"] == list(DEFAULT_HIGH_RISK_TOOLS)
+    assert last_resort["highRiskDeferred"] == list(DEFAULT_HIGH_RISK_DEFERRED)
+
+
+def test_fail_safe_with_no_policy_blocks_every_high_risk_tool_and_target(
+    node: Path, tmp_path: Path
+) -> None:
+    """No sidecar and no policy file, a local run: every tool of the design's list is off,
+    the config's own additions too, and a tool_call naming one by catalog id, by another
+    selector or through args.id is refused as OpenClaw would resolve it."""
+    config = {
+        "mode": "plugin",
+        "tiers": {"local": ["fakelocal"]},
+        "tools": {"alsoHighRisk": ["web_fetch"], "allowOnLocal": ["message"]},
+        "sidecar": {"command": [str(tmp_path / "missing")]},
+    }
+    start = {"runId": "r1", "callId": "c", "provider": "fakelocal", "model": "m"}
+    calls: list[tuple[str, dict[str, Any], bool]] = [
+        ("openclaw", {"message": "x"}, True),
+        ("sessions_spawn", {}, True),
+        ("web_fetch", {"url": "x"}, True),
+        ("message", {"text": "x"}, False),  # allowOnLocal
+        ("read", {"path": "x"}, False),
+        ("tool_call", {"id": "browser"}, True),
+        ("tool_call", {"id": "openclaw:core:terminal", "args": {}}, True),
+        ("tool_call", {"id": "no-such", "name": "exec"}, True),
+        ("tool_call", {"id": "no-such", "toolId": "file_write"}, True),
+        ("tool_call", {"args": {"id": "secrets"}}, True),
+        ("tool_call", {}, True),  # no readable target: fail safe
+        ("tool_call", {"id": "openclaw:core:web_search"}, False),
+    ]
+    steps = [{"hook": "model_call_started", "event": start, "ctx": {}}]
+    steps += [tool_step("r1", name, params) for name, params, _ in calls]
+    out = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})["out"]
+    blocked = [o is not None and o["block"] for o in out[1:]]
+    assert blocked == [expected for _, _, expected in calls]
+
+
+def test_the_bridge_finds_the_policy_file_where_python_writes_it(node: Path) -> None:
+    """The bridge's state folder is the sidecar's: OPENCLAW_PROFILE, OPENCLAW_HOME and a ~ in
+    state.directory resolve as config/_paths.py resolves them."""
+    from openclaw_failover.config import resolve_state_dir
+
+    cases = [
+        ({}, {"HOME": "/h"}),
+        ({}, {"HOME": "/h", "OPENCLAW_PROFILE": "work"}),
+        ({}, {"HOME": "/h", "OPENCLAW_HOME": "/oc"}),
+        ({}, {"HOME": "/h", "OPENCLAW_STATE_DIR": "/s"}),
+        ({"state": {"directory": "~/mine"}}, {"HOME": "/h"}),
+    ]
+    url = json.dumps((BRIDGE / "index.js").as_uri())
+    script = (
+        f"import({url}).then(m => console.log(JSON.stringify("
+        f"{json.dumps(cases)}.map(([cfg, env]) => m.stateDir(cfg, env)))))"
+    )
+    proc = subprocess.run(
+        [str(node), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    expected = [str(resolve_state_dir(env)) for cfg, env in cases[:4]] + ["/h/mine"]
+    assert json.loads(proc.stdout) == expected
+
+
+def test_a_sidecar_that_died_is_started_again(node: Path, tmp_path: Path) -> None:
+    """A sidecar that exits (a crash) is started again on a later call, at most every few
+    seconds; until then the fail-safe guards, and afterwards the sidecar answers again."""
+    config = sidecar_config(tmp_path, "die-once")
+    steps = [
+        {"wait": 500},
+        {"hook": "model_call_started", "event": START_LOCAL, "ctx": {}},  # it dies on this
+        {"wait": 300},
+        tool_step("r1", "exec", {"command": "touch x"}),
+        {"wait": 5200},
+        tool_step("r1", "exec", {"command": "touch x"}),  # starts it again
+        {"wait": 700},
+        tool_step("r1", "exec", {"command": "touch x"}),
+    ]
+    result = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})
+    before, _, after = result["out"][1:]
+    assert "fail safe" in before["blockReason"]
+    assert after["blockReason"] == "from sidecar"
+    assert any("exited" in w for w in result["warnings"])

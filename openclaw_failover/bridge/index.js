@@ -8,7 +8,10 @@ import { join } from "node:path";
 
 const ID = "openclaw-failover";
 const KEY = Symbol.for("openclaw-failover.bridge"); // one sidecar per process: register() runs often
-const LAST_RESORT = { highRisk: ["exec", "bash", "process", "code_execution", "write", "edit", "apply_patch"],
+// The design's whole list (DEFAULT_HIGH_RISK_TOOLS in the Python core; a test keeps them equal).
+export const LAST_RESORT = { highRisk: ["exec", "bash", "process", "code_execution", "write", "edit",
+  "apply_patch", "browser", "computer", "nodes", "gateway", "plugins", "openclaw", "sessions_spawn",
+  "automations", "cron", "message", "secrets"],
   highRiskDeferred: ["terminal", "file_write"], localCandidates: [], localProviders: [], chainHasLocal: true };
 export const CLI = [
   [["validate"], "Validate the failover config"], [["status"], "Show chain health, cooldowns and tiers"],
@@ -20,8 +23,16 @@ const DROP = new Set(["abortSignal", "hookInvocation", "toolAuthority", "getSess
 const plain = (k, v) => (DROP.has(k) || typeof v === "function" ? undefined : v);
 const S = (globalThis[KEY] ??= { child: null, seq: 0, waiting: new Map(), policy: null, runs: new Map(), buf: "" });
 
-function stateDir(cfg) {
-  return cfg.state?.directory ?? join(process.env.OPENCLAW_STATE_DIR ?? join(homedir(), ".openclaw"), "failover");
+// As config/_paths.py resolves it: state.directory (~ expanded), else $OPENCLAW_STATE_DIR, else
+// <$OPENCLAW_HOME or home>/.openclaw (-<profile> under OPENCLAW_PROFILE), then /failover.
+export function stateDir(cfg, env = process.env) {
+  const user = env.HOME || homedir(), home = env.OPENCLAW_HOME ? tilde(env.OPENCLAW_HOME) : user;
+  function tilde(p) { return p === "~" || p.startsWith("~/") ? join(user, p.slice(1)) : p; }
+  if (typeof cfg.state?.directory === "string" && cfg.state.directory) return tilde(cfg.state.directory);
+  const profile = (env.OPENCLAW_PROFILE ?? "").trim();
+  const root = env.OPENCLAW_STATE_DIR ? tilde(env.OPENCLAW_STATE_DIR)
+    : join(home, profile && profile !== "default" ? `.openclaw-${profile}` : ".openclaw");
+  return join(root, "failover");
 }
 function loadPolicy(cfg) {
   try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }
@@ -30,16 +41,27 @@ function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from th
   const tiers = (cfg.tiers?.local ?? []).map(String);
   const ollama = Object.entries(api.config?.models?.providers ?? {}).filter(([, p]) => p?.api === "ollama");
   const split = (ref) => ({ provider: ref.slice(0, ref.indexOf("/")), model: ref.slice(ref.indexOf("/") + 1) });
-  return { ...LAST_RESORT, localCandidates: tiers.filter((t) => t.includes("/")).map(split),
+  const names = (list) => (Array.isArray(list) ? list.map((t) => String(t).trim().toLowerCase()) : []);
+  const allowed = new Set(names(cfg.tools?.allowOnLocal)); // group names are not expanded here
+  const highRisk = [...(cfg.tools?.highRisk ? names(cfg.tools.highRisk) : LAST_RESORT.highRisk),
+    ...names(cfg.tools?.alsoHighRisk)].filter((t) => !allowed.has(t));
+  return { ...LAST_RESORT, highRisk, localCandidates: tiers.filter((t) => t.includes("/")).map(split),
     localProviders: [...tiers.filter((t) => !t.includes("/")), ...ollama.map(([id]) => id)] };
 }
 function onLine(line) {
   let msg; try { msg = JSON.parse(line); } catch { return; }
-  if (msg.id === 0 && msg.ok) S.policy = msg.result.policy ?? S.policy;
+  if (msg.id === 0 && msg.ok) {
+    S.policy = msg.result.policy ?? S.policy;
+    if (S.restart) S.restart.wait = RESTART_MS;
+  }
   S.waiting.get(msg.id)?.(msg);
 }
-function start(cfg, logger) {
+// A sidecar that died is started again on a later call: 5 s after, doubling while it keeps dying
+// before its hello (a missing binary), up to 5 min; a hello resets the wait.
+const RESTART_MS = 5000, RESTART_MAX_MS = 300000;
+function start(cfg, logger, wait = RESTART_MS) {
   if (S.child) return;
+  S.restart = { cfg, logger, at: Date.now(), wait }; S.buf = "";
   const [cmd, ...args] = cfg.sidecar?.command ?? ["openclaw-failover", "sidecar"];
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: process.env });
   S.child = child;
@@ -53,6 +75,8 @@ function start(cfg, logger) {
   child.on("error", (e) => gone(`failed: ${e.message}`)); child.on("exit", (c) => gone(`exited (${c})`));
 }
 function call(msg, timeoutMs) {
+  const r = S.restart;
+  if (!S.child && r && Date.now() - r.at >= r.wait) start(r.cfg, r.logger, Math.min(r.wait * 2, RESTART_MAX_MS));
   if (!S.child) return Promise.resolve({ ok: false, error: "sidecar not running" });
   const id = ++S.seq;
   return new Promise((resolve) => {
@@ -66,12 +90,23 @@ function isLocal(p, run) {
   if (!run) return Boolean(p.chainHasLocal);
   return p.localProviders.includes(run.provider) || p.localCandidates.some((c) => c.provider === run.provider);
 }
+// Every tool a tool_call may name, as OpenClaw 2026.9.6 resolves it: any of id / toolId / name
+// (a catalog id's "openclaw:core:" prefix dropped), else args.id; as _toolpolicy.py reads them.
+function callTargets(params) {
+  const named = (o, keys) => keys.map((k) => o?.[k]).filter((v) => typeof v === "string" && v)
+    .map((v) => v.trim().toLowerCase().split(":").at(-1));
+  let found = named(params, ["id", "toolId", "name"]);
+  if (!found.length) found = [params?.args, params?.arguments].flatMap((o) => named(o, ["id"]));
+  return [...found, ...named(params, ["tool_id", "tool"])];
+}
 export function failSafe(p, runs, event, ctx) {
   const run = runs.get(event.runId ?? ctx?.runId);
-  const risky = new Set(p.highRisk);
-  const target = event.toolName === "tool_call" ? String(event.params?.id ?? "") : event.toolName;
-  const high = risky.has(target) || (event.toolName === "tool_call" && p.highRiskDeferred.includes(target));
+  const risky = new Set([...p.highRisk, ...p.highRiskDeferred].map((t) => String(t).toLowerCase()));
+  const name = String(event.toolName ?? "").toLowerCase();
+  const targets = name === "tool_call" ? callTargets(event.params) : [name];
+  const high = !targets.length || targets.some((t) => risky.has(t)); // no readable target: fail safe
   if (!high || !isLocal(p, run)) return undefined;
+  const target = targets.find((t) => risky.has(t)) ?? "tool_call";
   return { block: true, blockReason: `${ID} blocked ${target}: local-tier or unknown model and the failover ` +
     "sidecar did not answer, so high-risk tools stay off (fail safe)." };
 }
