@@ -184,7 +184,18 @@ async def serve_stdio(
         reply = await sidecar.handle_line(line)
         await write(json.dumps(reply, separators=(",", ":")) + "\n")
 
-    while line := await reader.readline():
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:  # over the limit: dropped (its caller times out and fails safe)
+            print(
+                "openclaw-failover sidecar: a request line over the limit was dropped",
+                file=sys.stderr,
+                flush=True,
+            )
+            continue
+        if not line:
+            break
         if line.strip():
             task = asyncio.create_task(one(line))
             pending.add(task)

@@ -130,6 +130,27 @@ async def test_serve_stdio_answers_each_line_until_eof() -> None:
     assert all(line.endswith("\n") for line in lines)
 
 
+async def test_a_line_over_the_limit_is_dropped_and_the_sidecar_lives_on() -> None:
+    """A request line over the reader's limit (a write tool call with huge content, say) is
+    dropped, its caller times out and fails safe, and the next requests are still answered:
+    the sidecar does not exit, which would leave the bridge without it for the process."""
+    sidecar = Sidecar.create(make_plugin()[0])
+    reader = asyncio.StreamReader(limit=256)
+    huge = {"id": 1, "op": "hook", "hook": "before_tool_call", "event": {"x": "y" * 2000}}
+    reader.feed_data((json.dumps(huge) + "\n").encode())
+    reader.feed_data((json.dumps({"id": 2, "op": "ping"}) + "\n").encode())
+    reader.feed_eof()
+    lines: list[str] = []
+
+    async def write(text: str) -> None:
+        lines.append(text)
+
+    await asyncio.wait_for(serve_stdio(sidecar, reader, write), 5)
+    replies = {r["id"]: r for r in map(json.loads, lines)}
+    assert replies[2]["result"] == "pong"
+    assert 1 not in replies
+
+
 def test_policy_file_is_written_for_the_bridge(tmp_path: Path) -> None:
     """The sidecar leaves the policy in the state dir, where the bridge seeds its fail-safe."""
     state = StateSettings(directory=str(tmp_path / "failover"))
