@@ -172,6 +172,7 @@ class JsonlAuditSink:
             try:
                 self._append(data)
             except OSError as exc:
+                self._ino = -1  # reopen before the next write: it starts after the fragment
                 self.dropped += len(batch)
                 _log.warning("audit %s: %d records not written: %s", self.path, len(batch), exc)
         with self._done:

@@ -161,6 +161,37 @@ def test_unwritable_path_drops_without_raising(tmp_path: Path) -> None:
     assert sink.dropped == 1
 
 
+def test_a_short_write_on_a_full_disk_takes_no_later_record_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills mid-write leaves a fragment; the batch is dropped and counted, and
+    the next record, once there is room, starts on a line of its own (it was glued onto the
+    fragment, and the reader skipped both)."""
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlAuditSink(path)
+    sink.emit(record(1))
+    assert sink.flush()
+    real_write = audit_module.os.write
+    full = {"on": True}
+
+    def short_then_full(fd: int, data: Any) -> int:
+        if full["on"]:
+            full["on"] = False
+            real_write(fd, bytes(data[:10]))
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(audit_module.os, "write", short_then_full)
+    sink.emit(record(2))
+    assert sink.flush()
+    sink.emit(record(3))
+    sink.close()
+    stats = AuditReadStats()
+    assert [line["attempt"] for line in read_audit(path, stats=stats)] == [1, 3]
+    assert sink.dropped == 1
+    assert stats.skipped == 1
+
+
 def test_read_audit_skips_a_torn_last_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
