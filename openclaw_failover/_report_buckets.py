@@ -45,6 +45,9 @@ class Bucket:
     manual: int = 0
     sessions: set[str] = field(default_factory=set)
     hard_stop_sessions: set[str] = field(default_factory=set)
+    #: Intents with no session id (the proxy path), each a session of its own for the share.
+    sessionless: int = 0
+    sessionless_hard_stop: int = 0
 
     def add(self, kind: str, session: object) -> None:
         """Count one intent's outcome (and its session, when known)."""
@@ -63,6 +66,9 @@ class Bucket:
             self.sessions.add(session)
             if kind == "hard_stop":
                 self.hard_stop_sessions.add(session)
+        else:
+            self.sessionless += 1
+            self.sessionless_hard_stop += kind == "hard_stop"
 
     def merge(self, other: Bucket) -> None:
         """Add another bucket's counts into this one."""
@@ -75,6 +81,8 @@ class Bucket:
         self.manual += other.manual
         self.sessions |= other.sessions
         self.hard_stop_sessions |= other.hard_stop_sessions
+        self.sessionless += other.sessionless
+        self.sessionless_hard_stop += other.sessionless_hard_stop
 
 
 def _share(part: int, whole: int) -> float:
@@ -97,6 +105,11 @@ def bucket_json(start: str, bucket: Bucket) -> dict[str, Any]:
         "hard_stop_share": _share(bucket.hard_stop, bucket.intents),
         "sessions": len(bucket.sessions),
         "hard_stop_sessions": len(bucket.hard_stop_sessions),
-        "session_hard_stop_share": _share(len(bucket.hard_stop_sessions), len(bucket.sessions)),
+        # Sessions that hit a hard stop; an intent with no session id counts as one of its own,
+        # so hard stops on the proxy path are not hidden by plugin lines in the same hour.
+        "session_hard_stop_share": _share(
+            len(bucket.hard_stop_sessions) + bucket.sessionless_hard_stop,
+            len(bucket.sessions) + bucket.sessionless,
+        ),
         "manual_interventions": bucket.manual,
     }

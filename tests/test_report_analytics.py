@@ -207,6 +207,24 @@ def test_alerts_only_in_the_hour_over_thresholds(report: dict[str, Any]) -> None
     assert report["hours"][0]["session_hard_stop_share"] == 0.1
 
 
+def test_hard_stops_without_a_session_still_alert_beside_lines_with_one(tmp_path: Path) -> None:
+    """An hour mixing plugin lines (session id) and proxy lines (none, as OpenClaw sends it
+    on the provider path): 5 hard stops without a session among 11 intents still alert,
+    each intent without a session counting as a session of its own."""
+    records: list[AuditRecord] = []
+    for n in range(10):
+        kind = "hard_stop" if n < 5 else "answered"
+        lines = intent(n, T0 + 60 + n, STOPPED if n < 5 else PRIMARY, kind)
+        records += [line._replace(session_id=None) for line in lines]
+    records += intent(50, T0 + 90, PRIMARY, "answered")  # the one line with a session
+    path = tmp_path / "audit.jsonl"
+    write(path, records)
+    data = build_report(path, now=T0 + 3600, since_s=parse_since("1d")).to_json()
+    [alert] = [a for a in data["alerts"] if a["metric"] == "hard_stop_share"]
+    assert (alert["value"], alert["basis"]) == (round(5 / 11, 6), "sessions")
+    assert data["hours"][0]["session_hard_stop_share"] == round(5 / 11, 6)
+
+
 def test_rates_by_provider_and_model(report: dict[str, Any]) -> None:
     """429 and timeout rates are split per provider x model, not blended."""
     rates = {(r["provider"], r["model"]): r for r in report["rates"]}
