@@ -86,6 +86,8 @@ def test_report_table_and_plot(standalone: Path, tmp_path: Path) -> None:
     _, hourly = invoke(["report", "--audit", str(tmp_path / "audit.jsonl"), "--hourly"], tmp_path)
     assert "Per hour (UTC)" in hourly
     assert "2/4" in hourly  # hour 1: two of four sessions hit the hard stop
+    assert "┃ hour" in hourly  # its first column is the hour, not "day"
+    assert "┃ day" not in hourly.split("Per hour (UTC)", 1)[1].split("Per day", 1)[0]
     assert f"plot: {png}" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
 

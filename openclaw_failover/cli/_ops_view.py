@@ -237,7 +237,7 @@ def _rate_row(r: Mapping[str, Any]) -> list[str]:
 
 def print_hours(console: Console, data: Mapping[str, Any]) -> None:
     """The per-hour table (``report --hourly``), with the session hard-stop share."""
-    hours = _table("Per hour (UTC)", *_DAY_COLUMNS[:-1], "sessions hard-stopped")
+    hours = _table("Per hour (UTC)", "hour", *_DAY_COLUMNS[1:-1], "sessions hard-stopped")
     for h in data["hours"]:
         sessions = f"{h['hard_stop_sessions']}/{h['sessions']}" if h["sessions"] else "-"
         hours.add_row(*_day_row(h)[:-1], sessions)
