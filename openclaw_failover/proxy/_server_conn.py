@@ -173,12 +173,24 @@ class HttpConnection(asyncio.Protocol):
                     self._stop(_HEAD_TOO_LARGE)
 
     def eof_received(self) -> bool:
-        """The client sent its FIN: it is gone. HTTP clients close their socket when they give
-        up (a timeout), which reaches us as a FIN, not a reset; a request still held is then
-        worked on for nobody, so, as uvicorn does, a half-close counts as leaving: False lets
-        the transport close, and ``connection_lost`` tells every request on it."""
+        """The client sent its FIN: answer the requests it sent whole, then close (a
+        half-close right after a request still gets the response). Each of them hears
+        ``http.disconnect`` if it listens: an HTTP client that gives up (a timeout) closes its
+        socket, which reaches us as a FIN, and a request held for it must stop, not go on
+        (and fail over) for nobody."""
         self._client_done = True
-        return False
+        if self._linger_began is not None:  # it read the reply and stopped sending
+            self.transport.close()
+            return True
+        self._accepting = False
+        self._in_head = False
+        self._drop_unfinished()
+        for cycle in (self._current, *self._pipeline):
+            if cycle is not None:
+                cycle.peer_closed()
+        if self._current is None:
+            self._finish()
+        return True  # keep the transport open for the responses still to come
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: ``send`` waits in :meth:`drain`."""

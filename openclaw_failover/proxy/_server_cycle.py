@@ -88,6 +88,7 @@ class RequestCycle:
         "http10",
         "keep_alive",
         "more_body",
+        "peer_done",
         "response_complete",
         "response_started",
         "scope",
@@ -107,6 +108,7 @@ class RequestCycle:
         self._ended = False
         self._event: asyncio.Event | None = None
         self.disconnected = False
+        self.peer_done = False
         self.response_started = False
         self.response_complete = False
         self._head = b""
@@ -133,6 +135,13 @@ class RequestCycle:
             self.disconnected = True
             self._wake()
 
+    def peer_closed(self) -> None:
+        """The client sent its FIN: an app listening for it hears ``http.disconnect`` once it
+        has the body (a client that timed out and closed its socket is gone), while ``send``
+        still works (a half-closed client may be reading the answer)."""
+        self.peer_done = True
+        self._wake()
+
     def _wake(self) -> None:
         if self._event is not None:
             self._event.set()
@@ -147,6 +156,8 @@ class RequestCycle:
         while not (self.disconnected or self.response_complete):
             if self._parts or (not self.more_body and not self._ended):
                 return self._take()
+            if self.peer_done:
+                break
             event = self._event
             if event is None:
                 event = self._event = asyncio.Event()
@@ -282,7 +293,9 @@ class RequestCycle:
             )
             self._fail()
         else:
-            if not self.response_complete and not self.disconnected:
+            if not self.response_complete and self.peer_done:
+                self._abandon()  # it stopped for a client that left: close, no 500
+            elif not self.response_complete and not self.disconnected:
                 log.error(
                     "ASGI application returned without a whole response (%s %s)",
                     self.scope["method"],
