@@ -98,6 +98,20 @@ def run_bridge(node: Path, tmp: Path, spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def bridge_value(node: Path, expression: str) -> Any:
+    """The JSON value of ``expression`` over the bridge module ``m`` (its exports), in Node."""
+    url = json.dumps((BRIDGE / "index.js").as_uri())
+    script = f"import({url}).then(m => console.log(JSON.stringify({expression})))"
+    proc = subprocess.run(
+        [str(node), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
 def sidecar_config(tmp: Path, mode: str, *, plugin_mode: str = "plugin") -> dict[str, Any]:
     """A plugin config whose sidecar command is the fake sidecar in ``mode``."""
     script = tmp / "fake_sidecar.py"
@@ -277,16 +291,7 @@ def test_cli_table_matches_the_python_plugin(node: Path) -> None:
     """The bridge's `openclaw failover` commands are exactly plugin.py's CLI_COMMANDS."""
     from openclaw_failover.plugin import CLI_COMMANDS
 
-    url = json.dumps((BRIDGE / "index.js").as_uri())
-    script = f"import({url}).then(m => console.log(JSON.stringify(m.CLI)))"
-    proc = subprocess.run(
-        [str(node), "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=True,
-    )
-    table = json.loads(proc.stdout)
+    table = bridge_value(node, "m.CLI")
     assert [(tuple(p), d) for p, d in table] == [(c.path, c.description) for c in CLI_COMMANDS]
     assert all(c.argv == c.path for c in CLI_COMMANDS)
 
@@ -296,16 +301,7 @@ def test_last_resort_list_is_the_designs_whole_list(node: Path) -> None:
     its built-in list is DEFAULT_HIGH_RISK_TOOLS and the deferred ones, not a subset."""
     from openclaw_failover._model import DEFAULT_HIGH_RISK_DEFERRED, DEFAULT_HIGH_RISK_TOOLS
 
-    url = json.dumps((BRIDGE / "index.js").as_uri())
-    script = f"import({url}).then(m => console.log(JSON.stringify(m.LAST_RESORT)))"
-    proc = subprocess.run(
-        [str(node), "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=True,
-    )
-    last_resort = json.loads(proc.stdout)
+    last_resort = bridge_value(node, "m.LAST_RESORT")
     assert last_resort["highRisk"] == list(DEFAULT_HIGH_RISK_TOOLS)
     assert last_resort["highRiskDeferred"] == list(DEFAULT_HIGH_RISK_DEFERRED)
 
@@ -356,20 +352,9 @@ def test_the_bridge_finds_the_policy_file_where_python_writes_it(node: Path) -> 
         ({}, {"HOME": "/h", "OPENCLAW_STATE_DIR": "/s"}),
         ({"state": {"directory": "~/mine"}}, {"HOME": "/h"}),
     ]
-    url = json.dumps((BRIDGE / "index.js").as_uri())
-    script = (
-        f"import({url}).then(m => console.log(JSON.stringify("
-        f"{json.dumps(cases)}.map(([cfg, env]) => m.stateDir(cfg, env)))))"
-    )
-    proc = subprocess.run(
-        [str(node), "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=True,
-    )
+    resolved = bridge_value(node, f"{json.dumps(cases)}.map(([cfg, env]) => m.stateDir(cfg, env))")
     expected = [str(resolve_state_dir(env)) for cfg, env in cases[:4]] + ["/h/mine"]
-    assert json.loads(proc.stdout) == expected
+    assert resolved == expected
 
 
 def test_a_sidecar_that_died_is_started_again(node: Path, tmp_path: Path) -> None:
