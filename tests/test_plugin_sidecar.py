@@ -110,13 +110,11 @@ async def test_each_call_is_bounded_by_the_sidecar_timeout() -> None:
     assert "timed out" in reply["error"]
 
 
-async def test_serve_stdio_answers_each_line_until_eof() -> None:
-    """Lines in, one reply line each, concurrently; the loop ends by itself at EOF."""
+async def served(data: bytes, *, limit: int = 2**16) -> list[str]:
+    """The reply lines ``serve_stdio`` writes for ``data`` on stdin, up to its EOF."""
     sidecar = Sidecar.create(make_plugin()[0])
-    reader = asyncio.StreamReader()
-    for request in ({"id": 1, "op": "ping"}, {"id": 2, "op": "hello"}):
-        reader.feed_data((json.dumps(request) + "\n").encode())
-    reader.feed_data(b"\n")
+    reader = asyncio.StreamReader(limit=limit)
+    reader.feed_data(data)
     reader.feed_eof()
     lines: list[str] = []
 
@@ -124,6 +122,16 @@ async def test_serve_stdio_answers_each_line_until_eof() -> None:
         lines.append(text)
 
     await asyncio.wait_for(serve_stdio(sidecar, reader, write), 5)
+    return lines
+
+
+def _lines(*requests: object) -> bytes:
+    return b"".join((json.dumps(r) + "\n").encode() for r in requests)
+
+
+async def test_serve_stdio_answers_each_line_until_eof() -> None:
+    """Lines in, one reply line each, concurrently; the loop ends by itself at EOF."""
+    lines = await served(_lines({"id": 1, "op": "ping"}, {"id": 2, "op": "hello"}) + b"\n")
     replies = {r["id"]: r for r in map(json.loads, lines)}
     assert replies[1]["result"] == "pong"
     assert replies[2]["result"]["protocol"] == 1
@@ -134,18 +142,8 @@ async def test_a_line_over_the_limit_is_dropped_and_the_sidecar_lives_on() -> No
     """A request line over the reader's limit (a write tool call with huge content, say) is
     dropped, its caller times out and fails safe, and the next requests are still answered:
     the sidecar does not exit, which would leave the bridge without it for the process."""
-    sidecar = Sidecar.create(make_plugin()[0])
-    reader = asyncio.StreamReader(limit=256)
     huge = {"id": 1, "op": "hook", "hook": "before_tool_call", "event": {"x": "y" * 2000}}
-    reader.feed_data((json.dumps(huge) + "\n").encode())
-    reader.feed_data((json.dumps({"id": 2, "op": "ping"}) + "\n").encode())
-    reader.feed_eof()
-    lines: list[str] = []
-
-    async def write(text: str) -> None:
-        lines.append(text)
-
-    await asyncio.wait_for(serve_stdio(sidecar, reader, write), 5)
+    lines = await served(_lines(huge, {"id": 2, "op": "ping"}), limit=256)
     replies = {r["id"]: r for r in map(json.loads, lines)}
     assert replies[2]["result"] == "pong"
     assert 1 not in replies
