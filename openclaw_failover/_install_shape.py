@@ -10,6 +10,7 @@ from typing import Any
 
 from ._errors import Problem
 from .config._chain import fallback_index
+from .config._finite import non_finite_name
 from .config._jsonpath import join
 
 PLUGIN_ID = "openclaw-failover"
@@ -46,7 +47,7 @@ def describe(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else f"{'-' if value < 0 else ''}Infinity"
+        return non_finite_name(value)
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):

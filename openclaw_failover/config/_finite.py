@@ -16,7 +16,7 @@ from .._errors import Problem
 from ._jsonpath import join
 
 
-def _spelling(value: float) -> str:
+def non_finite_name(value: float) -> str:
     """The JSON5 word for a non-finite float, as the operator wrote it."""
     if math.isnan(value):
         return "NaN"
@@ -40,7 +40,7 @@ def check_finite(doc: Any) -> list[Problem]:
         Problem(
             "number.non-finite",
             path,
-            _spelling(value),
+            non_finite_name(value),
             "a finite number",
             "write a plain number, or remove the key to use the default",
         )
