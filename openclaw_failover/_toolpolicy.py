@@ -7,6 +7,8 @@ Pure. Both the proxy and the plugin ask this module; the JS bridge receives
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +21,7 @@ __all__ = [
     "filter_tools",
     "high_risk_set",
     "is_blocked",
+    "name_forms",
     "tool_call_targets",
     "tool_name",
 ]
@@ -67,6 +70,33 @@ _TOOL_CALL = "tool_call"
 _SELECTORS = ("id", "toolId", "name")
 _OTHER_FIELDS = ("tool_id", "tool")
 _NESTED_FIELDS = ("args", "arguments")
+
+#: A tool name is ``[a-z0-9_-]`` in every schema OpenClaw sends; anything else splits it.
+_NOT_NAME = re.compile(r"[^a-z0-9_-]+")
+#: Namespaces models put before a tool name (``functions.exec``, ``tools_exec``), which
+#: OpenClaw's dispatch drops before it looks the tool up.
+_NAMESPACES = ("functions_", "tools_")
+
+
+def name_forms(raw: str) -> frozenset[str]:
+    """Every tool a host may run for the called name ``raw``, lower-cased.
+
+    OpenClaw's dispatch is forgiving (trim, any case, ``apply-patch`` for ``apply_patch``,
+    ``functions.exec`` / ``tools/exec`` / ``functions:exec`` for ``exec``), so the guard must
+    see through the same spellings or a model walks past it. Each piece of the name between
+    characters no tool name has counts, so one mangled spelling cannot hide a high-risk tool;
+    a well-formed name is a single piece and only matches itself (and ``-`` read as ``_``).
+    """
+    name = unicodedata.normalize("NFKC", raw).strip().lower()
+    forms = {name, *(piece for piece in _NOT_NAME.split(name) if piece)}
+    forms |= {form.replace("-", "_") for form in forms}
+    forms |= {
+        form.removeprefix(prefix)
+        for form in forms
+        for prefix in _NAMESPACES
+        if form.startswith(prefix) and len(form) > len(prefix)
+    }
+    return frozenset(forms)
 
 
 def expand_tools(names: Iterable[str]) -> frozenset[str]:
@@ -117,15 +147,16 @@ def _named(arguments: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[str, 
 def is_blocked(
     tool_name: str, params: Mapping[str, Any] | str | None, policy: frozenset[str]
 ) -> bool:
-    """True when this call must not run on the local tier: a high-risk tool, or a
-    ``tool_call`` aimed at one. An unreadable ``tool_call`` target is blocked (fail safe)."""
-    name = tool_name.strip().lower()
-    if name in policy:
+    """True when this call must not run on the local tier: a high-risk tool under any spelling
+    :func:`name_forms` reads, or a ``tool_call`` aimed at one. An unreadable ``tool_call``
+    target is blocked (fail safe)."""
+    forms = name_forms(tool_name)
+    if forms & policy:
         return True
-    if name != _TOOL_CALL:
+    if _TOOL_CALL not in forms:
         return False
     targets = tool_call_targets(params)
-    return not targets or any(target in policy for target in targets)
+    return not targets or any(name_forms(target) & policy for target in targets)
 
 
 def tool_name(tool: Any) -> str | None:
@@ -142,8 +173,8 @@ def filter_tools(
 ) -> tuple[Mapping[str, Any], tuple[str, ...]]:
     """``body`` without the high-risk entries of ``tools``, and the removed names in order.
 
-    Returns ``body`` itself when nothing is removed. A ``tool_choice`` naming a removed tool
-    becomes ``auto``; with no tool left, ``tools``/``tool_choice`` are dropped.
+    Returns ``body`` itself when nothing is removed. A ``tool_choice`` naming a high-risk tool
+    (any spelling) becomes ``auto``; with no tool left, ``tools``/``tool_choice`` are dropped.
     """
     tools = body.get("tools")
     if not isinstance(tools, list) or not tools:
@@ -152,7 +183,7 @@ def filter_tools(
     removed: list[str] = []
     for tool in tools:
         name = tool_name(tool)
-        if name is not None and name.lower() in policy:
+        if name is not None and name_forms(name) & policy:
             removed.append(name)
         else:
             kept.append(tool)
@@ -161,7 +192,8 @@ def filter_tools(
     out = dict(body)
     if kept:
         out["tools"] = kept
-        if tool_name(out.get("tool_choice")) in removed:
+        chosen = tool_name(out.get("tool_choice"))
+        if chosen is not None and name_forms(chosen) & policy:
             out["tool_choice"] = "auto"
     else:
         for field in ("tools", "tool_choice", "parallel_tool_calls"):
