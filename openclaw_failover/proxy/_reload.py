@@ -104,10 +104,15 @@ class ConfigReloader:
         status.disk_version = table.version
         status.last_error = None
         status.last_checked_at = self._rt.clock.now()
-        if table.version == status.loaded_version:
+        engine = self._rt.require_engine()
+        # The version leaves secrets out, so a rotated key (or proxy token) keeps it: compare
+        # the tables too, or a key replaced after a revocation would never reach the wire.
+        if table.version == status.loaded_version and table == engine.table:
             self._rt.metrics.reloads.labels("unchanged").inc()
             return False
-        self._rt.require_engine().replace_table(table)
+        if table.version == status.loaded_version:
+            reason = f"{reason}, keys or token changed"
+        engine.replace_table(table)
         for listener in self._rt.table_listeners:
             listener(table)
         previous, status.loaded_version = status.loaded_version, table.version
