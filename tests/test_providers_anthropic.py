@@ -513,8 +513,11 @@ async def test_transport_mid_stream_error_event_is_a_transport_failure() -> None
 
 
 async def test_transport_skips_malformed_events_and_finishes_without_message_stop() -> None:
-    """A garbled data line is a MalformedEvent; a stream that ends early still finishes cleanly."""
+    """A garbled data line is a MalformedEvent; a stream that ends after its message_delta but
+    without message_stop still finishes cleanly."""
+    end = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}}
     body = _sse(TOOL_STREAM[:5]) + b"event: content_block_delta\ndata: {not json\n\n"
+    body += _sse([end])
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)

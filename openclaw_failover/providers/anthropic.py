@@ -41,6 +41,10 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 #: ``TransportFailure.kind`` for an ``error`` event inside a 200 stream; ``detail`` starts with
 #: Anthropic's error type (``overloaded_error: ...``), which the classifier reads.
 STREAM_ERROR_KIND = "UpstreamStreamError"
+#: ``TransportFailure.kind`` for a 200 stream whose body ended before the message did (no
+#: ``message_delta`` with its ``stop_reason``, no ``message_stop``): a cut, classified as
+#: httpx's own "peer closed connection without sending complete message body" is.
+INCOMPLETE_STREAM_KIND = "RemoteProtocolError"
 
 
 def messages_url(base_url: str) -> str:
@@ -116,6 +120,13 @@ async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
             continue
         for chunk in _event_chunks(state, event.event, data):
             yield chunk
+    if state.started and not state.finished and state.stop_reason is None:
+        # "Streaming Messages": every message ends with message_delta and message_stop. A body
+        # that ends before both was cut (a proxy or balancer closing cleanly mid-answer);
+        # finishing it as "stop" would pass a truncated answer off as a whole one.
+        raise TransportFailure(
+            kind=INCOMPLETE_STREAM_KIND, detail="the stream ended before message_delta"
+        )
     for chunk in finish_chunks(state):
         yield chunk
 

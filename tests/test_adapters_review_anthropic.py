@@ -1,0 +1,121 @@
+"""Review findings in the Anthropic Messages adapter: each test failed on the code before its fix.
+
+Event shapes follow Anthropic's API reference, "Streaming Messages".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from openclaw_failover._classify import classify_outcome
+from openclaw_failover._model import Candidate, FailureReason, ModelSpec, Profile, Provider, Secret
+from openclaw_failover._ports import TransportFailure, UpstreamCall, UpstreamReply
+from openclaw_failover.providers.anthropic import AnthropicTransport
+
+MESSAGE_START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-opus-4-6",
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    },
+}
+TEXT_START = {
+    "type": "content_block_start",
+    "index": 0,
+    "content_block": {"type": "text", "text": ""},
+}
+
+
+def _text_delta(text: str) -> dict[str, Any]:
+    return {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": text},
+    }
+
+
+def _message_delta(stop_reason: str) -> dict[str, Any]:
+    return {
+        "type": "message_delta",
+        "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+        "usage": {"output_tokens": 7},
+    }
+
+
+def _sse(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+def _call(provider_headers: dict[str, str] | None = None) -> UpstreamCall:
+    provider = Provider(
+        id="anthropic",
+        api="anthropic-messages",
+        base_url="https://anthropic.invalid",
+        headers=provider_headers or {},
+        models={"claude-opus-4-6": ModelSpec(id="claude-opus-4-6", max_tokens=2048)},
+    )
+    profile = Profile(
+        id="anthropic:team", provider="anthropic", secret=Secret("sk-ant-test-123"), source="config"
+    )
+    return UpstreamCall(
+        provider=provider,
+        candidate=Candidate("anthropic", "claude-opus-4-6"),
+        profile=profile,
+        body={"messages": [{"role": "user", "content": "hi"}]},
+        headers={},
+    )
+
+
+@asynccontextmanager
+async def _reply(
+    handler: Callable[[httpx.Request], httpx.Response], call: UpstreamCall
+) -> AsyncIterator[UpstreamReply]:
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        AnthropicTransport(client).send(call) as reply,
+    ):
+        yield reply
+
+
+def _streaming(body: bytes) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    return handler
+
+
+async def _chunks(body: bytes) -> list[dict[str, Any]]:
+    async with _reply(_streaming(body), _call()) as reply:
+        return [c async for c in reply.chunks() if isinstance(c, dict)]
+
+
+async def test_a_stream_cut_before_message_delta_is_a_failure_not_a_stop() -> None:
+    """A 200 body that ends mid-answer (no message_delta, no message_stop) raises a
+    TransportFailure classified server_error, instead of a synthesised finish_reason "stop"."""
+    body = _sse([MESSAGE_START, TEXT_START, _text_delta("The answer is")])
+    with pytest.raises(TransportFailure) as info:
+        await _chunks(body)
+    classified = classify_outcome(
+        status=None, headers={}, body_excerpt="", transport_error=info.value, provider="anthropic"
+    )
+    assert classified.reason is FailureReason.SERVER_ERROR
+
+
+async def test_a_stream_with_its_stop_reason_but_no_message_stop_still_finishes() -> None:
+    """A stream whose message_delta arrived is complete: without message_stop it still ends
+    with its finish and usage chunks (the design's "complete stream without [DONE]")."""
+    body = _sse([MESSAGE_START, TEXT_START, _text_delta("Done."), _message_delta("end_turn")])
+    chunks = await _chunks(body)
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"]["completion_tokens"] == 7
