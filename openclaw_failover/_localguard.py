@@ -2,11 +2,14 @@
 passed through, or replaced by a plain-text refusal when the core's policy blocks them.
 
 A ``tool_call``'s target is known only once its arguments arrived, so every tool-call delta of
-a local answer is held until the choice finishes (or the stream ends).
+a local answer is held until its choice finishes (or the stream ends). The guard passes on its
+own whole copy of each call, never the upstream's deltas, so the caller runs exactly the call
+that was checked, however the upstream split or numbered it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +23,7 @@ REFUSAL = (
 )
 
 Chunk = dict[str, Any]
+Call = dict[str, Any]
 
 
 class LocalToolGuard:
@@ -27,15 +31,17 @@ class LocalToolGuard:
 
     def __init__(self, policy: frozenset[str], removed: tuple[str, ...]) -> None:
         self._policy = policy | frozenset(name.lower() for name in removed)
-        self._calls: dict[int, dict[str, Any]] = {}
+        #: Held calls per choice index, in the order they started.
+        self._calls: dict[int, list[Call]] = {}
         self._template: Chunk | None = None
-        self._allowed_last = True
+        #: Choices whose every held call was refused (their ``tool_calls`` finish becomes stop).
+        self._all_refused: set[int] = set()
         self.blocked: list[str] = []
 
     def feed(self, chunk: Chunk) -> list[Chunk]:
         """The chunks to pass on for ``chunk`` (held tool-call deltas come out at the finish)."""
         choices = chunk.get("choices")
-        if not choices:
+        if not isinstance(choices, list) or not choices:
             return [chunk]
         out: list[Chunk] = []
         kept = [self._choice(choice, chunk, out) for choice in choices]
@@ -44,46 +50,44 @@ class LocalToolGuard:
         return out
 
     def _choice(self, choice: Any, chunk: Chunk, out: list[Chunk]) -> Any:
-        """One choice without its tool-call deltas; releases held calls at its finish."""
+        """One choice without its tool-call deltas; releases its held calls at its finish."""
         if not isinstance(choice, dict):
             return choice
+        index = _index(choice.get("index")) or 0
         delta = choice.get("delta")
-        calls = delta.get("tool_calls") if isinstance(delta, dict) else None
-        if isinstance(delta, dict) and isinstance(calls, list) and calls:
-            self._hold(calls, chunk)
+        if isinstance(delta, dict) and "tool_calls" in delta:
+            self._hold(index, delta["tool_calls"], chunk)
             choice = {**choice, "delta": {k: v for k, v in delta.items() if k != "tool_calls"}}
-        if choice.get("finish_reason") is not None and self._calls:
-            out.extend(self._release(chunk, choice.get("index", 0)))
-            if not self._allowed_last and choice["finish_reason"] == "tool_calls":
-                choice = {**choice, "finish_reason": "stop"}
+        finish = choice.get("finish_reason")
+        if finish is not None and index in self._calls:
+            out.extend(self._release(chunk, index))
+        if finish == "tool_calls" and index in self._all_refused:
+            choice = {**choice, "finish_reason": "stop"}
         return choice
 
     def finish(self) -> list[Chunk]:
         """Whatever is still held when the stream ends without a finish reason."""
-        if not self._calls or self._template is None:
+        if self._template is None:
             return []
-        return self._release(self._template, 0)
+        template = self._template
+        return [chunk for index in sorted(self._calls) for chunk in self._release(template, index)]
 
-    def _hold(self, calls: list[Any], chunk: Chunk) -> None:
+    def _hold(self, choice_index: int, calls: Any, chunk: Chunk) -> None:
         self._template = chunk
-        for delta in calls:
+        held = self._calls.setdefault(choice_index, [])
+        for delta in calls if isinstance(calls, list) else [calls]:
             if not isinstance(delta, Mapping):
                 continue
-            index = int(delta.get("index", 0))
-            call = self._calls.setdefault(
-                index, {"index": index, "id": "", "type": "function", "name": "", "arguments": ""}
-            )
-            call["id"] = delta.get("id") or call["id"]
+            call = _call_for(held, delta)
             fn = delta.get("function")
             if isinstance(fn, Mapping):
-                call["name"] += fn.get("name") or ""
-                call["arguments"] += fn.get("arguments") or ""
+                call["name"] += _text(fn.get("name"))
+                call["arguments"] += _text(fn.get("arguments"))
 
     def _release(self, template: Chunk, choice_index: int) -> list[Chunk]:
         allowed: list[dict[str, Any]] = []
         refusals: list[str] = []
-        for index in sorted(self._calls):
-            call = self._calls[index]
+        for call in self._calls.pop(choice_index, []):
             if is_blocked(call["name"], call["arguments"] or "{}", self._policy):
                 self.blocked.append(call["name"])
                 refusals.append(REFUSAL.format(name=call["name"]))
@@ -96,14 +100,46 @@ class LocalToolGuard:
                         "function": {"name": call["name"], "arguments": call["arguments"]},
                     }
                 )
-        self._calls.clear()
-        self._allowed_last = bool(allowed)
+        if refusals and not allowed:
+            self._all_refused.add(choice_index)
         out: list[Chunk] = []
         if refusals:
             out.append(_with_delta(template, choice_index, {"content": "".join(refusals)}))
         if allowed:
             out.append(_with_delta(template, choice_index, {"tool_calls": allowed}))
         return out
+
+
+def _call_for(held: list[Call], delta: Mapping[str, Any]) -> Call:
+    """The held call a tool-call delta continues, or a new one.
+
+    A delta continues the latest call with its ``index`` (the latest call at all when it has
+    none), unless it brings an ``id`` other than that call's: a server that numbers every call
+    0 starts each with its own id, and gluing two calls into one would run neither.
+    """
+    index = _index(delta.get("index"))
+    call_id = delta.get("id") if isinstance(delta.get("id"), str) else ""
+    same = [c for c in held if index is None or c["index"] == index]
+    call = same[-1] if same else None
+    if call is None or (call_id and call["id"] and call_id != call["id"]):
+        call = {"index": index, "id": "", "name": "", "arguments": ""}
+        held.append(call)
+    call["id"] = call_id or call["id"]
+    return call
+
+
+def _text(value: Any) -> str:
+    """A name or arguments fragment as text: arguments sent as an object become JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return ""
+
+
+def _index(value: Any) -> int | None:
+    """An ``index`` field when it is an integer; None when missing or malformed."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _with_delta(template: Chunk, index: int, delta: dict[str, Any]) -> Chunk:
