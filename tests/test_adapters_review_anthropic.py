@@ -16,6 +16,10 @@ import pytest
 from openclaw_failover._classify import classify_outcome
 from openclaw_failover._model import Candidate, FailureReason, ModelSpec, Profile, Provider, Secret
 from openclaw_failover._ports import TransportFailure, UpstreamCall, UpstreamReply
+from openclaw_failover.providers._translate_anthropic_stream import (
+    AnthropicStreamState,
+    anthropic_event_chunks,
+)
 from openclaw_failover.providers.anthropic import AnthropicTransport
 
 MESSAGE_START = {
@@ -119,3 +123,49 @@ async def test_a_stream_with_its_stop_reason_but_no_message_stop_still_finishes(
     chunks = await _chunks(body)
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["completion_tokens"] == 7
+
+
+def _arguments(events: list[dict[str, Any]]) -> dict[int, str]:
+    state = AnthropicStreamState()
+    found: dict[int, str] = {}
+    for event in events:
+        for chunk in anthropic_event_chunks(state, str(event["type"]), event):
+            for choice in chunk["choices"]:
+                for call in choice["delta"].get("tool_calls", ()):
+                    found[call["index"]] = found.get(call["index"], "") + call["function"].get(
+                        "arguments", ""
+                    )
+    return found
+
+
+def _tool_start(index: int, name: str) -> dict[str, Any]:
+    block = {"type": "tool_use", "id": f"toolu_{index}", "name": name, "input": {}}
+    return {"type": "content_block_start", "index": index, "content_block": block}
+
+
+def test_a_streamed_tool_call_without_parameters_gets_empty_object_arguments() -> None:
+    """A tool_use with no input (no input_json_delta, or only an empty one) streams its
+    arguments as ``"{}"``, as OpenAI does and the whole-message path did; ``""`` is not JSON."""
+    empty = {"type": "input_json_delta", "partial_json": ""}
+    events = [
+        MESSAGE_START,
+        _tool_start(0, "get_time"),
+        {"type": "content_block_delta", "index": 0, "delta": empty},
+        {"type": "content_block_stop", "index": 0},
+        _tool_start(1, "get_weather"),
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"city": "Oslo"}'},
+        },
+        {"type": "content_block_stop", "index": 1},
+        _tool_start(2, "get_date"),  # never stopped: the message ends with it open
+        _message_delta("tool_use"),
+        {"type": "message_stop"},
+    ]
+    found = _arguments(events)
+    assert {slot: json.loads(text) for slot, text in found.items()} == {
+        0: {},
+        1: {"city": "Oslo"},
+        2: {},
+    }

@@ -10,7 +10,7 @@ rest of the stream. Unknown event types must be tolerated (the versioning policy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ class AnthropicStreamState:
 
     builder: ChunkBuilder = field(default_factory=ChunkBuilder)
     tool_slots: dict[int, int] = field(default_factory=dict)  # block index -> tool_calls index
+    argued: set[int] = field(default_factory=set)  # tool_calls indexes given any arguments
     input_tokens: int = 0
     output_tokens: int = 0
     stop_reason: str | None = None
@@ -50,10 +51,8 @@ def anthropic_event_chunks(
     kind = str(data.get("type") or event_type)
     if kind == "message_start":
         return _message_start(state, data.get("message") or {})
-    if kind == "content_block_start":
-        return _block_start(state, int(data.get("index", 0)), data.get("content_block") or {})
-    if kind == "content_block_delta":
-        return _block_delta(state, int(data.get("index", 0)), data.get("delta") or {})
+    if kind.startswith("content_block_"):
+        return _block_event(state, kind, data)
     if kind == "message_delta":
         _message_delta(state, data)
         return []
@@ -62,7 +61,7 @@ def anthropic_event_chunks(
     if kind == "error":
         error = data.get("error") or {}
         raise AnthropicStreamError(str(error.get("type", "error")), str(error.get("message", "")))
-    return []  # ping, content_block_stop, and event types added later
+    return []  # ping, and event types added later
 
 
 def _message_start(state: AnthropicStreamState, message: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -80,6 +79,19 @@ def _input_tokens(usage: Mapping[str, Any]) -> int:
     # Cached prompt tokens are billed separately but are still prompt tokens.
     names = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     return sum(int(usage.get(name) or 0) for name in names)
+
+
+def _block_event(
+    state: AnthropicStreamState, kind: str, data: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    index = int(data.get("index", 0))
+    if kind == "content_block_start":
+        return _block_start(state, index, data.get("content_block") or {})
+    if kind == "content_block_delta":
+        return _block_delta(state, index, data.get("delta") or {})
+    if kind == "content_block_stop":
+        return _block_stop(state, index)
+    return []
 
 
 def _block_start(
@@ -104,8 +116,27 @@ def _block_delta(
     if kind == "text_delta" and delta.get("text"):
         return [state.builder.chunk({"content": delta["text"]})]
     if kind == "input_json_delta" and index in state.tool_slots and delta.get("partial_json"):
-        return [state.builder.tool_call_arguments(state.tool_slots[index], delta["partial_json"])]
+        slot = state.tool_slots[index]
+        state.argued.add(slot)
+        return [state.builder.tool_call_arguments(slot, delta["partial_json"])]
     return []  # thinking, signatures and citations have no OpenAI chat field
+
+
+def _block_stop(state: AnthropicStreamState, index: int) -> list[dict[str, Any]]:
+    slot = state.tool_slots.get(index)
+    return [] if slot is None else _empty_arguments(state, (slot,))
+
+
+def _empty_arguments(state: AnthropicStreamState, slots: Iterable[int]) -> list[dict[str, Any]]:
+    """``"{}"`` for each tool call that got no arguments: a call without parameters streams no
+    (or only an empty) input_json_delta, and an OpenAI client parses ``arguments`` as JSON,
+    which ``""`` is not (OpenAI itself sends ``"{}"``)."""
+    chunks = []
+    for slot in slots:
+        if slot not in state.argued:
+            state.argued.add(slot)
+            chunks.append(state.builder.tool_call_arguments(slot, "{}"))
+    return chunks
 
 
 def _message_delta(state: AnthropicStreamState, data: Mapping[str, Any]) -> None:
@@ -131,7 +162,10 @@ def finish_chunks(state: AnthropicStreamState) -> list[dict[str, Any]]:
     if state.tool_slots and reason == "stop":
         reason = "tool_calls"
     builder = state.builder
-    return [builder.chunk({}, reason), builder.usage(state.input_tokens, state.output_tokens)]
+    chunks = _empty_arguments(state, state.tool_slots.values())  # a block never stopped
+    chunks.append(builder.chunk({}, reason))
+    chunks.append(builder.usage(state.input_tokens, state.output_tokens))
+    return chunks
 
 
 def message_chunks(state: AnthropicStreamState, message: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -146,6 +180,7 @@ def message_chunks(state: AnthropicStreamState, message: Mapping[str, Any]) -> l
             state.tool_slots[index] = slot
             call_id = str(block.get("id") or state.builder.new_id())
             arguments = compact_json(block.get("input") or {})
+            state.argued.add(slot)
             chunks.append(
                 state.builder.tool_call_start(slot, call_id, str(block.get("name", "")), arguments)
             )
