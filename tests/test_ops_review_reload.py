@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,3 +57,66 @@ async def test_rotated_key_with_same_version_is_applied(tmp_path: Path) -> None:
     assert secret_of(engine) == "sk-FAKE-new"
     assert runtime.reload.loaded_version == "v1"
     assert await reloader.reload("sighup") is False  # nothing changed this time
+
+
+def write_version(path: Path, version: str) -> None:
+    path.write_text(json.dumps({"version": version}))
+    stamp = time.time_ns() + 1_000_000_000  # visible even on coarse mtimes
+    os.utime(path, ns=(stamp, stamp))
+
+
+def version_loader(path: str) -> Loaded:
+    return Loaded(make_table(version=json.loads(Path(path).read_text())["version"]))
+
+
+async def wait_until(predicate: Callable[[], bool], timeout_s: float = 3.0) -> bool:
+    for _ in range(int(timeout_s / 0.01)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.01)
+    return predicate()
+
+
+async def test_failing_listener_does_not_end_the_watch(tmp_path: Path) -> None:
+    """A listener that raises on one reload leaves the table applied and later edits reloaded."""
+    runtime, engine = runtime_on(make_table(version="v1"))
+    seen: list[str] = []
+
+    def listener(table: RouteTable) -> None:
+        seen.append(table.version)
+        if table.version == "v2":
+            raise RuntimeError("listener bug")
+
+    runtime.table_listeners.append(listener)
+    path = tmp_path / "failover.json"
+    write_version(path, "v1")
+    reloader = ConfigReloader(runtime, str(path), load=version_loader, poll_s=0.01)
+    task = asyncio.create_task(reloader.watch())
+    try:
+        write_version(path, "v2")
+        assert await wait_until(lambda: seen == ["v2"])
+        assert runtime.reload.loaded_version == "v2"
+        write_version(path, "v3")
+        assert await wait_until(lambda: engine.table.version == "v3")
+        assert runtime.reload.loaded_version == "v3"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_engine_refusing_the_table_keeps_the_old_one(tmp_path: Path) -> None:
+    """An engine that raises while taking the new table is a refused reload, not a crash."""
+    runtime, engine = runtime_on(make_table(version="v1"))
+
+    def broken(table: RouteTable) -> None:
+        raise ValueError(f"cannot plan {table.version}")
+
+    engine.replace_table = broken  # type: ignore[method-assign]
+    path = tmp_path / "failover.json"
+    write_version(path, "v2")
+    reloader = ConfigReloader(runtime, str(path), load=version_loader)
+    assert await reloader.reload("sighup") is False
+    assert engine.table.version == "v1"
+    assert runtime.reload.loaded_version == "v1"
+    assert "ValueError: cannot plan v2" in (runtime.reload.last_error or "")

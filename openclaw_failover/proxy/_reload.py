@@ -112,9 +112,15 @@ class ConfigReloader:
             return False
         if table.version == status.loaded_version:
             reason = f"{reason}, keys or token changed"
-        engine.replace_table(table)
+        try:
+            engine.replace_table(table)
+        except Exception as exc:  # the engine keeps its old table: say so, keep watching
+            return self._refused(reason, f"applying it failed: {type(exc).__name__}: {exc}")
         for listener in self._rt.table_listeners:
-            listener(table)
+            try:
+                listener(table)
+            except Exception:  # the table is in use already; one listener must not undo that
+                log.exception("config reload: a listener failed on route version %s", table.version)
         previous, status.loaded_version = status.loaded_version, table.version
         self._rt.metrics.reloads.labels("applied").inc()
         log.info("config reloaded (%s): route version %s -> %s", reason, previous, table.version)
@@ -135,7 +141,10 @@ class ConfigReloader:
         while True:
             await asyncio.sleep(self._poll_s)
             if _stamp(self._path) != self._stamp:
-                await self.reload("file_changed")
+                try:
+                    await self.reload("file_changed")
+                except Exception:  # a bug here must not end hot reload for the process's life
+                    log.exception("config reload of %s failed", self._path)
 
     def install_sighup(self) -> bool:
         """Reload on SIGHUP (main thread only); False where signals cannot be installed."""
