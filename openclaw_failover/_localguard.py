@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._toolpolicy import is_blocked
+from ._toolpolicy import blocked_name
 
 __all__ = ["REFUSAL", "LocalToolGuard"]
 
@@ -27,7 +27,8 @@ Call = dict[str, Any]
 
 
 class LocalToolGuard:
-    """Rewrites one answer's chunks; ``blocked`` lists the refused tool names in order."""
+    """Rewrites one answer's chunks; ``blocked`` lists the refused tools in order, by the
+    policy's name for them (never the model's own spelling, which is audited)."""
 
     def __init__(self, policy: frozenset[str], removed: tuple[str, ...]) -> None:
         self._policy = policy | frozenset(name.lower() for name in removed)
@@ -88,9 +89,10 @@ class LocalToolGuard:
         allowed: list[dict[str, Any]] = []
         refusals: list[str] = []
         for call in self._calls.pop(choice_index, []):
-            if is_blocked(call["name"], call["arguments"] or "{}", self._policy):
-                self.blocked.append(call["name"])
-                refusals.append(REFUSAL.format(name=call["name"]))
+            refused = blocked_name(call["name"], call["arguments"] or "{}", self._policy)
+            if refused is not None:
+                self.blocked.append(refused)
+                refusals.append(REFUSAL.format(name=refused))
             else:
                 allowed.append(
                     {

@@ -17,6 +17,7 @@ from ._model import ToolSettings
 __all__ = [
     "ALIASES",
     "TOOL_GROUPS",
+    "blocked_name",
     "expand_tools",
     "filter_tools",
     "high_risk_set",
@@ -150,13 +151,28 @@ def is_blocked(
     """True when this call must not run on the local tier: a high-risk tool under any spelling
     :func:`name_forms` reads, or a ``tool_call`` aimed at one. An unreadable ``tool_call``
     target is blocked (fail safe)."""
+    return blocked_name(tool_name, params, policy) is not None
+
+
+def blocked_name(
+    tool_name: str, params: Mapping[str, Any] | str | None, policy: frozenset[str]
+) -> str | None:
+    """The policy's name for a call :func:`is_blocked` refuses (``exec`` for ``functions.exec``,
+    ``tool_call`` for a ``tool_call``), else None.
+
+    The called name is the model's text, of any length, and may carry anything it read (a key
+    in the prompt); audit lines and refusals name the tool by this policy word instead.
+    """
     forms = name_forms(tool_name)
-    if forms & policy:
-        return True
+    matched = forms & policy
+    if matched:
+        return min(matched)
     if _TOOL_CALL not in forms:
-        return False
+        return None
     targets = tool_call_targets(params)
-    return not targets or any(name_forms(target) & policy for target in targets)
+    if not targets or any(name_forms(target) & policy for target in targets):
+        return _TOOL_CALL
+    return None
 
 
 def tool_name(tool: Any) -> str | None:

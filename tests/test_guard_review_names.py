@@ -89,4 +89,4 @@ def test_local_answer_calling_functions_exec_is_refused() -> None:
     assert not any("tool_calls" in d for d in deltas)
     assert "refused" in "".join(d.get("content", "") for d in deltas)
     assert out[-1]["choices"][0]["finish_reason"] == "stop"
-    assert guard.blocked == ["functions.exec"]
+    assert guard.blocked == ["exec"]
