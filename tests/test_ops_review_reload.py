@@ -120,3 +120,23 @@ async def test_engine_refusing_the_table_keeps_the_old_one(tmp_path: Path) -> No
     assert engine.table.version == "v1"
     assert runtime.reload.loaded_version == "v1"
     assert "ValueError: cannot plan v2" in (runtime.reload.last_error or "")
+
+
+async def test_same_size_edit_within_one_mtime_tick_is_reloaded(tmp_path: Path) -> None:
+    """An in-place edit that keeps size, inode and mtime (coarse clocks) is still reloaded."""
+    runtime, engine = runtime_on(make_table(version="v1"))
+    path = tmp_path / "failover.json"
+    write_version(path, "v1")
+    before = path.stat()
+    reloader = ConfigReloader(runtime, str(path), load=version_loader, poll_s=0.01)
+    task = asyncio.create_task(reloader.watch())
+    try:
+        with path.open("r+b") as handle:  # same size, same inode
+            handle.write(json.dumps({"version": "v2"}).encode())
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same tick
+        assert path.stat().st_size == before.st_size
+        assert await wait_until(lambda: engine.table.version == "v2", timeout_s=1.0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -39,12 +40,20 @@ def default_loader(*, kind: str | None = None, environ: Mapping[str, str] | None
     return load
 
 
-def _stamp(path: str) -> tuple[int, int, int] | None:
+def _stamp(path: str) -> tuple[int, int, int, bytes] | None:
+    """What the file is now: stat fields plus a digest of its bytes.
+
+    The digest catches an edit that keeps size, inode and mtime (a same-size change within
+    one mtime tick, on coarse-mtime file systems a whole second): stat alone misses it for
+    good. Config files are small, so reading one every poll is cheap.
+    """
     try:
         st = os.stat(path)
+        with open(path, "rb") as handle:
+            digest = hashlib.blake2b(handle.read(), digest_size=16).digest()
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, digest)
 
 
 def _summary(problems: tuple[Any, ...]) -> str:
