@@ -69,8 +69,11 @@ def _success_keys(table: RouteTable, result: ProbeResult) -> list[str]:
     return keys
 
 
-async def _record(runtime: ProxyRuntime, store: StateStore, result: ProbeResult) -> None:
-    table = runtime.require_engine().table
+async def _record(
+    runtime: ProxyRuntime, store: StateStore, table: RouteTable, result: ProbeResult
+) -> None:
+    """Record one result against ``table``, the table the probe ran with: a reload during
+    the round may have dropped its provider or replaced its key (state is keyed by both)."""
     now = runtime.clock.now()
     if result.ok:
         for key in _success_keys(table, result):
@@ -108,7 +111,7 @@ async def probe_once(runtime: ProxyRuntime, *, interval_s: float) -> list[ProbeR
     sub = RouteTable(routes={"probe": Route("probe", tuple(targets))}, providers=table.providers)
     results = await probe_table(sub, transports=transports, timeout_s=min(15.0, interval_s))
     for result in results:
-        await _record(runtime, store, result)
+        await _record(runtime, store, table, result)
     return results
 
 
