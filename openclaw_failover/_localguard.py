@@ -25,6 +25,11 @@ REFUSAL = (
 Chunk = dict[str, Any]
 Call = dict[str, Any]
 
+#: Delta fields that carry a call: held until the choice finishes. ``function_call`` is the
+#: legacy OpenAI form, which some servers and clients still speak.
+_HELD_FIELDS = frozenset({"tool_calls", "function_call"})
+_CALL_FINISHES = ("tool_calls", "function_call")
+
 
 class LocalToolGuard:
     """Rewrites one answer's chunks; ``blocked`` lists the refused tools in order, by the
@@ -56,13 +61,13 @@ class LocalToolGuard:
             return choice
         index = _index(choice.get("index")) or 0
         delta = choice.get("delta")
-        if isinstance(delta, dict) and "tool_calls" in delta:
-            self._hold(index, delta["tool_calls"], chunk)
-            choice = {**choice, "delta": {k: v for k, v in delta.items() if k != "tool_calls"}}
+        if isinstance(delta, dict) and _HELD_FIELDS & delta.keys():
+            self._hold(index, delta, chunk)
+            choice = {**choice, "delta": {k: v for k, v in delta.items() if k not in _HELD_FIELDS}}
         finish = choice.get("finish_reason")
         if finish is not None and index in self._calls:
             out.extend(self._release(chunk, index))
-        if finish == "tool_calls" and index in self._all_refused:
+        if finish in _CALL_FINISHES and index in self._all_refused:
             choice = {**choice, "finish_reason": "stop"}
         return choice
 
@@ -73,26 +78,29 @@ class LocalToolGuard:
         template = self._template
         return [chunk for index in sorted(self._calls) for chunk in self._release(template, index)]
 
-    def _hold(self, choice_index: int, calls: Any, chunk: Chunk) -> None:
+    def _hold(self, choice_index: int, delta: Mapping[str, Any], chunk: Chunk) -> None:
         self._template = chunk
         held = self._calls.setdefault(choice_index, [])
-        for delta in calls if isinstance(calls, list) else [calls]:
-            if not isinstance(delta, Mapping):
-                continue
-            call = _call_for(held, delta)
-            fn = delta.get("function")
-            if isinstance(fn, Mapping):
-                call["name"] += _text(fn.get("name"))
-                call["arguments"] += _text(fn.get("arguments"))
+        calls = delta.get("tool_calls")
+        for call_delta in calls if isinstance(calls, list) else [calls]:
+            if isinstance(call_delta, Mapping):
+                _add(_call_for(held, call_delta), call_delta.get("function"))
+        legacy = delta.get("function_call")
+        if isinstance(legacy, Mapping):
+            _add(_legacy_call(held), legacy)
 
     def _release(self, template: Chunk, choice_index: int) -> list[Chunk]:
         allowed: list[dict[str, Any]] = []
+        legacy: list[Chunk] = []
         refusals: list[str] = []
         for call in self._calls.pop(choice_index, []):
             refused = blocked_name(call["name"], call["arguments"] or "{}", self._policy)
             if refused is not None:
                 self.blocked.append(refused)
                 refusals.append(REFUSAL.format(name=refused))
+            elif call["legacy"]:
+                fn = {"name": call["name"], "arguments": call["arguments"]}
+                legacy.append(_with_delta(template, choice_index, {"function_call": fn}))
             else:
                 allowed.append(
                     {
@@ -102,14 +110,14 @@ class LocalToolGuard:
                         "function": {"name": call["name"], "arguments": call["arguments"]},
                     }
                 )
-        if refusals and not allowed:
+        if refusals and not allowed and not legacy:
             self._all_refused.add(choice_index)
         out: list[Chunk] = []
         if refusals:
             out.append(_with_delta(template, choice_index, {"content": "".join(refusals)}))
         if allowed:
             out.append(_with_delta(template, choice_index, {"tool_calls": allowed}))
-        return out
+        return out + legacy
 
 
 def _call_for(held: list[Call], delta: Mapping[str, Any]) -> Call:
@@ -124,10 +132,27 @@ def _call_for(held: list[Call], delta: Mapping[str, Any]) -> Call:
     same = [c for c in held if index is None or c["index"] == index]
     call = same[-1] if same else None
     if call is None or (call_id and call["id"] and call_id != call["id"]):
-        call = {"index": index, "id": "", "name": "", "arguments": ""}
+        call = {"index": index, "id": "", "name": "", "arguments": "", "legacy": False}
         held.append(call)
     call["id"] = call_id or call["id"]
     return call
+
+
+def _legacy_call(held: list[Call]) -> Call:
+    """The call a legacy ``function_call`` delta continues (there is one per choice)."""
+    for call in held:
+        if call["legacy"]:
+            return call
+    call = {"index": None, "id": "", "name": "", "arguments": "", "legacy": True}
+    held.append(call)
+    return call
+
+
+def _add(call: Call, fn: Any) -> None:
+    """Append a delta's name and arguments fragments to the held call."""
+    if isinstance(fn, Mapping):
+        call["name"] += _text(fn.get("name"))
+        call["arguments"] += _text(fn.get("arguments"))
 
 
 def _text(value: Any) -> str:

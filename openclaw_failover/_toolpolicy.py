@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._model import ToolSettings
@@ -20,6 +20,7 @@ __all__ = [
     "blocked_name",
     "expand_tools",
     "filter_tools",
+    "function_name",
     "high_risk_set",
     "is_blocked",
     "name_forms",
@@ -184,34 +185,68 @@ def tool_name(tool: Any) -> str | None:
     return None
 
 
+def function_name(function: Any) -> str | None:
+    """The name of a legacy ``functions[]`` entry or ``function_call`` object."""
+    if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+        return str(function["name"])
+    return None
+
+
+#: Where a request offers tools, where it may force one, and how an entry names its tool:
+#: ``tools``/``tool_choice``, and the legacy ``functions``/``function_call`` that OpenAI-style
+#: servers still honour.
+_OFFERS: tuple[tuple[str, str, Callable[[Any], str | None]], ...] = (
+    ("tools", "tool_choice", tool_name),
+    ("functions", "function_call", function_name),
+)
+
+
 def filter_tools(
     body: Mapping[str, Any], policy: frozenset[str]
 ) -> tuple[Mapping[str, Any], tuple[str, ...]]:
-    """``body`` without the high-risk entries of ``tools``, and the removed names in order.
+    """``body`` without the high-risk entries of ``tools`` (and legacy ``functions``), and the
+    removed names in order.
 
-    Returns ``body`` itself when nothing is removed. A ``tool_choice`` naming a high-risk tool
-    (any spelling) becomes ``auto``; with no tool left, ``tools``/``tool_choice`` are dropped.
+    Returns ``body`` itself when nothing is removed. A ``tool_choice`` / ``function_call``
+    naming a high-risk tool (any spelling) becomes ``auto``; with no tool left, the offer and
+    its choice are dropped.
     """
-    tools = body.get("tools")
-    if not isinstance(tools, list) or not tools:
+    out = dict(body)
+    removed: list[str] = []
+    for field, choice, name_of in _OFFERS:
+        removed += _narrow(out, field, choice, name_of, policy)
+    if not removed:
         return body, ()
+    return out, tuple(removed)
+
+
+def _narrow(
+    out: dict[str, Any],
+    field: str,
+    choice: str,
+    name_of: Callable[[Any], str | None],
+    policy: frozenset[str],
+) -> list[str]:
+    """Take the high-risk entries out of ``out[field]``; the removed names."""
+    offered = out.get(field)
+    if not isinstance(offered, list) or not offered:
+        return []
     kept: list[Any] = []
     removed: list[str] = []
-    for tool in tools:
-        name = tool_name(tool)
+    for entry in offered:
+        name = name_of(entry)
         if name is not None and name_forms(name) & policy:
             removed.append(name)
         else:
-            kept.append(tool)
+            kept.append(entry)
     if not removed:
-        return body, ()
-    out = dict(body)
+        return []
     if kept:
-        out["tools"] = kept
-        chosen = tool_name(out.get("tool_choice"))
+        out[field] = kept
+        chosen = name_of(out.get(choice))
         if chosen is not None and name_forms(chosen) & policy:
-            out["tool_choice"] = "auto"
+            out[choice] = "auto"
     else:
-        for field in ("tools", "tool_choice", "parallel_tool_calls"):
-            out.pop(field, None)
-    return out, tuple(removed)
+        for gone in (field, choice, "parallel_tool_calls" if field == "tools" else ""):
+            out.pop(gone, None)
+    return removed
