@@ -169,3 +169,22 @@ def test_a_streamed_tool_call_without_parameters_gets_empty_object_arguments() -
         1: {"city": "Oslo"},
         2: {},
     }
+
+
+async def test_configured_headers_in_any_case_are_not_sent_twice() -> None:
+    """Provider headers spelt ``Anthropic-Version`` / ``X-Api-Key`` merge with ours by name,
+    case-insensitively: one version header (the configured one), one key (the profile's)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = _sse([MESSAGE_START, TEXT_START, _text_delta("ok"), _message_delta("end_turn")])
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    configured = {"Anthropic-Version": "2099-01-01", "X-Api-Key": "sk-ant-stale", "X-Team": "a"}
+    async with _reply(handler, _call(configured)) as reply:
+        _ = [c async for c in reply.chunks()]
+    headers = seen[0].headers
+    assert headers.get_list("anthropic-version") == ["2099-01-01"]
+    assert headers.get_list("x-api-key") == ["sk-ant-test-123"]
+    assert headers["x-team"] == "a"

@@ -56,8 +56,13 @@ def messages_url(base_url: str) -> str:
 def request_headers(
     provider: Provider, profile: Profile | None, extra: Mapping[str, str]
 ) -> dict[str, str]:
-    """Provider headers, the caller's pass-through headers, then the auth and version headers."""
-    headers = {**provider.headers, **extra}
+    """Provider headers, the caller's pass-through headers, then the auth and version headers.
+
+    Names are lower-cased first: header names are case-insensitive, and a configured
+    ``Anthropic-Version`` or ``X-Api-Key`` kept beside ours would go out as a second header
+    (the rotated key and a stale one both sent).
+    """
+    headers = {name.lower(): value for name, value in {**provider.headers, **extra}.items()}
     headers["anthropic-version"] = headers.get("anthropic-version", ANTHROPIC_VERSION)
     headers["content-type"] = "application/json"
     headers["accept"] = "text/event-stream"
