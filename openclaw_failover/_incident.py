@@ -20,6 +20,7 @@ _SAMPLES = 5
 
 
 def _lines_with(paths: Iterable[Path], needle: bytes | None) -> Iterable[dict[str, Any]]:
+    """The audit lines holding ``needle`` that parse to an object with a numeric ``ts``."""
     for path in paths:
         with path.open("rb") as handle:
             for raw in handle:
@@ -29,7 +30,9 @@ def _lines_with(paths: Iterable[Path], needle: bytes | None) -> Iterable[dict[st
                     data = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     continue
-                if isinstance(data, dict):
+                # a line without a numeric ts is bad, as the report counts it; it must not
+                # stop the incident view (float() of null or text raised here before)
+                if isinstance(data, dict) and type(data.get("ts")) in (int, float):
                     yield data
 
 
