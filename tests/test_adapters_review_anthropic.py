@@ -15,7 +15,7 @@ import pytest
 
 from openclaw_failover._classify import classify_outcome
 from openclaw_failover._model import Candidate, FailureReason, ModelSpec, Profile, Provider, Secret
-from openclaw_failover._ports import TransportFailure, UpstreamCall, UpstreamReply
+from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
 from openclaw_failover.providers._translate_anthropic_stream import (
     AnthropicStreamState,
     anthropic_event_chunks,
@@ -188,3 +188,37 @@ async def test_configured_headers_in_any_case_are_not_sent_twice() -> None:
     assert headers.get_list("anthropic-version") == ["2099-01-01"]
     assert headers.get_list("x-api-key") == ["sk-ant-test-123"]
     assert headers["x-team"] == "a"
+
+
+async def test_an_event_with_a_field_of_the_wrong_type_is_skipped_as_malformed() -> None:
+    """An event whose index is null or whose delta is not an object is a MalformedEvent
+    (skipped, audited), like broken JSON; it raised TypeError / AttributeError, which no
+    layer above expects (the request died instead of failing over or going on)."""
+    odd_index = {"type": "content_block_delta", "index": None, "delta": {"type": "text_delta"}}
+    odd_delta = {"type": "content_block_delta", "index": 0, "delta": "text"}
+    events = [MESSAGE_START, TEXT_START, odd_index, _text_delta("Hi"), odd_delta]
+    body = _sse([*events, _message_delta("end_turn")])
+    async with _reply(_streaming(body), _call()) as reply:
+        items = [c async for c in reply.chunks()]
+    assert sum(isinstance(i, MalformedEvent) for i in items) == 2
+    chunks = [i for i in items if isinstance(i, dict)]
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1]) == "Hi"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_a_whole_json_error_object_with_status_200_is_a_failure() -> None:
+    """A 200 ``application/json`` reply that is Anthropic's error object (an intermediary
+    relaying ``overloaded_error``) fails as the error event would (overloaded), not as an
+    empty message."""
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=error)
+
+    async with _reply(handler, _call()) as reply:
+        with pytest.raises(TransportFailure) as info:
+            _ = [c async for c in reply.chunks()]
+    classified = classify_outcome(
+        status=None, headers={}, body_excerpt="", transport_error=info.value, provider="anthropic"
+    )
+    assert classified.reason is FailureReason.OVERLOADED

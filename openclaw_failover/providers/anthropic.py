@@ -7,6 +7,7 @@ Source: Anthropic API reference, "Versions" (the ``anthropic-version`` header), 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
@@ -115,7 +116,7 @@ async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
         if isinstance(message, MalformedEvent):
             yield message
             return
-        for chunk in message_chunks(state, message):
+        for chunk in _message_chunks(state, message):
             yield chunk
         return
     async for event in sse_events(response.aiter_lines()):
@@ -123,8 +124,8 @@ async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
         if isinstance(data, MalformedEvent):
             yield data
             continue
-        for chunk in _event_chunks(state, event.event, data):
-            yield chunk
+        for item in _event_chunks(state, event.event, data):
+            yield item
     if state.started and not state.finished and state.stop_reason is None:
         # "Streaming Messages": every message ends with message_delta and message_stop. A body
         # that ends before both was cut (a proxy or balancer closing cleanly mid-answer);
@@ -138,8 +139,22 @@ async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
 
 def _event_chunks(
     state: AnthropicStreamState, name: str, data: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> list[ChunkOrMalformed]:
     try:
-        return anthropic_event_chunks(state, name, data)
+        return list(anthropic_event_chunks(state, name, data))
     except AnthropicStreamError as exc:
         raise TransportFailure(kind=STREAM_ERROR_KIND, detail=str(exc)[:200]) from exc
+    except (TypeError, ValueError, AttributeError):
+        # A field of the wrong type (an index that is no number, a delta that is no object)
+        # makes the event as unreadable as broken JSON: skipped and audited, not fatal.
+        return [MalformedEvent(excerpt=json.dumps(data)[:200])]
+
+
+def _message_chunks(state: AnthropicStreamState, message: dict[str, Any]) -> list[ChunkOrMalformed]:
+    """A whole JSON reply's chunks; an error object there fails like an ``error`` event."""
+    if message.get("type") == "error":
+        return _event_chunks(state, "error", message)
+    try:
+        return list(message_chunks(state, message))
+    except (TypeError, ValueError, AttributeError):
+        return [MalformedEvent(excerpt=json.dumps(message)[:200])]
