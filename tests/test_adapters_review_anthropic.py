@@ -16,6 +16,7 @@ import pytest
 from openclaw_failover._classify import classify_outcome
 from openclaw_failover._model import Candidate, FailureReason, ModelSpec, Profile, Provider, Secret
 from openclaw_failover._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from openclaw_failover.providers._translate_anthropic import anthropic_request
 from openclaw_failover.providers._translate_anthropic_stream import (
     AnthropicStreamState,
     anthropic_event_chunks,
@@ -222,3 +223,26 @@ async def test_a_whole_json_error_object_with_status_200_is_a_failure() -> None:
         status=None, headers={}, body_excerpt="", transport_error=info.value, provider="anthropic"
     )
     assert classified.reason is FailureReason.OVERLOADED
+
+
+def test_whitespace_only_text_blocks_are_dropped_like_empty_ones() -> None:
+    """A text block of only whitespace (an assistant turn that was just "\\n\\n") is dropped
+    like an empty one: Anthropic refuses it with a 400, which classifies as format and ends
+    the request after a failover into Anthropic."""
+    body = {
+        "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "\n\n"},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": " "}, {"type": "text", "text": "ok"}],
+            },
+        ]
+    }
+    out = anthropic_request(body, model="m")
+    assert out["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "first"}, {"type": "text", "text": "ok"}],
+        }
+    ]

@@ -101,8 +101,10 @@ def _messages(raw: Any) -> tuple[str, list[dict[str, Any]]]:
             turn_role, blocks = "user", _user_blocks(message.get("content"), i)
         else:
             turn_role, blocks = "assistant", _assistant_blocks(message, i)
-        blocks = [b for b in blocks if b.get("type") != "text" or b.get("text")]
-        if not blocks:  # the API refuses empty text blocks; an empty turn carries nothing
+        # The API refuses a text block that is empty or only whitespace ("text content blocks
+        # must contain non-whitespace text"); a turn with nothing left carries nothing.
+        blocks = [b for b in blocks if b.get("type") != "text" or str(b.get("text")).strip()]
+        if not blocks:
             continue
         if out and out[-1]["role"] == turn_role:  # Anthropic wants user/assistant turns
             out[-1]["content"].extend(blocks)
