@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -376,3 +377,68 @@ def test_a_sidecar_that_died_is_started_again(node: Path, tmp_path: Path) -> Non
     assert "fail safe" in before["blockReason"]
     assert after["blockReason"] == "from sidecar"
     assert any("exited" in w for w in result["warnings"])
+
+
+MANGLED = [
+    "exec",
+    "functions.exec",
+    "tools/exec",
+    "functions:exec",
+    "functions_exec",
+    "tools_write",
+    "Apply-Patch",
+    "  BASH  ",
+    "\ufeffexec",
+    "exec<|channel|>commentary",
+    "\uff45\uff58\uff45\uff43",  # fullwidth letters
+    "read",
+    "functions.read",
+    "tool_search",
+    "web-fetch",
+    "",
+]
+
+
+def test_bridge_reads_tool_names_as_the_python_guard_does(node: Path) -> None:
+    """The fail-safe and the Python core see through the same spellings: nameForms and
+    name_forms give the same forms for every mangled name a model may send. Only the forms
+    that can name a tool count (``[a-z0-9_-]+``): the whole raw name is kept too, and the two
+    languages trim slightly different characters (JS's trim takes a BOM, Python's strip not)."""
+    from openclaw_failover._toolpolicy import name_forms
+
+    def names(forms: list[str]) -> list[str]:
+        return sorted(f for f in forms if re.fullmatch(r"[a-z0-9_-]+", f))
+
+    got = bridge_value(node, f"{json.dumps(MANGLED)}.map(m.nameForms)")
+    assert [names(f) for f in got] == [names(list(name_forms(name))) for name in MANGLED]
+    assert names(got[MANGLED.index("functions.exec")]) == ["exec", "functions"]
+
+
+def test_fail_safe_blocks_a_high_risk_tool_under_any_spelling(node: Path, tmp_path: Path) -> None:
+    """No sidecar, a local run: functions.exec, tools/exec, Apply-Patch, a fullwidth exec and
+    a tool_call aimed at functions.write are refused, by the policy's name of the tool (not
+    the model's text); read under a namespace still runs."""
+    config = {
+        "mode": "plugin",
+        "tiers": {"local": ["fakelocal"]},
+        "sidecar": {"command": [str(tmp_path / "missing")]},
+    }
+    start = {"runId": "r1", "callId": "c", "provider": "fakelocal", "model": "m"}
+    calls: list[tuple[str, dict[str, Any], str | None]] = [
+        ("functions.exec", {}, "exec"),
+        ("tools/exec", {}, "exec"),
+        ("Apply-Patch", {}, "apply_patch"),
+        ("\uff45\uff58\uff45\uff43 sk-secret", {}, "exec"),
+        ("functions.tool_call", {"id": "functions.write"}, "tool_call"),
+        ("functions.read", {"path": "x"}, None),
+    ]
+    steps = [{"hook": "model_call_started", "event": start, "ctx": {}}]
+    steps += [tool_step("r1", name, params) for name, params, _ in calls]
+    out = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})["out"]
+    for (name, _, word), got in zip(calls, out[1:], strict=True):
+        if word is None:
+            assert got is None, name
+        else:
+            assert got["block"] is True, name
+            assert got["blockReason"].startswith(f"openclaw-failover blocked {word}:"), name
+            assert "sk-secret" not in got["blockReason"]

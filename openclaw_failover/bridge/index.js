@@ -99,14 +99,28 @@ function callTargets(params) {
   if (!found.length) found = [params?.args, params?.arguments].flatMap((o) => named(o, ["id"]));
   return [...found, ...named(params, ["tool_id", "tool"])];
 }
+// Every tool OpenClaw's forgiving dispatch may run for a called name, as _toolpolicy.name_forms
+// reads it (functions.exec, tools/exec, Apply-Patch, fullwidth letters...): a test keeps them equal.
+export function nameForms(raw) {
+  const name = String(raw ?? "").normalize("NFKC").trim().toLowerCase();
+  const forms = new Set([name, ...name.split(/[^a-z0-9_-]+/).filter(Boolean)]);
+  for (const f of [...forms]) forms.add(f.replaceAll("-", "_"));
+  for (const f of [...forms]) {
+    for (const ns of ["functions_", "tools_"]) if (f.startsWith(ns) && f.length > ns.length) forms.add(f.slice(ns.length));
+  }
+  return [...forms].sort();
+}
 export function failSafe(p, runs, event, ctx) {
   const run = runs.get(event.runId ?? ctx?.runId);
   const risky = new Set([...p.highRisk, ...p.highRiskDeferred].map((t) => String(t).toLowerCase()));
-  const name = String(event.toolName ?? "").toLowerCase();
-  const targets = name === "tool_call" ? callTargets(event.params) : [name];
-  const high = !targets.length || targets.some((t) => risky.has(t)); // no readable target: fail safe
-  if (!high || !isLocal(p, run)) return undefined;
-  const target = targets.find((t) => risky.has(t)) ?? "tool_call";
+  const hit = (called) => nameForms(called).filter((f) => risky.has(f)).sort()[0]; // the policy's word
+  const forms = nameForms(event.toolName);
+  let target = hit(event.toolName);
+  if (!target && forms.includes("tool_call")) {
+    const targets = callTargets(event.params);
+    if (!targets.length || targets.some(hit)) target = "tool_call"; // no readable target: fail safe
+  }
+  if (!target || !isLocal(p, run)) return undefined;
   return { block: true, blockReason: `${ID} blocked ${target}: local-tier or unknown model and the failover ` +
     "sidecar did not answer, so high-risk tools stay off (fail safe)." };
 }
