@@ -140,3 +140,26 @@ async def test_same_size_edit_within_one_mtime_tick_is_reloaded(tmp_path: Path) 
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_start_up_only_settings_are_named_as_needing_a_restart(tmp_path: Path) -> None:
+    """A reload that moves the state backend or port says a restart is needed, without values."""
+    runtime, engine = runtime_on(make_table(version="v1"))
+    running = engine.table.settings
+    moved = replace(
+        running,
+        state=replace(running.state, backend="redis", url=Secret("redis://:pw-FAKE@127.0.0.1:1")),
+        proxy=replace(running.proxy, port=9999),
+    )
+    path = tmp_path / "failover.json"
+    path.write_text("{}")
+    new = Loaded(replace(make_table(version="v2"), settings=moved))
+    reloader = ConfigReloader(runtime, str(path), load=lambda _p: new)
+    assert await reloader.reload("sighup") is True
+    assert engine.table.version == "v2"  # the routing part is applied
+    error = runtime.reload.last_error or ""
+    assert "state.backend, state.url, proxy.port" in error
+    assert "restart" in error
+    assert "pw-FAKE" not in error
+    assert await reloader.reload("sighup") is False  # still said on the next, unchanged load
+    assert runtime.reload.last_error == error

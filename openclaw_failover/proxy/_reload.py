@@ -10,7 +10,7 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from .._model import RouteTable
+from .._model import RouteTable, Settings
 from .._ports import AuditRecord
 from ._runtime import ProxyRuntime, log
 
@@ -56,6 +56,27 @@ def _stamp(path: str) -> tuple[int, int, int, bytes] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino, digest)
 
 
+#: Settings read once at start-up (store, audit sink, listener): a reload cannot change them.
+_RESTART_ONLY: tuple[tuple[str, Callable[[Settings], object]], ...] = (
+    ("state.backend", lambda s: s.state.backend),
+    ("state.url", lambda s: s.state.url),
+    ("state.namespace", lambda s: s.state.namespace),
+    ("state.onUnavailable", lambda s: s.state.on_unavailable),
+    ("state.directory", lambda s: s.state.directory),
+    ("audit.path", lambda s: s.audit.path),
+    ("audit.maxBytes", lambda s: s.audit.max_bytes),
+    ("audit.keep", lambda s: s.audit.keep),
+    ("proxy.host", lambda s: s.proxy.host),
+    ("proxy.port", lambda s: s.proxy.port),
+)
+
+
+def restart_only_changes(running: Settings, loaded: Settings) -> list[str]:
+    """Names (never values: ``state.url`` holds a password) of start-up-only settings that
+    differ between the running process and the loaded file."""
+    return [name for name, read in _RESTART_ONLY if read(running) != read(loaded)]
+
+
 def _summary(problems: tuple[Any, ...]) -> str:
     errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
     shown = "; ".join(getattr(p, "message", str(p)) for p in errors[:3])
@@ -78,6 +99,8 @@ class ConfigReloader:
         self._load = load
         self._poll_s = poll_s
         self._stamp = _stamp(path)
+        # what the store, audit sink and listener were built from (they are not rebuilt)
+        self._running = runtime.engine.table.settings if runtime.engine is not None else None
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[bool]] = set()
 
@@ -114,6 +137,12 @@ class ConfigReloader:
         status.last_error = None
         status.last_checked_at = self._rt.clock.now()
         engine = self._rt.require_engine()
+        pending = restart_only_changes(self._running, table.settings) if self._running else []
+        if pending:  # in /readyz until a restart (or the file goes back)
+            status.last_error = (
+                f"route version {table.version} loaded, but {', '.join(pending)} changed: "
+                "these take effect only after a restart"
+            )
         # The version leaves secrets out, so a rotated key (or proxy token) keeps it: compare
         # the tables too, or a key replaced after a revocation would never reach the wire.
         if table.version == status.loaded_version and table == engine.table:
@@ -133,6 +162,8 @@ class ConfigReloader:
         previous, status.loaded_version = status.loaded_version, table.version
         self._rt.metrics.reloads.labels("applied").inc()
         log.info("config reloaded (%s): route version %s -> %s", reason, previous, table.version)
+        if pending:
+            log.warning("config reload of %s: %s", self._path, status.last_error)
         self._rt.emit(
             AuditRecord(
                 event="config_loaded",
