@@ -24,6 +24,7 @@ ALLOWED = {
     "hmac",
     "operator",
     "math",
+    "unicodedata",
 }
 #: Package modules the core may import: the domain values and seam types, and each other.
 ALLOWED_LOCAL = {"_model", "_ports", "_policy", "_ordering", "_classify", "_toolpolicy"}
