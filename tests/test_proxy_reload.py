@@ -38,7 +38,11 @@ def fake_loader(path: str) -> FakeLoad:
 
 
 def write(path: Path, **data: Any) -> None:
-    path.write_text(json.dumps(data))
+    # whole file at once: a poll that caught write_text's truncation read "" and recorded a
+    # JSONDecodeError, which the invalid-file test sometimes took for the schema error
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
     stamp = time.time_ns() + 1_000_000_000  # make the change visible even on coarse mtimes
     os.utime(path, ns=(stamp, stamp))
 
