@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+import orjson
+
 from ._errors import StreamInterrupted
 from ._exchange import AnswerMeta
 from ._localguard import LocalToolGuard
@@ -238,10 +240,11 @@ def aggregate(chunks: Iterable[Chunk], *, model: str) -> dict[str, Any]:
 def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
     if not isinstance(choice, dict):
         return
-    index = int(choice.get("index", 0))
+    index = _int(choice.get("index"))
     acc = choices.get(index)
     if acc is None:
-        acc = choices[index] = {"role": "assistant", "content": [], "calls": {}, "finish": None}
+        acc = choices[index] = {"role": "assistant", "content": [], "calls": [], "at": {}}
+        acc["finish"] = None
     delta = choice.get("delta") or {}
     role = delta.get("role")
     if role:
@@ -249,18 +252,44 @@ def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
     content = delta.get("content")
     if content:
         acc["content"].append(content)
-    for call in delta.get("tool_calls") or ():
-        slot = acc["calls"].setdefault(
-            int(call.get("index", 0)), {"id": "", "type": "function", "name": "", "arguments": ""}
-        )
-        slot["id"] = call.get("id") or slot["id"]
-        slot["type"] = call.get("type") or slot["type"]
-        fn = call.get("function") or {}
-        slot["name"] += fn.get("name") or ""
-        slot["arguments"] += fn.get("arguments") or ""
+    calls = delta.get("tool_calls")
+    if calls:
+        _merge_calls(acc, calls if isinstance(calls, list) else [calls])
     finish = choice.get("finish_reason")
     if finish is not None:
         acc["finish"] = finish
+
+
+def _merge_calls(acc: dict[str, Any], calls: list[Any]) -> None:
+    """Tool-call deltas into whole calls, in order of first appearance. A delta goes on the
+    call at its ``index``, unless it brings an ``id`` other than that call's: some servers
+    number every call 0, and two calls must not be glued into one unrunnable name."""
+    at: dict[int, dict[str, str]] = acc["at"]
+    for call in calls:
+        if not isinstance(call, dict):
+            continue
+        index, call_id = _int(call.get("index")), call.get("id")
+        slot = at.get(index)
+        if slot is None or (call_id and slot["id"] and call_id != slot["id"]):
+            slot = at[index] = {"id": "", "type": "function", "name": "", "arguments": ""}
+            acc["calls"].append(slot)
+        slot["id"] = call_id or slot["id"]
+        slot["type"] = call.get("type") or slot["type"]
+        fn = call.get("function") or {}
+        slot["name"] += _text(fn.get("name"))
+        slot["arguments"] += _text(fn.get("arguments"))
+
+
+def _int(value: Any) -> int:
+    """A chunk's ``index``; missing, null or not a number is 0."""
+    return value if isinstance(value, int) else 0
+
+
+def _text(value: Any) -> str:
+    """A name or arguments piece as text: arguments some servers send as an object are JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def _finish_choice(index: int, acc: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +304,6 @@ def _finish_choice(index: int, acc: dict[str, Any]) -> dict[str, Any]:
                 "type": c["type"],
                 "function": {"name": c["name"], "arguments": c["arguments"]},
             }
-            for _, c in sorted(acc["calls"].items())
+            for c in acc["calls"]
         ]
     return {"index": index, "message": message, "finish_reason": acc["finish"], "logprobs": None}
