@@ -538,3 +538,35 @@ def test_assistant_refusal_parts_are_text_and_unknown_parts_name_the_field() -> 
     with pytest.raises(TranslationError) as info:
         ollama_request({"messages": [audio]}, model="m")
     assert info.value.field_path == "messages[0].content[0]"
+
+
+async def test_a_stream_cut_before_its_done_line_is_a_failure() -> None:
+    """A 200 body that ends after some content but before ``done: true`` was cut: a
+    TransportFailure (RemoteProtocolError, a server error to fail over from), not an answer
+    finished as if whole."""
+    content = _ndjson(
+        [{"model": "m", "message": {"role": "assistant", "content": "Hal"}, "done": False}]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=content)
+
+    items: list[Any] = []
+
+    async def drain(reply: UpstreamReply) -> None:
+        async for item in reply.chunks():
+            items.append(item)
+
+    async with _reply(handler, _call({"messages": [{"role": "user", "content": "x"}]})) as reply:
+        with pytest.raises(TransportFailure) as info:
+            await drain(reply)
+    assert info.value.kind == "RemoteProtocolError"
+    assert not any(c.get("choices") and c["choices"][0].get("finish_reason") for c in items)
+
+
+def test_null_max_completion_tokens_falls_back_to_max_tokens() -> None:
+    """``max_completion_tokens: null`` (a client filling every field) does not hide
+    ``max_tokens``: num_predict is still sent."""
+    body = {"messages": [{"role": "user", "content": "x"}], "max_completion_tokens": None}
+    out = ollama_request({**body, "max_tokens": 64}, model="m", keep_alive=None)
+    assert out["options"]["num_predict"] == 64

@@ -54,7 +54,9 @@ def ollama_request(
     options = {
         target: body[name] for name, target in _OPTIONS.items() if body.get(name) is not None
     }
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    limit = body.get("max_completion_tokens")  # OpenAI's newer name; null means not given
+    if limit is None:
+        limit = body.get("max_tokens")
     if limit is not None:
         options["num_predict"] = limit
     stop = body.get("stop")

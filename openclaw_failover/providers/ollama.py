@@ -38,6 +38,9 @@ DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 
 #: ``TransportFailure.kind`` for an ``{"error": ...}`` line inside a 200 stream.
 STREAM_ERROR_KIND = "UpstreamStreamError"
+#: ``TransportFailure.kind`` for a 200 stream whose body ended before its ``done: true`` line:
+#: a cut, classified as httpx's own "peer closed connection" is.
+INCOMPLETE_STREAM_KIND = "RemoteProtocolError"
 
 
 def native_base(base_url: str) -> str:
@@ -114,3 +117,8 @@ async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
             raise TransportFailure(kind=STREAM_ERROR_KIND, detail=str(exc)[:200]) from exc
         for chunk in chunks:
             yield chunk
+    if state.started and not state.finished:
+        # Every reply ends with a ``done: true`` line (its done_reason and counts). A body that
+        # ends before it was cut mid-answer: passing it on would make a truncated answer look
+        # whole, so it is a failure (before the first token, one to fail over from).
+        raise TransportFailure(kind=INCOMPLETE_STREAM_KIND, detail="the stream ended before done")
