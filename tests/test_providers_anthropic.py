@@ -670,3 +670,22 @@ def test_broken_tool_arguments_in_history_pass_as_raw_text() -> None:
     }
     block = anthropic_request(body, model="m")["messages"][1]["content"][0]
     assert block["input"] == {"_raw_arguments": '{"path": "x'}
+
+
+async def test_a_temperature_that_is_not_a_number_is_a_local_400_naming_it() -> None:
+    """``temperature: "hot"`` is the request's own fault: a 400 naming the field, what was
+    found and what is expected (it raised ValueError inside send, a 500), nothing sent."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request expected")
+
+    body = {"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        AnthropicTransport(client).send(_call(body)) as reply,
+    ):
+        assert reply.status == 400
+        excerpt = await reply.error_excerpt()
+    assert "temperature" in excerpt
+    assert "'hot'" in excerpt
+    assert "a number" in excerpt

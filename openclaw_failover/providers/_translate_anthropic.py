@@ -57,8 +57,11 @@ def anthropic_request(
     }
     if system:
         out["system"] = system
-    if body.get("temperature") is not None:
-        out["temperature"] = min(float(body["temperature"]), 1.0)  # Anthropic's range is 0..1
+    temperature = body.get("temperature")
+    if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            raise TranslationError("temperature", repr(temperature)[:40], "a number from 0 to 2")
+        out["temperature"] = min(float(temperature), 1.0)  # Anthropic's range is 0..1
     if body.get("top_p") is not None:
         out["top_p"] = body["top_p"]
     stop = body.get("stop")
