@@ -149,18 +149,20 @@ async def test_unchanged_update_writes_nothing(tmp_path: Path) -> None:
 
 
 async def test_unusable_directory_is_a_state_store_error(tmp_path: Path) -> None:
-    """A file where the directory should be gives StateStoreError naming the path."""
+    """onUnavailable "closed": a file where the directory should be gives StateStoreError
+    naming the path."""
     (tmp_path / "blocker").write_text("x")
-    store = FileStateStore(tmp_path / "blocker" / "state")
+    store = FileStateStore(tmp_path / "blocker" / "state", on_unavailable="closed")
     with pytest.raises(StateStoreError, match="blocker"):
         await store.update("p:a", bump)
 
 
 async def test_lock_held_too_long_is_a_state_store_error(tmp_path: Path) -> None:
-    """If another holder keeps the lock past lock_timeout_s, update fails with a clear error."""
+    """onUnavailable "closed": if another holder keeps the lock past lock_timeout_s, update
+    fails with a clear error."""
     import fcntl
 
-    store = FileStateStore(tmp_path, lock_timeout_s=0.05)
+    store = FileStateStore(tmp_path, lock_timeout_s=0.05, on_unavailable="closed")
     await store.update("p:a", bump)
     fd = os.open(tmp_path / "state.lock", os.O_RDWR)
     try:

@@ -375,10 +375,11 @@ def internal_error() -> WireError:
 
 
 def state_unavailable() -> WireError:
-    """The refusal while the shared state store is down and ``state.onUnavailable`` is closed."""
+    """The refusal while the state store (redis or file) fails and ``state.onUnavailable`` is
+    closed."""
     return openai_error(
         503,
-        "openclaw-failover: the shared state store is unreachable and state.onUnavailable is "
+        "openclaw-failover: the state store is unavailable and state.onUnavailable is "
         "'closed', so no request is routed until it is back (see /readyz and the proxy log)",
         type_="server_error",
         code="state_unavailable",

@@ -28,7 +28,7 @@ def build_store(settings: StateSettings) -> StateStore:
             raise ConfigError((_missing("state.directory", "a state directory path"),))
         from .file import FileStateStore
 
-        return FileStateStore(settings.directory)
+        return FileStateStore(settings.directory, on_unavailable=settings.on_unavailable)
     if settings.backend == "redis":
         if settings.url is None:
             raise ConfigError((_missing("state.url", "a redis:// URL"),))

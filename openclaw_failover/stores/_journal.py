@@ -6,6 +6,8 @@ calling ``refresh(repair=True)``, ``append`` and ``compact``; ``refresh()`` alon
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import time
@@ -156,9 +158,9 @@ class Journal:
         """Append one record (lock held, after ``refresh(repair=True)``)."""
         line = record_line(key, health)
         written = os.write(self._require(), line)
-        if written != len(line):
+        if written != len(line):  # a full disk takes what fits: cut it off again
             os.ftruncate(self._require(), self.size)
-            raise OSError(f"short write to {self.path}")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self._where)
         self._apply(key, health, len(line))
         self.size += len(line)
         self._seen = (self._ino, self.size)  # the lock is held: nobody else appended
@@ -170,16 +172,17 @@ class Journal:
         tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
         lines = [record_line(None, None)]
         lines += [record_line(k, h) for k, h in self.state.items()]
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, b"".join(lines))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            _write_file(tmp, b"".join(lines))
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk: give back the space it took
+            raise
         # A header line appended to the file just replaced: readers that still have it open
-        # see it grow, look the path up, and find the new journal at once.
-        os.write(self._require(), record_line(None, None))
+        # see it grow, look the path up, and find the new journal at once. Best effort: the
+        # new journal is in place, and readers look the path up within PATH_RECHECK_S anyway.
+        with contextlib.suppress(OSError):
+            os.write(self._require(), record_line(None, None))
         _fsync_dir(self.path.parent)
         self._open(create=False)
         self._reset()
@@ -233,6 +236,18 @@ def _parse(line: bytes) -> tuple[str, Health | None] | object | None:
         return str(record["k"]), None if health is None else Health.from_json(health)
     except (ValueError, TypeError, KeyError):
         return _BAD
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file and fsync it; a short write (a full disk) is an error, so
+    a truncated copy never replaces the journal."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

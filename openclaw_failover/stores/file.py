@@ -23,6 +23,13 @@ journal without breaking anyone's lock) and holds the write counter.
 - **Durability:** appends are in the page cache at once (enough for process crashes); the
   journal is fdatasync'ed at most every ``fsync_interval_s`` (on the loop's executor, off the
   event loop) and at compaction and close.
+- **Disk failing** (full, read-only, I/O errors, a lock held too long): with
+  ``on_unavailable="closed"`` the call raises :class:`StateStoreError` naming the directory and
+  the reason. With ``"local"`` (the default) the store serves this process's memory, seeded
+  with the state it last read, sets ``degraded`` and ``degraded_reason``, and tries the disk
+  again at most every ``retry_interval_s``: once a write lands, every key written meanwhile is
+  merged into the journal (:func:`merge_health`: the later ``*_until`` wins) and the store is
+  back on disk. A failed compaction is not an outage: the record is written; it is retried later.
 """
 
 from __future__ import annotations
@@ -34,16 +41,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
 from .._errors import StateStoreError
 from .._ports import Health, HealthUpdate
 from ._counter import WriteCounter
+from ._fallback import Degradable, closed_mode, merging
 from ._journal import Journal
 from ._memo import SnapshotMemo
-from .memory import forward_only
+from .memory import MemoryStateStore, forward_only
 
 __all__ = ["FileStateStore"]
 
@@ -53,7 +61,7 @@ JOURNAL = "state.journal"
 LOCK = "state.lock"
 
 
-class FileStateStore:
+class FileStateStore(Degradable):
     """A :class:`~openclaw_failover._ports.StateStore` in a directory, safe across processes."""
 
     def __init__(
@@ -63,7 +71,18 @@ class FileStateStore:
         fsync_interval_s: float = 1.0,
         lock_timeout_s: float = 10.0,
         compact_min_bytes: int = 1 << 20,
+        on_unavailable: str = "local",
+        retry_interval_s: float = 5.0,
     ) -> None:
+        self._closed_mode = closed_mode(on_unavailable, backend="file")
+        self._retry_interval_s = retry_interval_s
+        #: This process's state while the disk fails ("local" mode); None while on disk.
+        self._fallback: MemoryStateStore | None = None
+        self._written: set[str] = set()  # keys written to ``_fallback``, merged back later
+        self._retry_at = 0.0  # monotonic time of the next try of the disk (while degraded)
+        self._compact_at = 0.0  # no compaction before this (one failed)
+        self._reason: str | None = None
+        self._watchers: list[Callable[[str | None], None]] = []
         self.directory = Path(directory)
         self._fsync_interval_s = fsync_interval_s
         self._lock_timeout_s = lock_timeout_s
@@ -82,13 +101,18 @@ class FileStateStore:
 
     async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
         """The stored health of each of ``keys`` that exists (reads only new records)."""
+        if self._fallback is not None and not await self._recovered():
+            return await self._fallback.snapshot(keys)
         with self._mutex:
             journal = self._journal
             mapped = self._counter.map  # read before the journal: a write after it moves it
             counted = mapped[:8] if mapped is not None else None
             moved = counted is not None and counted != self._counted  # someone wrote
             if counted is None or moved or not journal.trusted():
-                journal = self._read(full=moved)
+                try:
+                    journal = self._read(full=moved)
+                except StateStoreError as exc:
+                    return await self._fall_back(exc).snapshot(keys)
                 self._counted = counted
                 self._counter.look(time.monotonic())
             found = self._memo.get(keys, journal.version)
@@ -100,27 +124,48 @@ class FileStateStore:
 
     async def update(self, key: str, fn: HealthUpdate) -> Health | None:
         """Apply ``fn`` under the cross-process lock; append the result; return it."""
-        with self._mutex, self._locked():
-            journal = self._read(repair=True)
-            old = journal.state.get(key)
-            new = forward_only(old, fn(old))
-            if new != old:
-                journal.append(key, new)
-                self._after_write(journal)
-                # Lock held and the journal read to its end: this store has seen every write.
-                self._counted = self._count_write()
-            return new
+        if self._fallback is None or await self._recovered():
+            try:
+                return self._update_disk(key, fn)
+            except StateStoreError as exc:
+                local = self._fall_back(exc)
+        else:
+            local = self._fallback
+        result = await local.update(key, fn)
+        self._written.add(key)
+        return result
 
     async def items(self) -> Mapping[str, Health]:
         """Every stored key with its health (a copy)."""
-        with self._mutex:
-            return MappingProxyType(dict(self._read().state))
+        if self._fallback is None or await self._recovered():
+            try:
+                with self._mutex:
+                    return MappingProxyType(dict(self._read().state))
+            except StateStoreError as exc:
+                local = self._fall_back(exc)
+        else:
+            local = self._fallback
+        return await local.items()
 
     async def aclose(self) -> None:
-        """Flush to disk and release the files; the store reopens them if used again."""
+        """Flush to disk and release the files; the store reopens them if used again.
+
+        While degraded, one last try merges what was written in memory into the journal."""
+        if self._fallback is not None:
+            self._retry_at = 0.0
+            if not await self._recovered():
+                _log.warning(
+                    "state store %s: closed while degraded; %d key(s) written in memory "
+                    "since are not on disk",
+                    self.directory,
+                    len(self._written),
+                )
         with self._mutex:
             if self._dirty:
-                self._journal.sync()
+                try:
+                    self._journal.sync()
+                except OSError as exc:  # the files are released all the same
+                    _log.warning("state store %s: fdatasync failed: %s", self.directory, _why(exc))
                 self._dirty = False
             self._journal.close()
             self._counter.close()
@@ -132,6 +177,88 @@ class FileStateStore:
     def __repr__(self) -> str:
         return f"FileStateStore({str(self.directory)!r})"
 
+    def _update_disk(self, key: str, fn: HealthUpdate) -> Health | None:
+        with self._mutex, self._locked():
+            journal = self._read(repair=True)
+            old = journal.state.get(key)
+            new = forward_only(old, fn(old))
+            if new != old:
+                self._append(journal, key, new)
+                self._after_write(journal)
+                # Lock held and the journal read to its end: this store has seen every write.
+                self._counted = self._count_write()
+            return new
+
+    def _append(self, journal: Journal, key: str, health: Health | None) -> None:
+        try:
+            journal.append(key, health)
+        except OSError as exc:
+            raise StateStoreError(
+                f"state store {self.directory}: cannot write {JOURNAL}: {_why(exc)}"
+            ) from None
+
+    # ------------------------------------------------------------------ disk failing
+
+    def _fall_back(self, exc: StateStoreError) -> MemoryStateStore:
+        """The local state to serve now; raises ``exc`` when onUnavailable is "closed"."""
+        if self._closed_mode:
+            raise StateStoreError(f"{exc} (state.onUnavailable is 'closed')") from None
+        if self._fallback is None:
+            with self._mutex:
+                self._fallback = MemoryStateStore(self._journal.state)
+                self._written.clear()
+            self._reason = str(exc)
+            self._retry_at = time.monotonic() + self._retry_interval_s
+            _log.warning(
+                "%s; serving this process's state from memory (not shared with other "
+                "processes) and trying the disk again at most every %g s",
+                exc,
+                self._retry_interval_s,
+            )
+            self._tell(self._reason)
+        return self._fallback
+
+    async def _recovered(self) -> bool:
+        """Try the disk (at most every ``retry_interval_s``): merge every key written locally
+        into the journal; True when that worked and the store is back on disk."""
+        local, now = self._fallback, time.monotonic()
+        if local is None:
+            return True
+        if now < self._retry_at:
+            return False
+        self._retry_at = now + self._retry_interval_s
+        mine = await local.snapshot(tuple(self._written))  # a key deleted here stays on disk
+        try:
+            with self._mutex, self._locked():
+                self._merge_into(self._read(repair=True), mine)
+        except StateStoreError as exc:
+            _log.debug("state store still degraded: %s", exc)
+            return False
+        with self._mutex:
+            self._fallback = self._reason = None
+            self._written.clear()
+        _log.info(
+            "state store %s: writing to disk again; %d key(s) written in memory meanwhile "
+            "merged into the journal",
+            self.directory,
+            len(mine),
+        )
+        self._tell(None)
+        return True
+
+    def _merge_into(self, journal: Journal, mine: Mapping[str, Health]) -> None:
+        """Append the merge of each of ``mine`` with the journal's value (lock held)."""
+        wrote = False
+        for key, health in mine.items():
+            old = journal.state.get(key)
+            new = forward_only(old, merging(health)(old))
+            if new != old:
+                self._append(journal, key, new)
+                wrote = True
+        if wrote:
+            self._after_write(journal)
+            self._counted = self._count_write()
+
     # ------------------------------------------------------------------ internals
 
     def _read(self, *, repair: bool = False, full: bool = False) -> Journal:
@@ -140,7 +267,7 @@ class FileStateStore:
                 self._ensure_dir()
             self._journal.refresh(repair=repair, full=full)
         except OSError as exc:
-            raise StateStoreError(f"state store {self._journal.path}: {exc.strerror}") from None
+            raise StateStoreError(f"state store {self._journal.path}: {_why(exc)}") from None
         return self._journal
 
     def _ensure_dir(self) -> None:
@@ -171,7 +298,7 @@ class FileStateStore:
                         ) from None
                     time.sleep(0.0002)
         except OSError as exc:
-            raise StateStoreError(f"state store {self.directory}: {exc.strerror}") from None
+            raise StateStoreError(f"state store {self.directory}: {_why(exc)}") from None
         try:
             yield
         finally:
@@ -191,16 +318,41 @@ class FileStateStore:
 
     def _after_write(self, journal: Journal) -> None:
         self._dirty = True
-        if journal.size > max(self._compact_min_bytes, 4 * journal.live_bytes):
-            journal.compact()
-            self._dirty = False
-            self._last_sync = time.monotonic()
-            return
         now = time.monotonic()
+        if (
+            journal.size > max(self._compact_min_bytes, 4 * journal.live_bytes)
+            and now >= self._compact_at
+            and self._compacted(journal, now)
+        ):
+            return
         if now - self._last_sync >= self._fsync_interval_s:
             _sync_in_background(journal)
             self._dirty = False
             self._last_sync = now
+
+    def _compacted(self, journal: Journal, now: float) -> bool:
+        """Compact (lock held). A failure (a full disk) is logged and tried again later: the
+        record that asked for it is written already, so it is no outage."""
+        try:
+            journal.compact()
+        except OSError as exc:
+            self._compact_at = now + self._retry_interval_s
+            _log.warning(
+                "state store %s: compaction failed (%s); the journal keeps its old records "
+                "until a compaction works (next try in %g s)",
+                self.directory,
+                _why(exc),
+                self._retry_interval_s,
+            )
+            return False
+        self._dirty = False
+        self._last_sync = now
+        return True
+
+
+def _why(exc: OSError) -> str:
+    """The OS's reason (``strerror``), or the message of an error raised without one."""
+    return exc.strerror or str(exc)
 
 
 def _sync_in_background(journal: Journal) -> None:

@@ -27,7 +27,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -39,6 +38,7 @@ from redis.exceptions import RedisError
 
 from .._errors import ConfigError, Problem, StateStoreError
 from .._ports import Clock, Health, HealthUpdate, StateStore
+from ._fallback import Degradable, closed_mode, merge_health, merging
 from .memory import MemoryStateStore, forward_only
 
 __all__ = ["RedisStateStore", "merge_health", "shared_fingerprint_salt"]
@@ -47,7 +47,6 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 # Any Redis failure (down, hung, auth, OOM, read-only replica) means "not usable now".
 _UNAVAILABLE = (RedisError, OSError)
-_MODES = ("local", "closed")
 _TIMEOUT_S = 0.5
 _MAX_CAS_ROUNDS = 100
 
@@ -69,7 +68,7 @@ return {1}
 """
 
 
-class RedisStateStore:
+class RedisStateStore(Degradable):
     """A :class:`~openclaw_failover.StateStore` on Redis, shared by every gateway."""
 
     def __init__(
@@ -82,14 +81,11 @@ class RedisStateStore:
         clock: Clock | None = None,
         retry_interval_s: float = 0.25,
     ) -> None:
-        if on_unavailable not in _MODES:
-            found = repr(on_unavailable)
-            raise ConfigError((_problem("onUnavailable", found, '"local" or "closed"'),))
         self._pool = _connect(url)
         self._client = Redis(connection_pool=self._pool)
         self._cas = self._client.register_script(_CAS_LUA)
         self._prefix = f"{namespace}:h:"
-        self._closed_mode = on_unavailable == "closed"
+        self._closed_mode = closed_mode(on_unavailable, backend="redis")
         self._failure_window_s = failure_window_s
         self._now = clock.now if clock is not None else time.time
         self._retry_interval_s = retry_interval_s
@@ -103,28 +99,6 @@ class RedisStateStore:
         self._gate: asyncio.Event | None = None  # set while local state merges back
         self._reconnect: asyncio.Task[None] | None = None
         self._watchers: list[Callable[[str | None], None]] = []
-
-    def watch(self, fn: Callable[[str | None], None]) -> None:
-        """Call ``fn(reason)`` when the store falls back to local state, ``fn(None)`` when it
-        is back on Redis (the proxy audits both)."""
-        self._watchers.append(fn)
-
-    def _tell(self, reason: str | None) -> None:
-        for fn in self._watchers:
-            try:
-                fn(reason)
-            except Exception:  # a watcher's failure must not change the store's state
-                _log.exception("state store watcher failed")
-
-    @property
-    def degraded(self) -> bool:
-        """True while Redis is unreachable and the store serves local state."""
-        return self._reason is not None
-
-    @property
-    def degraded_reason(self) -> str | None:
-        """Why the store is degraded (host and port, never credentials), for ``/readyz``."""
-        return self._reason
 
     async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
         """The stored health of ``keys`` that exist, read from Redis (read-through)."""
@@ -187,7 +161,7 @@ class RedisStateStore:
         self._seen.clear()
         self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
         for key, seed in list(self._seeds.items()):
-            await self._local.update(key, _merging(seed))
+            await self._local.update(key, merging(seed))
 
     async def _update_local(self, key: str, fn: HealthUpdate) -> Health | None:
         result = await self._local.update(key, lambda old: forward_only(old, fn(old)))
@@ -285,40 +259,8 @@ class RedisStateStore:
             local = (await self._local.snapshot([key])).get(key)
             if local is not None:
                 self._seen.pop(key, None)
-                await self._update_redis(key, _merging(local))
+                await self._update_redis(key, merging(local))
             self._dirty.discard(key)
-
-
-def merge_health(a: Health, b: Health) -> Health:
-    """Two views of one key after an outage, merged conservatively (commutative).
-
-    The later ``cooldown_until`` wins with its reason, the later ``probe_until`` with its
-    owner; failure counters and timestamps take the max; ``disabled`` if either says so. A
-    success recorded on one side during the outage does not clear the other side's cooldown.
-    """
-    cool = (
-        a
-        if (a.cooldown_until, a.cooldown_reason or "")
-        >= (
-            b.cooldown_until,
-            b.cooldown_reason or "",
-        )
-        else b
-    )
-    probe = a if (a.probe_until, a.probe_owner or "") >= (b.probe_until, b.probe_owner or "") else b
-    reasons = sorted({*a.failure_counts, *b.failure_counts})
-    counts = {r: max(a.failure_counts.get(r, 0), b.failure_counts.get(r, 0)) for r in reasons}
-    return Health(
-        cooldown_until=cool.cooldown_until,
-        cooldown_reason=cool.cooldown_reason,
-        disabled=a.disabled or b.disabled,
-        failure_counts=MappingProxyType(counts),
-        last_failure_at=max(a.last_failure_at, b.last_failure_at),
-        last_used_at=max(a.last_used_at, b.last_used_at),
-        last_good_at=max(a.last_good_at, b.last_good_at),
-        probe_owner=probe.probe_owner,
-        probe_until=probe.probe_until,
-    )
 
 
 def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
@@ -340,13 +282,6 @@ def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
     finally:
         client.close()
     return stored if isinstance(stored, bytes) and stored else local
-
-
-def _merging(theirs: Health) -> HealthUpdate:
-    def fn(current: Health | None) -> Health | None:
-        return theirs if current is None else merge_health(current, theirs)
-
-    return fn
 
 
 def _restoring(seed: Health) -> HealthUpdate:
