@@ -62,20 +62,22 @@ async def build_engine(
     if parts.clock is not None:
         kwargs["clock"] = parts.clock
     engine = FailoverEngine(table, instance=parts.instance, **kwargs)
-    _audit_store_changes(store, audit, table=table, parts=parts)
+    _audit_store_changes(store, audit, engine=engine, parts=parts)
     return BuiltEngine(engine, audit, store, transports)
 
 
 def _audit_store_changes(
-    store: StateStore, audit: AuditSink, *, table: RouteTable, parts: EngineParts
+    store: StateStore, audit: AuditSink, *, engine: ChatEngine, parts: EngineParts
 ) -> None:
-    """A shared store that falls back to local state, and its return, each get an audit line."""
+    """A shared store that falls back to local state, and its return, each get an audit line,
+    stamped with the route table in use then (a reload since start-up changed it)."""
     watch = getattr(store, "watch", None)
     if not callable(watch):
         return
     now = (parts.clock or SystemClock()).now
 
     def record(reason: str | None) -> None:
+        table = engine.table
         audit.emit(
             AuditRecord(
                 event="state_degraded" if reason else "state_restored",

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._errors import FailoverError, StateStoreError
 from .._exchange import ChatRequest
+from ._request import new_request_id
 from ._runtime import ProxyRuntime, log
 
 #: How long one probe's verdict stands before ``/readyz`` may probe again.
@@ -84,7 +85,8 @@ class ReadinessCheck:
                 body=dict(_PROBE_BODY),
                 route=route,
                 first_token_deadline_s=PROBE_DEADLINE_S,
-                request_id="readyz-probe",
+                # Its own id per probe: an incident lookup by id finds one probe, not all.
+                request_id=f"readyz-probe-{new_request_id()}",
             )
             try:
                 meta, _ = await self._rt.require_engine().complete(request)
