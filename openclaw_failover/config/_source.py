@@ -2,7 +2,9 @@
 
 Include rules (reference section 1): paths are relative to the including file; they must stay
 inside the config's folder unless ``OPENCLAW_INCLUDE_ROOTS`` allows more; at most 10 levels;
-each file at most 2 MB; sibling keys override included values.
+each file at most 2 MB; sibling keys override included values. Objects and lists nest at most
+``MAX_NESTING`` levels: every later step (schema, substitution, hashing) walks the tree
+recursively, and a deeper file would end in a RecursionError instead of a finding.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ._jsonpath import join
 
 MAX_INCLUDE_DEPTH = 10
 MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Far beyond any real config (OpenClaw's deepest keys are about 8 levels down).
+MAX_NESTING = 64
 INCLUDE_KEY = "$include"
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR})  # else the file is there but unreadable
 
@@ -41,6 +45,25 @@ def parse_text(text: str) -> Any:
         return pyjson5.decode(text)
     except Exception:  # pyjson5 errors are not ValueErrors; json5 re-parses and explains
         return json5.loads(text)
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects/lists deep ``value`` goes (0 for a scalar); iterative, never recursing."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            return deepest  # enough to refuse; no need to walk the rest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -69,6 +92,16 @@ class _Reader:
             f"{file} ({why})",
             "a readable UTF-8 text file",
             "point --config at the JSON5 file, check its permissions, or save it as UTF-8",
+        )
+
+    def too_deep(self, where: str, found: str) -> None:
+        """Nesting beyond ``MAX_NESTING``: a finding, never a RecursionError."""
+        self.problem(
+            "file.too-deep",
+            where,
+            found,
+            f"objects and lists nested at most {MAX_NESTING} levels deep",
+            "flatten the structure (a config never needs this depth; check for a bad paste)",
         )
 
     def parse(self, file: Path, where: str) -> tuple[bool, Any]:
@@ -105,8 +138,14 @@ class _Reader:
         except OSError as exc:
             self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
+        return self._decode(file, text, where)
+
+    def _decode(self, file: Path, text: str, where: str) -> tuple[bool, Any]:
         try:
-            return True, parse_text(text)
+            data = parse_text(text)
+        except RecursionError:
+            self.too_deep(where, f"{file}, nested too deep to parse")
+            return False, None
         except ValueError as exc:
             self.problem(
                 "file.parse",
@@ -116,6 +155,10 @@ class _Reader:
                 "fix the syntax at the position shown",
             )
             return False, None
+        if nesting_depth(data) > MAX_NESTING:
+            self.too_deep(where, f"{file}, nested more than {MAX_NESTING} levels deep")
+            return False, None
+        return True, data
 
     def expand(self, value: Any, *, here: Path, path: str, depth: int) -> Any:
         if isinstance(value, list):
@@ -207,5 +250,11 @@ def read_document(
             "wrap the settings in { ... }",
         )
         return None, tuple(reader.problems)
-    expanded = reader.expand(data, here=file.absolute().parent, path="", depth=0)
+    try:
+        expanded = reader.expand(data, here=file.absolute().parent, path="", depth=0)
+    except RecursionError:
+        expanded = None
+    if expanded is None or nesting_depth(expanded) > MAX_NESTING:
+        reader.too_deep("$", f"{file} with its includes nested more than {MAX_NESTING} levels")
+        return None, tuple(reader.problems)
     return expanded, tuple(reader.problems)
