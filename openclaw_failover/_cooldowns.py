@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ._errors import StateStoreError
 from ._model import RouteTable
 from ._ports import AuditRecord, AuditSink, Health, StateStore
 from ._status import candidate_keys, cleared, health_state
@@ -73,6 +74,12 @@ async def clear_cooldowns(
         if before is None or (state == "healthy" and not before.failure_counts):
             continue
         await store.update(key, cleared)
+        fallen_back = getattr(store, "degraded_reason", None)
+        if fallen_back:  # the write went to this process's memory: it dies with the command
+            raise StateStoreError(
+                f"{key} not cleared ({len(done)} cleared before it): the state store failed "
+                f"while writing ({fallen_back})"
+            )
         done[key] = state
         if audit is not None:
             audit.emit(

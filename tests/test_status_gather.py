@@ -11,6 +11,7 @@ from types import MappingProxyType
 import pytest
 
 from openclaw_failover._cooldowns import clear_cooldowns
+from openclaw_failover._errors import StateStoreError
 from openclaw_failover._model import (
     Candidate,
     Profile,
@@ -21,7 +22,7 @@ from openclaw_failover._model import (
     Tier,
 )
 from openclaw_failover._openclaw_state import read_openclaw_state
-from openclaw_failover._ports import AuditRecord, Health, UpstreamCall, UpstreamReply
+from openclaw_failover._ports import AuditRecord, Health, HealthUpdate, UpstreamCall, UpstreamReply
 from openclaw_failover._status import candidate_keys, cleared, gather_status, health_state
 from openclaw_failover.stores.memory import MemoryStateStore
 
@@ -251,3 +252,32 @@ def test_cleared_keeps_usage_and_drops_penalties() -> None:
     ) == (0.0, False, None, {})
     assert after.last_used_at == 4.0
     assert cleared(None) is None
+
+
+class FallsBackOnWrite(MemoryStateStore):
+    """A store whose writes fall back to this process's memory (a full disk, Redis gone):
+    the write returns, but ``degraded_reason`` says it did not land."""
+
+    degraded_reason: str | None = None
+
+    async def update(self, key: str, fn: HealthUpdate) -> Health | None:
+        self.degraded_reason = "No space left on device"
+        return await super().update(key, fn)
+
+
+async def test_a_clear_that_only_reached_memory_is_an_error_not_a_success(
+    seeded: tuple[RouteTable, MemoryStateStore],
+) -> None:
+    """The store fell back to memory while clearing: the command must not report the key
+    cleared (the clear dies with the process); it names the key and the reason, and audits
+    no manual_intervention for it."""
+    table, seeded_store = seeded
+    store = FallsBackOnWrite()
+    for key, health in (await seeded_store.items()).items():
+        await MemoryStateStore.update(store, key, lambda _, h=health: h)
+    sink = ListSink()
+    with pytest.raises(StateStoreError) as info:
+        await clear_cooldowns(table, store, now=NOW, audit=sink, provider="anthropic")
+    assert "not cleared (0 cleared before it)" in str(info.value)
+    assert "No space left on device" in str(info.value)
+    assert sink.records == []

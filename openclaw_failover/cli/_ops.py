@@ -179,7 +179,7 @@ async def _default_file_state(now: float) -> dict[str, Any]:
     directory = resolve_state_dir(os.environ)
     if not (directory / "state.journal").is_file():
         return {}
-    store = FileStateStore(directory)
+    store = FileStateStore(directory, on_unavailable="closed")  # unreadable: say so, no memory
     try:
         items = await store.items()
     finally:

@@ -34,6 +34,7 @@ def cooldowns_clear(
 ) -> None:
     """Clear our stale cooldowns atomically (a running proxy sees it on its next request)."""
     from .._cooldowns import clear_cooldowns
+    from .._errors import StateStoreError
     from .._openclaw_state import clear_instructions, read_openclaw_state
 
     table = _clear_target(config, kind, provider=provider, profile=profile, everything=everything)
@@ -46,15 +47,24 @@ def cooldowns_clear(
         try:
             async with parts(table) as (store, _, _client):
                 await _require_reachable(table, store)
-                return await clear_cooldowns(
-                    table,
-                    store,
-                    now=time.time(),
-                    audit=audit,
-                    provider=provider,
-                    profile=profile,
-                    everything=everything,
-                )
+                try:
+                    return await clear_cooldowns(
+                        table,
+                        store,
+                        now=time.time(),
+                        audit=audit,
+                        provider=provider,
+                        profile=profile,
+                        everything=everything,
+                    )
+                except StateStoreError as exc:  # mid-way: say what landed, never a success
+                    message = (
+                        f"cooldowns clear: {exc}; fix it (openclaw-failover doctor), "
+                        "then clear again"
+                    )
+                    raise _fail(
+                        masked(message, config_path=table.config_path, table=table), code=1
+                    ) from None
         finally:
             if audit is not None:
                 await audit.aclose()
