@@ -120,6 +120,16 @@ def _degraded(table: RouteTable, store: StateStore) -> Finding | None:
     reason = degraded_reason(store)
     if reason is None:
         return None
+    if table.settings.state.backend == "file":
+        return Finding(
+            "state",
+            "error",
+            f"state store {describe_store(table)} unusable ({reason}): a proxy in this state "
+            "routes on its own memory, persists nothing and shares no cooldowns with other "
+            "processes",
+            "free disk space or fix the permissions of state.directory (the proxy writes its "
+            "state back when the disk takes writes again)",
+        )
     return Finding(
         "state",
         "error",

@@ -24,6 +24,7 @@ from openclaw_failover._errors import Problem
 from openclaw_failover._model import AuditSettings, ProxySettings, Secret, Settings, StateSettings
 from openclaw_failover._ports import Health
 from openclaw_failover._status import local_health
+from openclaw_failover.stores.file import FileStateStore
 from openclaw_failover.stores.memory import MemoryStateStore
 from openclaw_failover.stores.redis import RedisStateStore
 
@@ -163,3 +164,20 @@ async def test_local_tier_url_credentials_are_masked() -> None:
     assert "ollama at http://***@127.0.0.1:9/ not reachable" in findings[0].message
     health = await local_health(ollama, "qwen3:8b", refused)
     assert health.to_json()["base_url"] == "http://***@127.0.0.1:9/"
+
+
+async def test_a_degraded_file_store_is_named_with_a_disk_fix_not_redis(tmp_path: Path) -> None:
+    """A file store whose journal cannot be read fell back to memory: doctor says so with the
+    disk's reason and a disk fix, not 'start Redis or correct state.url'."""
+    state = StateSettings(backend="file", directory=str(tmp_path))
+    table = replace(make_table(), settings=Settings(state=state))
+    store = FileStateStore(tmp_path, on_unavailable="local")
+    (tmp_path / "state.journal").mkdir()  # a journal that cannot be opened as a file
+    try:
+        findings = await check_state(table, store, now=NOW)
+    finally:
+        await store.aclose()
+    assert [f.level for f in findings] == ["error"]
+    assert "unusable" in findings[0].message
+    assert "Redis" not in findings[0].message + findings[0].fix
+    assert "disk" in findings[0].fix
