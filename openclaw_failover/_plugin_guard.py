@@ -37,18 +37,37 @@ HOST_TOOL_OFFER: tuple[str, ...] = (
 _MAX_RUNS = 4096
 
 
+def provider_id(provider: str) -> str:
+    """A provider id as OpenClaw 2026.9.6 compares it: trimmed and lower-cased
+    (``normalizeProviderId`` in its dist), so ``LMStudio`` in the config is ``lmstudio`` in a
+    hook."""
+    return provider.strip().lower()
+
+
+def _model_id(model: str) -> str:
+    """A model id compared loosely: any case, and Ollama's implied ``:latest`` tag dropped."""
+    return model.strip().lower().removesuffix(":latest")
+
+
 def tier_of(table: RouteTable, provider: str, model: str) -> Tier:
-    """The tier of ``provider/model``: as listed in a route, else local for Ollama-API providers."""
-    for route in table.routes.values():
-        for candidate in route.candidates:
-            if candidate.provider == provider and candidate.model == model:
-                return candidate.tier
-    for route in table.routes.values():
-        for candidate in route.candidates:
-            if candidate.provider == provider and candidate.tier is Tier.LOCAL:
-                return Tier.LOCAL
-    spec = table.providers.get(provider)
-    return Tier.LOCAL if spec is not None and spec.api == "ollama" else Tier.CLOUD
+    """The tier of ``provider/model`` as a hook spells it (OpenClaw lower-cases provider ids).
+
+    Local when any chain lists it as local; else when its provider has a local candidate (a
+    differently spelled model of a local provider); else when the provider speaks the Ollama
+    API (``ollama``, OpenClaw's bundled Ollama provider, counts even when not configured).
+    Every comparison is loose, so a spelling difference can only make a run local, never cloud.
+    """
+    pid, mid = provider_id(provider), _model_id(model)
+    same = [
+        c for r in table.routes.values() for c in r.candidates if provider_id(c.provider) == pid
+    ]
+    listed = {c.tier for c in same if _model_id(c.model) == mid}
+    if listed:
+        return Tier.LOCAL if Tier.LOCAL in listed else Tier.CLOUD
+    if any(c.tier is Tier.LOCAL for c in same):
+        return Tier.LOCAL
+    apis = {spec.api for key, spec in table.providers.items() if provider_id(key) == pid}
+    return Tier.LOCAL if "ollama" in apis or (not apis and pid == "ollama") else Tier.CLOUD
 
 
 def chain_has_local(table: RouteTable) -> bool:
@@ -130,18 +149,18 @@ class ToolGuard:
 
     def policy(self) -> dict[str, Any]:
         """The policy as data, for the JS bridge's fail-safe when the sidecar does not answer."""
-        local = [
-            {"provider": c.provider, "model": c.model}
-            for r in self._table.routes.values()
-            for c in r.candidates
-            if c.tier is Tier.LOCAL
-        ]
+        # The bridge matches provider ids exactly, and OpenClaw reports them lower-cased: each
+        # local provider is listed as configured and as OpenClaw spells it.
+        local: dict[tuple[str, str], None] = {}
+        for c in (c for r in self._table.routes.values() for c in r.candidates):
+            if c.tier is Tier.LOCAL:
+                local |= dict.fromkeys([(c.provider, c.model), (provider_id(c.provider), c.model)])
         ollama = [p.id for p in self._table.providers.values() if p.api == "ollama"]
         return {
             "highRisk": sorted(self.high_risk),
             "highRiskDeferred": sorted(self._table.settings.tools.high_risk_deferred),
-            "localCandidates": local,
-            "localProviders": sorted(ollama),
+            "localCandidates": [{"provider": p, "model": m} for p, m in local],
+            "localProviders": sorted({*ollama, *map(provider_id, ollama)}),
             "chainHasLocal": chain_has_local(self._table),
             "toolsAllow": list(self.tools_allow()),
         }
