@@ -15,6 +15,7 @@ import typer
 from .._errors import Problem
 from .._model import RouteTable
 from ..config import LoadResult, discover_config_path, load_route_table
+from ..config._load import KINDS
 from ..config._migrate import Migration, plan_migration
 from ..config._redact import known_secrets, redact, scrub_text, secret_values
 from ..config._source import read_document
@@ -96,11 +97,16 @@ def validation_text(result: LoadResult) -> str:
 
 def validate(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = False) -> None:
     """Check a config: every problem at once; exit 0 when valid (warnings shown), 2 on errors."""
-    try:
-        result = load_route_table(config, kind=kind)
-    except ValueError as exc:
-        typer.echo(f"openclaw-failover validate: --kind: {exc}", err=True)
-        raise typer.Exit(EXIT_INVALID) from None
+    if kind is not None and kind not in KINDS:
+        # Checked here, not by catching ValueError around the load: any other ValueError
+        # from loading would be reported as a --kind problem (and its text unmasked).
+        typer.echo(
+            f"openclaw-failover validate: --kind: kind must be one of {', '.join(KINDS)}; "
+            f"found {kind!r}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    result = load_route_table(config, kind=kind)
     out = json.dumps(validation_report(result), indent=2) if as_json else validation_text(result)
     typer.echo(_scrub(out, config_path=result.config_path, table=result.table))
     if result.table is None:

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from .._errors import ConfigError, Problem
-from .._model import RouteTable, Settings
+from .._model import RouteTable, Secret, Settings
 from ._env import build_layers, env_vars_of, read_dotenv, substitute_tree
 from ._finite import check_finite
 from ._jsonpath import join
@@ -20,6 +21,7 @@ from ._paths import (
     openclaw_state_root,
     resolve_state_dir,
 )
+from ._redact import mask_url
 from ._rules import check_rules
 from ._schema import check_schema
 from ._settings import build_settings
@@ -68,6 +70,17 @@ def _salt(directory: str, problems: list[Problem], *, where: str) -> bytes:
         return b""
 
 
+def _without_password(text: str, url: Secret) -> str:
+    """``text`` (an error about ``url``) with the URL's password and user info masked."""
+    try:
+        password = urlsplit(url.reveal()).password
+    except ValueError:
+        password = None
+    if password:
+        text = text.replace(password, "***")
+    return mask_url(text)
+
+
 def _shared_salt(settings: Settings, local: bytes, problems: list[Problem], *, where: str) -> bytes:
     """With ``backend: "redis"`` every gateway must salt alike: the first salt stored wins."""
     state = settings.state
@@ -77,6 +90,17 @@ def _shared_salt(settings: Settings, local: bytes, problems: list[Problem], *, w
         from ..stores.redis import shared_fingerprint_salt
 
         return shared_fingerprint_salt(state.url.reveal(), namespace=state.namespace, local=local)
+    except ValueError as exc:  # from_url refuses it (bad port, scheme, IPv6 brackets)
+        problems.append(
+            Problem(
+                "state.redis-url",
+                join(where, "state", "url"),
+                f"a url the redis client cannot parse ({_without_password(str(exc), state.url)})",
+                "a Redis URL such as redis://:PASSWORD@127.0.0.1:6379/0",
+                "fix the url (a password with / ? # @ or : must be percent-encoded)",
+            )
+        )
+        return local
     except ImportError:
         problems.append(
             Problem(
