@@ -144,7 +144,11 @@ class _Pass:
         elif event == "outcome":
             self._outcome(line, ts)
         elif event == "skip":
-            self._key(line)["cooldown_hits"] += 1
+            # Only a cooling (or being-probed) candidate's skip carries cooldown_until; the
+            # others (a malformed stream event, a banned or keyless candidate, a context window
+            # too small) are no cooldown hit.
+            if type(line.get("cooldown_until")) in _NUMBERS:
+                self._key(line)["cooldown_hits"] += 1
             self._trigger(line)
         elif event == "cooldown_set" and (line.get("profile") or line.get("model")):
             # provider-wide lines are the proxy's concurrency limiter, not a key or model cooldown

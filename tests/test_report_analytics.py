@@ -91,6 +91,7 @@ def hour0() -> list[AuditRecord]:
             model="claude-opus-4-6",
             profile="anthropic:spare",
             reason="rate_limit",
+            cooldown_until=T0 + 420,
         ),
     )
     out.append(

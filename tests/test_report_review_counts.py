@@ -1,0 +1,70 @@
+"""Report figures on small hand-built audit files, each expected figure worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from openclaw_failover._report import build_report
+
+T0 = 1_800_000_000 // 86400 * 86400  # a UTC midnight
+
+
+def line(ts: float, event: str, **fields: Any) -> dict[str, Any]:
+    """One audit line as the writer puts it (only the fields a case needs)."""
+    return {"v": 1, "ts": ts, "event": event, **fields}
+
+
+def report_of(tmp_path: Path, lines: list[dict[str, Any]], tail: bytes = b"") -> dict[str, Any]:
+    """The report over the day before T0 + 2 h, of ``lines`` (plus raw bytes at the end)."""
+    audit = tmp_path / "audit.jsonl"
+    audit.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines) + tail)
+    return build_report(audit, now=T0 + 7200, since_s=86400).to_json()
+
+
+def test_only_skips_of_cooling_candidates_are_cooldown_hits(tmp_path: Path) -> None:
+    """A skip is a cooldown hit only when it carries cooldown_until (a cooling or probed key):
+    the engine also writes skip lines for a malformed stream event, a banned or keyless
+    candidate and a too-small context window, none of which met a cooldown."""
+    lines = [
+        line(
+            T0 + 1,
+            "skip",
+            provider="p",
+            model="m",
+            profile="p:a",
+            reason="rate_limit",
+            cooldown_until=T0 + 61,
+            detail="cooling",
+        ),
+        line(
+            T0 + 2,
+            "skip",
+            provider="p",
+            model="m",
+            profile="p:a",
+            failure_kind="MalformedEvent",
+            detail="malformed stream event",
+        ),
+        line(
+            T0 + 3,
+            "skip",
+            provider="p",
+            model="banned",
+            detail="banned, unknown provider or no usable key",
+        ),
+        line(
+            T0 + 4,
+            "skip",
+            provider="p",
+            model="m",
+            profile="p:a",
+            reason="context_overflow",
+            detail="context window smaller",
+        ),
+    ]
+    keys = {k["profile"]: k for k in report_of(tmp_path, lines)["keys"]}
+    assert keys["p:a"]["cooldown_hits"] == 1
+    assert "p/banned" not in keys  # no row of zeros for a candidate that never cooled
