@@ -44,24 +44,20 @@ def provider_id(provider: str) -> str:
     return provider.strip().lower()
 
 
-def _model_id(model: str) -> str:
-    """A model id compared loosely: any case, and Ollama's implied ``:latest`` tag dropped."""
-    return model.strip().lower().removesuffix(":latest")
-
-
 def tier_of(table: RouteTable, provider: str, model: str) -> Tier:
     """The tier of ``provider/model`` as a hook spells it (OpenClaw lower-cases provider ids).
 
-    Local when any chain lists it as local; else when its provider has a local candidate (a
-    differently spelled model of a local provider); else when the provider speaks the Ollama
-    API (``ollama``, OpenClaw's bundled Ollama provider, counts even when not configured).
-    Every comparison is loose, so a spelling difference can only make a run local, never cloud.
+    The listed tier when a chain lists the model under that provider; else local when the
+    provider has a local candidate (a model spelled differently, ``qwen3:latest`` for
+    ``qwen3``), or when it speaks the Ollama API (``ollama``, OpenClaw's bundled Ollama
+    provider, counts even when not configured). A spelling difference can only make a run
+    local, never cloud.
     """
-    pid, mid = provider_id(provider), _model_id(model)
+    pid = provider_id(provider)
     same = [
         c for r in table.routes.values() for c in r.candidates if provider_id(c.provider) == pid
     ]
-    listed = {c.tier for c in same if _model_id(c.model) == mid}
+    listed = {c.tier for c in same if c.model == model.strip()}
     if listed:
         return Tier.LOCAL if Tier.LOCAL in listed else Tier.CLOUD
     if any(c.tier is Tier.LOCAL for c in same):

@@ -91,3 +91,12 @@ def test_the_bridge_policy_lists_local_providers_as_openclaw_spells_them() -> No
     providers = {c["provider"] for c in data["localCandidates"]}
     assert {"lmstudio", "LMStudio", "myollama", "MyOllama"} <= providers
     assert {"myollama", "MyOllama"} <= set(data["localProviders"])
+
+
+def test_a_model_of_a_mixed_provider_spelled_differently_is_local() -> None:
+    """A provider with a cloud and a local candidate (``tiers.local`` naming one model): an
+    unlisted spelling of its model is read as local (fail safe), never matched to the cloud one."""
+    chain = (Candidate("gw", "qwen3"), Candidate("gw", "qwen3-small", Tier.LOCAL))
+    table = make_table(chain=chain)
+    assert tier_of(table, "gw", "qwen3") is Tier.CLOUD
+    assert tier_of(table, "gw", "QWEN3:latest") is Tier.LOCAL
