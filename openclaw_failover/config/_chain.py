@@ -27,13 +27,42 @@ def fallback_index(key: str) -> int | None:
     return int(match.group(1)) if match.group(1) else 1
 
 
-def _numbered(spec: Mapping[str, Any], path: str, problems: list[Problem]) -> list[ChainEntry]:
-    numbered = sorted(
-        (idx, key) for key in spec if (idx := fallback_index(key)) is not None and idx >= 1
+def _slot_problem(path: str, key: str, found: str) -> Problem:
+    return Problem(
+        "chain.fallback-slot",
+        join(path, key),
+        found,
+        "fallback, fallback2, fallback3, ... (one key per slot, numbered from 2 without zeros)",
+        "rename it to the next free slot, or move the chain into fallbacks: [...]",
     )
+
+
+def _slots(spec: Mapping[str, Any], path: str, problems: list[Problem]) -> list[tuple[int, str]]:
+    """The numbered keys by slot; a key no slot can hold is a finding, never silently dropped.
+
+    ``fallback0`` (no slot 0: the primary is) and ``fallback01`` (a zero) are refused;
+    ``fallback`` and ``fallback1`` both name slot 1, so only one of them may be given.
+    """
+    taken: dict[int, str] = {}
+    for key in sorted(spec, key=lambda k: (fallback_index(k) or 0, len(k), k)):
+        idx = fallback_index(key)
+        if idx is None:
+            continue
+        if idx < 1 or key.startswith("fallback0"):
+            problems.append(_slot_problem(path, key, f"{key}, which names no fallback slot"))
+        elif idx in taken:
+            problems.append(
+                _slot_problem(path, key, f"{key} and {taken[idx]}, both fallback slot {idx}")
+            )
+        else:
+            taken[idx] = key
+    return sorted(taken.items())
+
+
+def _numbered(spec: Mapping[str, Any], path: str, problems: list[Problem]) -> list[ChainEntry]:
     entries: list[ChainEntry] = []
     expected = 1
-    for idx, key in numbered:
+    for idx, key in _slots(spec, path, problems):
         if idx != expected:
             missing = "fallback" if expected == 1 else f"fallback{expected}"
             problems.append(

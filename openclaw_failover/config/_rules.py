@@ -27,6 +27,7 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "chain.no-primary": "a chain without primary",
         "chain.invalid": 'a chain entry that is not "provider/model" or an alias',
         "chain.fallback-gap": "fallbackN without fallbackN-1",
+        "chain.fallback-slot": "fallback0, fallback01, or fallback and fallback1 both given",
         "chain.mixed-fallbacks": "fallbacks[] and fallback/fallbackN both given",
         "chain.drift": "a chain entry whose provider or model is not defined",
         "chain.duplicate": "the same candidate twice in one chain",
