@@ -85,10 +85,13 @@ def _share(part: int, whole: int) -> float:
 
 
 def outcome_kind(line: dict[str, Any]) -> str:
-    """How an outcome line ended: primary, fallback (cloud), local, hard_stop or other."""
+    """How an outcome line ended: primary, fallback (cloud), local, hard_stop, client_error
+    (the client's bad request or hang-up: no intent, kept out of every share) or other."""
     outcome = line.get("outcome")
     if outcome == "hard_stop":
         return "hard_stop"
+    if outcome == "client_error":
+        return "client_error"
     if outcome not in ("answered", "answered_downgraded"):
         return "other"
     if line.get("tier") == "local":
@@ -218,7 +221,7 @@ class _Pass:
             step = int(ts // self.series_s) * self.series_s
             self._bucket(self.series, step).add(kind, session)
         latency: Any = line.get("latency_ms")
-        if type(latency) in _NUMBERS:
+        if type(latency) in _NUMBERS and kind != "client_error":  # a hang-up's time is no answer's
             self.latency[line.get("route") or "auto"].append(latency)
         version = line.get("route_version")
         if version:

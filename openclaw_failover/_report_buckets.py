@@ -31,9 +31,13 @@ def parse_bucket(text: str) -> int:
 
 @dataclass(slots=True)
 class Bucket:
-    """Counters for one hour or day. ``kind`` is primary, fallback, local, hard_stop or other.
+    """Counters for one hour or day. ``kind`` is primary, fallback, local, hard_stop, other or
+    client_error.
 
-    ``fallback`` is a cloud fallback; ``local`` is the local tier (also a fallback).
+    ``fallback`` is a cloud fallback; ``local`` is the local tier (also a fallback). A client
+    error (a request the proxy refused before routing, or a client that hung up) is counted
+    apart and is no intent: a client sending bad requests must not dilute the shares and so
+    hide a hard-stop alert.
     """
 
     intents: int = 0
@@ -43,6 +47,7 @@ class Bucket:
     hard_stop: int = 0
     other: int = 0
     manual: int = 0
+    client_errors: int = 0
     sessions: set[str] = field(default_factory=set)
     hard_stop_sessions: set[str] = field(default_factory=set)
     #: Intents with no session id (the proxy path), each a session of its own for the share.
@@ -51,6 +56,9 @@ class Bucket:
 
     def add(self, kind: str, session: object) -> None:
         """Count one intent's outcome (and its session, when known)."""
+        if kind == "client_error":
+            self.client_errors += 1
+            return
         self.intents += 1
         if kind == "primary":
             self.primary += 1
@@ -79,6 +87,7 @@ class Bucket:
         self.hard_stop += other.hard_stop
         self.other += other.other
         self.manual += other.manual
+        self.client_errors += other.client_errors
         self.sessions |= other.sessions
         self.hard_stop_sessions |= other.hard_stop_sessions
         self.sessionless += other.sessionless
@@ -90,7 +99,8 @@ def _share(part: int, whole: int) -> float:
 
 
 def bucket_json(start: str, bucket: Bucket) -> dict[str, Any]:
-    """The bucket as a JSON row; shares are fractions of intents (or of sessions)."""
+    """The bucket as a JSON row; shares are fractions of intents (or of sessions), which
+    exclude ``client_errors``."""
     return {
         "start": start,
         "intents": bucket.intents,
@@ -112,4 +122,5 @@ def bucket_json(start: str, bucket: Bucket) -> dict[str, Any]:
             len(bucket.sessions) + bucket.sessionless,
         ),
         "manual_interventions": bucket.manual,
+        "client_errors": bucket.client_errors,
     }

@@ -68,3 +68,22 @@ def test_only_skips_of_cooling_candidates_are_cooldown_hits(tmp_path: Path) -> N
     keys = {k["profile"]: k for k in report_of(tmp_path, lines)["keys"]}
     assert keys["p:a"]["cooldown_hits"] == 1
     assert "p/banned" not in keys  # no row of zeros for a candidate that never cooled
+
+
+def test_client_errors_are_not_intents_and_cannot_hide_a_hard_stop_alert(tmp_path: Path) -> None:
+    """1 hard stop and 4 answers in an hour is a 20% hard-stop share (> 15%: an alert); 20
+    client errors in the same hour (a client sending bad requests, refused before routing)
+    are counted apart and change neither the shares nor the alert (was: 1/25 = 4%, no alert)."""
+    lines = [line(T0 + 10, "outcome", request_id="h", outcome="hard_stop")]
+    lines += [line(T0 + 20 + i, "outcome", outcome="answered") for i in range(4)]
+    lines += [
+        line(T0 + 30 + i, "outcome", request_id=f"c{i}", outcome="client_error", status=400)
+        for i in range(20)
+    ]
+    data = report_of(tmp_path, lines)
+    totals = data["totals"]
+    assert (totals["intents"], totals["client_errors"]) == (5, 20)
+    assert totals["hard_stop_share"] == 0.2
+    assert totals["session_hard_stop_share"] == 0.2
+    assert [(a["metric"], a["value"]) for a in data["alerts"]] == [("hard_stop_share", 0.2)]
+    assert data["days"][0]["client_errors"] == 20
