@@ -16,6 +16,7 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "file.parse": "not valid JSON5",
         "file.not-object": "the root is not an object",
         "file.too-large": "a file over 2 MB",
+        "file.duplicate-key": "a key given twice in one object; the last one is used (warning)",
         "file.too-deep": "objects and lists nested more than 64 levels (with includes)",
         "include.invalid": "$include is not a file name or a list of them",
         "include.depth": "more than 10 nested includes (or a cycle)",

@@ -21,6 +21,7 @@ import json5
 import pyjson5
 
 from .._errors import Problem
+from ._duplicates import duplicate_keys
 from ._jsonpath import join
 
 MAX_INCLUDE_DEPTH = 10
@@ -104,7 +105,8 @@ class _Reader:
             "flatten the structure (a config never needs this depth; check for a bad paste)",
         )
 
-    def parse(self, file: Path, where: str) -> tuple[bool, Any]:
+    def parse(self, file: Path, where: str, *, base: str = "") -> tuple[bool, Any]:
+        """Read and decode ``file``; ``base`` is where its root lands in the merged document."""
         try:
             size = file.stat().st_size
         except OSError as exc:
@@ -138,9 +140,9 @@ class _Reader:
         except OSError as exc:
             self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
-        return self._decode(file, text, where)
+        return self._decode(file, text, where, base=base)
 
-    def _decode(self, file: Path, text: str, where: str) -> tuple[bool, Any]:
+    def _decode(self, file: Path, text: str, where: str, *, base: str) -> tuple[bool, Any]:
         try:
             data = parse_text(text)
         except RecursionError:
@@ -158,6 +160,7 @@ class _Reader:
         if nesting_depth(data) > MAX_NESTING:
             self.too_deep(where, f"{file}, nested more than {MAX_NESTING} levels deep")
             return False, None
+        self.problems += duplicate_keys(text, base=base)
         return True, data
 
     def expand(self, value: Any, *, here: Path, path: str, depth: int) -> Any:
@@ -219,7 +222,7 @@ class _Reader:
                 "move the file next to the config, or list its folder in OPENCLAW_INCLUDE_ROOTS",
             )
             return {}
-        ok, data = self.parse(target, where)
+        ok, data = self.parse(target, where, base=path)
         if not ok:
             return {}
         return self.expand(data, here=target.parent, path=path, depth=depth + 1)
