@@ -32,6 +32,11 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _ROTATED = re.compile(r"^\.(\d+)$")
 _NUMBERS = (float, int)
+#: Past this (the year 10000) an epoch has no date, and a bucket of it could not be printed.
+_LAST_TS = 253_402_300_800.0
+#: Fields the pass uses as dict keys: a line from a newer writer (or a corrupted one) with a
+#: list or an object there is a bad line, not a crash of the whole report.
+_TEXT_FIELDS = ("request_id", "reason", "route", "route_version", "profile")
 
 
 def parse_since(text: str) -> float:
@@ -132,12 +137,17 @@ class _Pass:
     lines: int = 0
 
     def add(self, line: dict[str, Any]) -> bool:
-        """Fold one audit line into the counters; False when it has no numeric ``ts`` (bad)."""
+        """Fold one audit line into the counters; False for a bad line: no numeric ``ts`` (or
+        one past the year 9999), or a key field that is not text."""
         ts: Any = line.get("ts")  # checked below with the fast exact-type test
-        if type(ts) not in _NUMBERS:
+        if type(ts) not in _NUMBERS or ts >= _LAST_TS:
             return False
         if ts < self.since:  # later lines stay (clock skew)
             return True
+        for name in _TEXT_FIELDS:
+            value = line.get(name)
+            if value is not None and type(value) is not str:
+                return False
         self.lines += 1
         event = line.get("event")
         if event == "attempt":

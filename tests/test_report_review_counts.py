@@ -87,3 +87,22 @@ def test_client_errors_are_not_intents_and_cannot_hide_a_hard_stop_alert(tmp_pat
     assert totals["session_hard_stop_share"] == 0.2
     assert [(a["metric"], a["value"]) for a in data["alerts"]] == [("hard_stop_share", 0.2)]
     assert data["days"][0]["client_errors"] == 20
+
+
+def test_an_unprintable_ts_or_a_non_text_key_field_is_a_bad_line(tmp_path: Path) -> None:
+    """A ts past the year 9999 and a list or object where text is expected (a corrupted line
+    or a newer writer) are each one bad line, and the report is built from the rest (was: an
+    OverflowError or TypeError, and no report at all)."""
+    good = line(T0 + 10, "outcome", outcome="answered", route="auto", latency_ms=5)
+    bad = [
+        line(1e20, "outcome", outcome="answered"),
+        line(T0 + 20, "attempt", provider="p", model="m", reason=["rate_limit"]),
+        line(T0 + 30, "outcome", outcome="answered", route=["auto"], latency_ms=5),
+        line(T0 + 40, "outcome", outcome="answered", route_version={"v": 1}),
+        line(T0 + 50, "skip", request_id=7, reason="rate_limit", cooldown_until=T0 + 99),
+        line(T0 + 60, "skip", profile=["p:a"], reason="rate_limit", cooldown_until=T0 + 99),
+    ]
+    data = report_of(tmp_path, [good, *bad])
+    assert (data["lines"], data["bad_lines"]) == (1, 6)
+    assert data["totals"]["intents"] == 1
+    assert (data["rates"], data["keys"]) == ([], [])
