@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -162,14 +163,27 @@ class Sidecar:
         return {"id": rid, "ok": True, "result": result}
 
     async def handle_line(self, line: bytes | str) -> dict[str, Any]:
-        """Decode one line and answer it (a malformed line gets an error reply with id null)."""
+        """Decode one line and answer it; a line that does not decode gets an error reply, under
+        its id when the line starts as the bridge writes it (``{"id":n,``), else id null."""
         try:
             request = json.loads(line)
-        except json.JSONDecodeError as exc:
-            return {"id": None, "ok": False, "error": f"malformed JSON line: {exc.msg}"}
+        except (ValueError, RecursionError) as exc:  # bad JSON, not UTF-8, nested too deep
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            return {"id": _leading_id(line), "ok": False, "error": f"malformed JSON line: {why}"}
         if not isinstance(request, dict):
             return {"id": None, "ok": False, "error": "request: expected a JSON object"}
         return await self.handle(request)
+
+
+_LEADING_ID = re.compile(rb'\A\s*\{\s*"id"\s*:\s*(\d{1,15})\s*,')
+
+
+def _leading_id(line: bytes | str) -> int | None:
+    """The request id of a line that did not decode, read from its head (the bridge writes
+    ``{"id":n,...}``), so the bridge fails safe at once instead of after its timeout."""
+    raw = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
+    found = _LEADING_ID.match(raw[:64])
+    return int(found.group(1)) if found else None
 
 
 async def serve_stdio(
@@ -182,7 +196,12 @@ async def serve_stdio(
 
     async def one(line: bytes) -> None:
         reply = await sidecar.handle_line(line)
-        await write(json.dumps(reply, separators=(",", ":")) + "\n")
+        try:  # JSON.parse refuses NaN: such a reply would be lost and its caller would wait
+            text = json.dumps(reply, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            error = f"reply not JSON: {type(exc).__name__}"
+            text = json.dumps({"id": reply.get("id"), "ok": False, "error": error}, default=str)
+        await write(text + "\n")
 
     while True:
         try:
