@@ -79,8 +79,12 @@ def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> 
         path = resolve_state_dir(os.environ) / "audit.jsonl"
         where = result.config_path if result is not None else "?"
         typer.echo(f"note: config {where} is not usable; reading {path}", err=True)
-    if not path.exists():
-        raise _fail(f"no audit file at {path}; pass --audit FILE")
+    from .._report import audit_files
+
+    # Just after a rotation (or with keep 0) the live file may not exist yet while its rotated
+    # copies hold the whole window: those are still read.
+    if not audit_files(path):
+        raise _fail(f"no audit file at {path} (nor a rotated {path.name}.N); pass --audit FILE")
     return table, path
 
 

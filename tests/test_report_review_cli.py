@@ -1,0 +1,41 @@
+"""``report`` from the command line: which files it reads, its errors and the empty plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from openclaw_failover.cli import app
+
+from .test_report_analytics import hour0, write
+
+
+def _report(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """Run ``report ARGS``; exit code, stdout and stderr."""
+    result = CliRunner().invoke(
+        app, ["report", *args], env={"HOME": str(tmp_path), "COLUMNS": "200"}
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rotated_copies_are_read_when_the_live_file_is_missing(tmp_path: Path) -> None:
+    """Right after a rotation audit.jsonl may not exist yet; its rotated copy is still
+    reported (hour0's 10 intents) instead of 'no audit file' (was: exit 2, no report)."""
+    write(tmp_path / "audit.jsonl.1", hour0())
+    code, out, err = _report(
+        tmp_path, "--audit", str(tmp_path / "audit.jsonl"), "--since", "3650d", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["audit_files"] == [str(tmp_path / "audit.jsonl.1")]
+    assert data["totals"]["intents"] == 10
+
+
+def test_no_audit_file_at_all_is_a_clear_error(tmp_path: Path) -> None:
+    """With neither the file nor a rotated copy, report exits 2 naming the path, no traceback."""
+    code, out, err = _report(tmp_path, "--audit", str(tmp_path / "audit.jsonl"))
+    assert code == 2
+    assert f"no audit file at {tmp_path / 'audit.jsonl'}" in err
+    assert "Traceback" not in out + err
