@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -37,5 +38,19 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the last seam: never a stack trace to the operator
-        typer.echo(f"openclaw-failover: error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(
+            f"openclaw-failover: error: {_scrubbed(f'{type(exc).__name__}: {exc}')}", err=True
+        )
         sys.exit(1)
+
+
+def _scrubbed(text: str) -> str:
+    """``text`` with every secret this process can know of, key-shaped tokens and URL
+    credentials masked (an unexpected error may quote a key, a token or a redis URL)."""
+    from ..config._redact import known_secrets, scrub_text
+
+    try:
+        secrets: frozenset[str] = known_secrets(os.environ)
+    except Exception:  # masking must not fail the message: the shapes are still masked
+        secrets = frozenset()
+    return scrub_text(text, secrets)
