@@ -93,14 +93,30 @@ class ToolGuard:
         self._table = table
         self.high_risk = high_risk_set(table.settings.tools)
 
+    def candidate(self, provider: str, model: str) -> Candidate:
+        """``provider/model`` with its tier, recorded nowhere."""
+        return Candidate(provider, model, tier_of(self._table, provider, model))
+
+    def note_ended(self, run_id: str, provider: str, model: str) -> Candidate:
+        """A call of the run ended: it names the run's model only if none is known, or if it
+        is local. A late end of an earlier cloud call never unblocks a run that has moved to
+        the local tier since; a missed start of a local call still blocks."""
+        candidate = self.candidate(provider, model)
+        if candidate.tier is Tier.LOCAL or self.current(run_id) is None:
+            self._remember(run_id, candidate)
+        return candidate
+
     def note_model(self, run_id: str, provider: str, model: str) -> Candidate:
         """Record the model a run is calling now; returns it with its tier."""
-        candidate = Candidate(provider, model, tier_of(self._table, provider, model))
+        candidate = self.candidate(provider, model)
+        self._remember(run_id, candidate)
+        return candidate
+
+    def _remember(self, run_id: str, candidate: Candidate) -> None:
         self._runs[run_id] = candidate
         self._runs.move_to_end(run_id)
         while len(self._runs) > _MAX_RUNS:
             self._runs.popitem(last=False)
-        return candidate
 
     def current(self, run_id: str | None) -> Candidate | None:
         """The run's current model, if ``model_call_started`` was seen for it."""

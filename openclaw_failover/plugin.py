@@ -150,7 +150,7 @@ class FailoverPlugin:
         self, event: shim.ModelCallEndedEvent, ctx: shim.AgentContext
     ) -> None:
         """Record the attempt; a success resets the model's counters, a failure cools it."""
-        candidate = self.guard.note_model(event.run_id, event.provider, event.model)
+        candidate = self.guard.note_ended(event.run_id, event.provider, event.model)
         reason = reason_for(event)
         now = self.clock.now()
         settings = self.table.settings
@@ -224,9 +224,16 @@ class FailoverPlugin:
     ) -> shim.BeforePromptBuildResult | None:
         """On the local tier, offer only the tools outside the high-risk set (``toolsAllow``)."""
         del event
+        # The ctx names the model this pass is built for; the run's remembered model may be
+        # an earlier pass's (OpenClaw runs the hooks again for each fallback candidate).
         current = self.guard.current(ctx.run_id)
-        if current is None and ctx.model_provider_id and ctx.model_id:
-            current = self.guard.note_model(ctx.run_id or "", ctx.model_provider_id, ctx.model_id)
+        if ctx.model_provider_id and ctx.model_id:
+            if current is None:
+                current = self.guard.note_model(
+                    ctx.run_id or "", ctx.model_provider_id, ctx.model_id
+                )
+            else:
+                current = self.guard.candidate(ctx.model_provider_id, ctx.model_id)
         if current is None or current.tier.value != "local":
             return None
         allow = self.guard.tools_allow()
