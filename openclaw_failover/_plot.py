@@ -28,6 +28,8 @@ class PlottedSeries:
     times: tuple[str, ...]
     lines: Mapping[str, tuple[float, ...]]
     thresholds: Mapping[str, float]
+    #: Why the picture has no line (no intent in the window), for the CLI to say; else None.
+    note: str | None = None
 
 
 def _pyplot() -> Any:
@@ -80,8 +82,13 @@ def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
             label=f"hard-stop alert {limits['hardStopShare']:g}%",
         )
         step = timedelta(seconds=int(series["bucket_s"]))
+        note = None
         if times:
             ax.set_xlim(times[0] - step / 2, times[-1] + step / 2)
+        else:  # say so on the picture, not with an x axis of bare numbers around zero
+            note = "no intents in the report window: nothing to plot"
+            ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center")
+            ax.set_xticks([])
         ax.set_ylabel(f"% of intents per {_span(int(series['bucket_s']))}")
         ax.set_ylim(0, 100)
         ax.set_title("openclaw-failover: fallback share over time (UTC)")
@@ -93,7 +100,9 @@ def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
         fig.savefig(target, format="png")
     finally:
         plt.close(fig)
-    return PlottedSeries(path=target, times=tuple(series["t"]), lines=drawn, thresholds=limits)
+    return PlottedSeries(
+        path=target, times=tuple(series["t"]), lines=drawn, thresholds=limits, note=note
+    )
 
 
 def _span(seconds: int) -> str:

@@ -39,3 +39,31 @@ def test_no_audit_file_at_all_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2
     assert f"no audit file at {tmp_path / 'audit.jsonl'}" in err
     assert "Traceback" not in out + err
+
+
+def test_a_plot_with_no_data_says_so(tmp_path: Path) -> None:
+    """An empty audit file still gives a PNG (no crash), and both the picture and stderr say
+    there was nothing to plot; the JSON on stdout stays one parseable document."""
+    (tmp_path / "audit.jsonl").write_bytes(b"")
+    png = tmp_path / "p.png"
+    code, out, err = _report(
+        tmp_path, "--audit", str(tmp_path / "audit.jsonl"), "--plot", str(png), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["series"]["t"] == []
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "note: no intents in the report window: nothing to plot" in err
+
+
+def test_a_plot_of_one_bucket_draws_that_point(tmp_path: Path) -> None:
+    """One hour of data is one plotted point per line, equal to the report's series."""
+    from openclaw_failover._plot import render_plot
+    from openclaw_failover._report import build_report
+
+    from .test_report_analytics import T0
+
+    write(tmp_path / "audit.jsonl", hour0())
+    data = build_report(tmp_path / "audit.jsonl", now=T0 + 3600, since_s=3600).to_json()
+    plotted = render_plot(data, tmp_path / "one.png")
+    assert plotted.lines["fallback_pct"] == (30.0,)
+    assert plotted.note is None

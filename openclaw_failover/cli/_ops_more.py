@@ -101,9 +101,12 @@ def _plot(data: dict[str, Any], path: Path) -> Path:
     from .._plot import PlotUnavailable, render_plot
 
     try:
-        return render_plot(data, path).path
+        plotted = render_plot(data, path)
     except PlotUnavailable as exc:
         raise _fail(str(exc)) from None
+    if plotted.note:  # on stderr: --json stays one document
+        typer.echo(f"note: {plotted.note} ({plotted.path})", err=True)
+    return plotted.path
 
 
 def _print_incident(path: Path, request_id: str, config_path: str | None) -> None:
