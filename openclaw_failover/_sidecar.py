@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,11 +283,21 @@ def write_policy_file(sidecar: Sidecar) -> Path | None:
     if not directory:
         return None
     path = Path(directory) / POLICY_FILE
+    text = json.dumps(sidecar.plugin.guard.policy(), indent=2).encode("utf-8")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sidecar.plugin.guard.policy(), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A temp name of its own (several OpenClaw processes each start a sidecar), mode 0600
+        # like every file in the state dir, flushed before the rename: never a torn policy.
+        fd, tmp = tempfile.mkstemp(prefix=f".{POLICY_FILE}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError:
         return None
     return path
