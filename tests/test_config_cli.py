@@ -187,3 +187,20 @@ def test_migrate_refuses_include(write_config, config_env):
     result = CliRunner().invoke(app, ["migrate", "--config", str(path)], env=config_env)
     assert result.exit_code == 2
     assert "uses $include" in result.output
+
+
+def test_validate_json_masks_a_secret_that_json_escapes(write_config, config_env):
+    """A key holding a quote and a backslash, substituted into a chain entry, is masked in
+    --json too: masking the encoded text missed it (JSON writes it as \\" and \\\\)."""
+    secret = 'sk-FAKE-quoted"back\\slash-77Yy'
+    doc = base_standalone()
+    doc["agents"]["defaults"]["model"]["primary"] = "nosuchprovider/${ODD_API_KEY}"
+    path = write_config(doc)
+    result = _run(
+        ["validate", "--json", "--config", str(path)], {**config_env, "ODD_API_KEY": secret}
+    )
+    report = json.loads(result.output)
+    assert report["problems"], result.output
+    assert secret not in json.dumps(report)
+    assert json.dumps(secret)[1:-1] not in result.output
+    assert "sk-FAKE-quoted" not in result.output

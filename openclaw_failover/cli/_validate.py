@@ -17,7 +17,7 @@ from .._model import RouteTable
 from ..config import LoadResult, discover_config_path, load_route_table
 from ..config._load import KINDS
 from ..config._migrate import Migration, plan_migration
-from ..config._redact import known_secrets, redact, scrub_text, secret_values
+from ..config._redact import known_secrets, redact, scrub_text, scrub_tree, secret_values
 from ..config._source import read_document
 from ..config._view import detect_kind
 
@@ -107,8 +107,14 @@ def validate(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = 
         )
         raise typer.Exit(EXIT_INVALID)
     result = load_route_table(config, kind=kind)
-    out = json.dumps(validation_report(result), indent=2) if as_json else validation_text(result)
-    typer.echo(_scrub(out, config_path=result.config_path, table=result.table))
+    if as_json:  # masked before encoding: a secret with a quote or a backslash, escaped in
+        # JSON text, would no longer be found in it
+        secrets = known_secrets(os.environ, config_path=result.config_path, table=result.table)
+        typer.echo(json.dumps(scrub_tree(validation_report(result), secrets), indent=2))
+    else:
+        typer.echo(
+            _scrub(validation_text(result), config_path=result.config_path, table=result.table)
+        )
     if result.table is None:
         raise typer.Exit(EXIT_INVALID)
 

@@ -81,10 +81,23 @@ def mask_url(url: str) -> str:
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every known secret, key-shaped token and URL credential masked."""
-    for secret in sorted(secrets, key=len, reverse=True):  # longest first: no partial leftovers
+    """``text`` with every known secret, key-shaped token and URL credential masked; a secret
+    is also found as ``repr`` and JSON write it (a quote or a backslash in it escaped)."""
+    spellings = {form for secret in secrets for form in _escaped_forms(secret)}
+    for secret in sorted(spellings, key=len, reverse=True):  # longest first: no partial leftovers
         text = text.replace(secret, MASK)
     return mask_url(_KEY_SHAPED.sub(MASK, text))
+
+
+def _escaped_forms(secret: str) -> tuple[str, ...]:
+    if secret.isascii() and secret.isprintable() and not any(c in secret for c in "\\'\""):
+        return (secret,)  # the usual key: written the same everywhere
+    return (
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(repr(secret)[1:-1])[1:-1],
+    )
 
 
 def scrub_tree(value: Any, secrets: Iterable[str]) -> Any:
