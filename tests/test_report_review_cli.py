@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -67,3 +68,25 @@ def test_a_plot_of_one_bucket_draws_that_point(tmp_path: Path) -> None:
     plotted = render_plot(data, tmp_path / "one.png")
     assert plotted.lines["fallback_pct"] == (30.0,)
     assert plotted.note is None
+
+
+def test_a_key_that_reached_an_audit_field_is_masked(tmp_path: Path) -> None:
+    """A key from the environment that reached an audit line (as a model name, by a config
+    slip) is masked in the report's JSON, its tables and the incident view (was: printed)."""
+    key = "sk-proj-ReportReview0123456789abcdefXYZ"
+    now = time.time()
+    lines = [
+        {"v": 1, "ts": now - 60, "event": "attempt", "request_id": "r1", "provider": "openai",
+         "model": key, "reason": "auth", "status": 401},
+        {"v": 1, "ts": now - 59, "event": "outcome", "request_id": "r1", "provider": "openai",
+         "model": key, "outcome": "hard_stop", "detail": f"no answer from {key}"},
+    ]  # fmt: skip
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    env = {"HOME": str(tmp_path), "COLUMNS": "300", "OPENAI_API_KEY": key}
+    base = ["report", "--audit", str(audit), "--since", "3650d"]
+    for args in (["--json"], [], ["--incident", "r1"]):
+        result = CliRunner().invoke(app, [*base, *args], env=env)
+        assert result.exit_code == 0, result.output
+        assert "openai" in result.stdout  # the lines were really reported
+        assert key not in result.stdout + result.stderr, args

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._ops import ConfigOpt, JsonOpt, KindOpt, _console, _fail, echo_json, load
+from ._ops import ConfigOpt, JsonOpt, KindOpt, _console, _fail, echo_json, load, masked
 
 __all__ = ["demo", "report", "service_app"]
 
@@ -40,11 +40,12 @@ def report(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     table, path = _audit_source(audit, config, kind)
+    config_path = table.config_path if table else None
     if incident is not None:
-        _print_incident(path, incident, table.config_path if table else None)
+        _print_incident(path, incident, config_path, table)
         return
     alerts = table.settings.alerts if table else None
-    built = build_report(
+    report_json = build_report(
         path,
         now=time.time(),
         since_s=since_s,
@@ -52,6 +53,9 @@ def report(
         local_share=alerts.local_share if alerts else 0.35,
         series_bucket_s=_bucket(bucket),
     ).to_json()
+    # Audit fields are printed as written; a key that reached one by accident (a model ref
+    # "openai/${OPENAI_API_KEY}") is masked here as status, probe and doctor mask theirs.
+    built = masked(report_json, config_path=config_path, table=table)
     if plot is not None:
         built["plot"] = str(_plot(built, plot))
     if as_json:
@@ -109,12 +113,13 @@ def _plot(data: dict[str, Any], path: Path) -> Path:
     return plotted.path
 
 
-def _print_incident(path: Path, request_id: str, config_path: str | None) -> None:
+def _print_incident(path: Path, request_id: str, config_path: str | None, table: Any) -> None:
     from .._incident import find_request, render_incident
     from .._report import audit_files
 
     own, samples = find_request(audit_files(path), request_id)
-    typer.echo(render_incident(request_id, own, samples, config_path=config_path))
+    text = render_incident(request_id, own, samples, config_path=config_path)
+    typer.echo(masked(text, config_path=config_path, table=table))
     if not own:
         raise typer.Exit(1)
 
