@@ -9,9 +9,11 @@ exits when its stdin closes (the bridge or OpenClaw went away). Never a stack tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
@@ -226,10 +228,19 @@ async def serve_stdio(
 
 
 async def run_stdio(sidecar: Sidecar) -> None:
-    """Serve on this process's stdin/stdout."""
+    """Serve on this process's stdin/stdout until EOF or SIGTERM.
+
+    SIGTERM closes stdin as EOF would: the requests in flight are answered and the caller's
+    clean-up runs (the audit sink writes what it has queued), instead of a kill mid-write.
+    Once serving ends, SIGTERM kills again, so a stuck clean-up cannot make it unkillable.
+    """
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_MAX_LINE)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not main thread
+        loop.add_signal_handler(signal.SIGTERM, transport.close)
     lock = asyncio.Lock()
 
     async def write(text: str) -> None:
@@ -237,8 +248,12 @@ async def run_stdio(sidecar: Sidecar) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
 
-    await write(json.dumps({"id": 0, "ok": True, "result": sidecar.hello()}) + "\n")
-    await serve_stdio(sidecar, reader, write)
+    try:
+        await write(json.dumps({"id": 0, "ok": True, "result": sidecar.hello()}) + "\n")
+        await serve_stdio(sidecar, reader, write)
+    finally:  # a second SIGTERM during the clean-up kills, as usual
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _open_store(state: StateSettings, default_dir: str) -> StateStore:
