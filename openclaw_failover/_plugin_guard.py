@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._model import Candidate, RouteTable, Tier
-from ._toolpolicy import high_risk_set, is_blocked
+from ._toolpolicy import blocked_name, high_risk_set
 
 #: Tools OpenClaw 2026.9.6 offers directly (reference/openclaw-live.md 5.2), plus our status tool.
 #: ``toolsAllow`` on the local tier is this offer minus the high-risk set.
@@ -78,6 +78,8 @@ class GuardDecision:
     block: bool
     reason: str = ""
     candidate: Candidate | None = None
+    #: The blocked tool by the policy's word, never the model's raw text.
+    tool: str = ""
 
 
 class ToolGuard:
@@ -123,27 +125,34 @@ class ToolGuard:
         return self._runs.get(run_id) if run_id else None
 
     def decide(self, run_id: str | None, tool: str, params: Mapping[str, Any]) -> GuardDecision:
-        """Block a high-risk tool while the run is on the local tier, or unknown with one."""
+        """Block a high-risk tool while the run is on the local tier, or unknown with one.
+
+        The refusal and the audit name the tool by the policy's word (``exec`` for
+        ``functions.exec``): the called name is the model's text and may carry a secret.
+        """
         candidate = self.current(run_id)
+        if candidate is None and not chain_has_local(self._table):
+            return GuardDecision(block=False)
+        if candidate is not None and candidate.tier is not Tier.LOCAL:
+            return GuardDecision(block=False, candidate=candidate)
+        word = blocked_name(tool, params, self.high_risk)
+        if word is None:
+            return GuardDecision(block=False, candidate=candidate)
         if candidate is None:
-            if not chain_has_local(self._table):
-                return GuardDecision(block=False)
-            if not is_blocked(tool, params, self.high_risk):
-                return GuardDecision(block=False)
             return GuardDecision(
                 block=True,
+                tool=word,
                 reason=(
-                    f"openclaw-failover blocked {tool}: this run's model is unknown and the "
+                    f"openclaw-failover blocked {word}: this run's model is unknown and the "
                     "chain has a local tier, so high-risk tools are off (fail safe)."
                 ),
             )
-        if candidate.tier is not Tier.LOCAL or not is_blocked(tool, params, self.high_risk):
-            return GuardDecision(block=False, candidate=candidate)
         return GuardDecision(
             block=True,
+            tool=word,
             candidate=candidate,
             reason=(
-                f"openclaw-failover blocked {tool}: the local-tier model {candidate.ref} is "
+                f"openclaw-failover blocked {word}: the local-tier model {candidate.ref} is "
                 "answering, and high-risk tools are off on the local tier. Use failover_status "
                 "to see why; cloud models will be tried again when their cooldowns end."
             ),

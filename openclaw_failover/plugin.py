@@ -215,7 +215,7 @@ class FailoverPlugin:
             provider=where.provider if where else None,
             model=where.model if where else None,
             tier=where.tier.value if where else None,
-            tools_blocked=(event.tool_name,),
+            tools_blocked=(decision.tool,),
         )
         return shim.BeforeToolCallResult(block=True, block_reason=decision.reason)
 
