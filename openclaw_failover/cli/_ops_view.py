@@ -95,15 +95,16 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
     table = _table("Candidates and keys", *_CANDIDATE_COLUMNS)
     for cand in data["candidates"]:
         table.add_row(
-            cand["route"],
-            cand["candidate"],
-            cand["tier"],
+            escape(cand["route"]),
+            escape(cand["candidate"]),
+            escape(cand["tier"]),
             "(model)",
             "",
             *_state_cells(cand["state"], now),
         )
         for key in cand["keys"]:
-            table.add_row("", "", "", key["profile"], key["source"], *_state_cells(key, now))
+            profile, source = escape(key["profile"]), escape(key["source"])
+            table.add_row("", "", "", profile, source, *_state_cells(key, now))
     console.print(table)
     _print_local(console, data["local"])
     others = [k for k, v in data["other_state"].items() if v["state"] != "healthy"]
@@ -164,9 +165,9 @@ def _pulled(item: Mapping[str, Any]) -> str:
 def print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:
     """OpenClaw's own active cooldowns and where they were read from."""
     read = ", ".join(openclaw["read"]) or f"nothing found under {openclaw['state_dir']}"
-    console.print(f"OpenClaw's own cooldowns (read-only), read from: {read}")
+    console.print(f"OpenClaw's own cooldowns (read-only), read from: {read}", markup=False)
     for bad in openclaw["unreadable"]:
-        console.print(f"[yellow]could not read {bad}[/]")
+        console.print(f"[yellow]could not read {escape(str(bad))}[/]")
     active = [c for c in openclaw["cooldowns"] if c["active"]]
     if not active:
         console.print("  none active")
@@ -174,11 +175,11 @@ def print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) ->
     table = _table("OpenClaw cooldowns", "profile", "kind", "until", "reason", "model", "errors")
     for c in active:
         table.add_row(
-            c["profile"],
+            escape(c["profile"]),
             _state("disabled" if c["kind"] != "cooldown" else "cooling"),
             _at(c["until"], now),
-            c["reason"] or "",
-            c["model"] or "",
+            escape(c["reason"] or ""),
+            escape(c["model"] or ""),
             str(c["error_count"]),
         )
     console.print(table)
@@ -189,7 +190,7 @@ def _yes(flag: bool) -> str:
 
 
 def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    return escape(", ".join(f"{k} {v}" for k, v in counts.items() if v))
 
 
 _DAY_COLUMNS = (
@@ -254,7 +255,7 @@ def print_report(console: Console, data: Mapping[str, Any]) -> None:
         f"{totals['intents']:,} intents since {data['since'] or 'the start'}{skipped}",
         markup=False,
     )
-    days = _table("Per day", *_DAY_COLUMNS)
+    days = _table("Per day (UTC)", *_DAY_COLUMNS)
     for d in [*data["days"], totals]:
         days.add_row(*_day_row(d))
     console.print(days)
@@ -291,7 +292,8 @@ def _print_alerts(console: Console, alerts: Iterable[Mapping[str, Any]], limits:
         return
     table = _table("[red]Alerts[/]", "hour (UTC)", "metric", "value", "threshold", "basis")
     for a in alerts:
-        table.add_row(a["hour"], a["metric"], _pct(a["value"]), _pct(a["threshold"]), a["basis"])
+        cells = (escape(a["hour"]), escape(a["metric"]), escape(a["basis"]))
+        table.add_row(*cells[:2], _pct(a["value"]), _pct(a["threshold"]), cells[2])
     console.print(table)
 
 
@@ -299,7 +301,7 @@ def _print_keys(console: Console, keys: Iterable[Mapping[str, Any]]) -> None:
     table = _table("Keys", "profile", "failures", "by reason", "cooldowns set", "cooldown hits")
     for k in keys:
         table.add_row(
-            k["profile"],
+            escape(k["profile"]),
             str(k["failures"]),
             _counts(k["by_reason"]),
             str(k["cooldowns_set"]),
@@ -325,10 +327,10 @@ def print_probe(console: Console, results: Iterable[Mapping[str, Any]]) -> None:
         style = "green" if r["verdict"] == "ok" else "red"
         listed = "?" if r["listed"] is None else ("yes" if r["listed"] else "[red]no[/]")
         table.add_row(
-            r["route"],
-            r["candidate"],
-            r["profile"],
-            f"[{style}]{r['verdict']}[/]",
+            escape(r["route"]),
+            escape(r["candidate"]),
+            escape(r["profile"]),
+            f"[{style}]{escape(r['verdict'])}[/]",
             str(r["status"] or "-"),
             f"{r['latency_ms']:.0f}",
             listed,
