@@ -15,7 +15,7 @@ from typing import Any
 
 from ._model import FailureReason, RouteTable
 from ._ordering import model_key
-from ._plugin_guard import ToolGuard
+from ._plugin_guard import ToolGuard, provider_id
 from ._plugin_status import CandidateView, candidate_views, describe_status, state_keys
 from ._policy import decide_cooldown, record_success
 from ._ports import EMPTY_HEALTH, AuditRecord, AuditSink, Clock, Health, StateStore
@@ -110,9 +110,10 @@ class FailoverPlugin:
         del event
         if _strict_pick(ctx) or not (ctx.model_provider_id and ctx.model_id):
             return None
-        selected = f"{ctx.model_provider_id}/{ctx.model_id}"
+        # OpenClaw lower-cases provider ids: ``LMStudio`` in the chain is ``lmstudio`` here.
+        selected = (provider_id(ctx.model_provider_id), ctx.model_id)
         views = await self._views()
-        refs = [view.candidate.ref for view in views]
+        refs = [(provider_id(v.candidate.provider), v.candidate.model) for v in views]
         if selected not in refs:
             return None  # outside our chain: an agent's own model or a user's pick
         start = refs.index(selected)

@@ -10,11 +10,17 @@ from types import MappingProxyType
 import pytest
 
 from openclaw_failover._model import Candidate, Provider, RouteTable, Tier
+from openclaw_failover._ordering import model_key
 from openclaw_failover._plugin_guard import tier_of
+from openclaw_failover._ports import Health
 from openclaw_failover._sidecar import Sidecar
 from tests.fixtures.plugin_host import (
+    FALLBACK,
     LOCAL,
+    NOW,
     PRIMARY,
+    DictStore,
+    agent_ctx,
     call_event,
     hook,
     make_plugin,
@@ -26,6 +32,8 @@ from tests.fixtures.plugin_host import (
 LMSTUDIO = Candidate("LMStudio", "qwen3", Tier.LOCAL)
 #: A local tier by its API (``ollama``), under a mixed-case provider id.
 MY_OLLAMA = Candidate("MyOllama", "qwen3:8b", Tier.LOCAL)
+
+COOLING = Health(cooldown_until=NOW + 20, cooldown_reason="rate_limit", last_failure_at=NOW - 10)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +108,14 @@ def test_a_model_of_a_mixed_provider_spelled_differently_is_local() -> None:
     table = make_table(chain=chain)
     assert tier_of(table, "gw", "qwen3") is Tier.CLOUD
     assert tier_of(table, "gw", "QWEN3:latest") is Tier.LOCAL
+
+
+async def test_steering_finds_the_selected_model_under_openclaws_spelling() -> None:
+    """before_model_resolve with ``ctx.modelProviderId`` lower-cased still finds the cooling
+    primary configured as ``Anthropic`` and steers past it."""
+    primary = Candidate("Anthropic", "claude-opus-4-6")
+    store = DictStore({model_key(primary): COOLING})
+    plugin = make_plugin(make_table(chain=(primary, FALLBACK, LOCAL)), store)[0]
+    ctx = agent_ctx(Candidate("anthropic", "claude-opus-4-6"))
+    result = await hook(Sidecar.create(plugin), "before_model_resolve", {}, ctx)
+    assert result == {"providerOverride": "openai", "modelOverride": "gpt-5.4-mini"}
