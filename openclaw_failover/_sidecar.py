@@ -108,6 +108,13 @@ async def run_hook(host: SidecarHost, hook: str, event: Any, ctx: Any) -> dict[s
     return result
 
 
+def answer_within_s(timeout_ms: int) -> float:
+    """How long the sidecar works on one request: a little less than the bridge waits
+    (``sidecar.timeoutMs``), so its "timed out" reply arrives while the bridge still listens
+    and the bridge's fail-safe is applied on an answer, not on its own timer."""
+    return max(0.05, timeout_ms * 0.8 / 1000)
+
+
 @dataclass
 class Sidecar:
     """One plugin behind the wire protocol."""
@@ -121,7 +128,7 @@ class Sidecar:
         """Register ``plugin`` with a fresh host and wrap both."""
         host = host or SidecarHost()
         register(host, plugin)
-        return cls(plugin, host, plugin.table.settings.sidecar.timeout_ms / 1000)
+        return cls(plugin, host, answer_within_s(plugin.table.settings.sidecar.timeout_ms))
 
     def hello(self) -> dict[str, Any]:
         """What the bridge learns at start-up: protocol, mode, hooks and the tool policy."""
@@ -269,7 +276,7 @@ def _open_store(state: StateSettings, default_dir: str) -> StateStore:
         )
     from .stores.file import FileStateStore
 
-    return FileStateStore(state.directory or default_dir)
+    return FileStateStore(state.directory or default_dir, on_unavailable=state.on_unavailable)
 
 
 def build_plugin(

@@ -442,3 +442,30 @@ def test_fail_safe_blocks_a_high_risk_tool_under_any_spelling(node: Path, tmp_pa
             assert got["block"] is True, name
             assert got["blockReason"].startswith(f"openclaw-failover blocked {word}:"), name
             assert "sk-secret" not in got["blockReason"]
+
+
+def test_fail_safe_reads_provider_ids_as_openclaw_spells_them_and_ignores_a_late_cloud_end(
+    node: Path, tmp_path: Path
+) -> None:
+    """No sidecar: a local tier configured as MyOllama is local when OpenClaw reports it
+    lower-cased, and a cloud call's end arriving after the run moved to the local tier does
+    not move it back (exec stays blocked); a cloud run is left alone."""
+    config = {
+        "mode": "plugin",
+        "tiers": {"local": ["MyOllama"]},
+        "sidecar": {"command": [str(tmp_path / "missing")]},
+    }
+    local = {"runId": "r1", "callId": "c2", "provider": "myollama", "model": "qwen3"}
+    late_cloud_end = {"runId": "r1", "callId": "c1", "provider": "anthropic", "model": "claude"}
+    cloud = {"runId": "r2", "callId": "c3", "provider": "anthropic", "model": "claude"}
+    steps = [
+        {"hook": "model_call_started", "event": local, "ctx": {}},
+        tool_step("r1", "exec"),
+        {"hook": "model_call_ended", "event": late_cloud_end, "ctx": {}},
+        tool_step("r1", "exec"),
+        {"hook": "model_call_started", "event": cloud, "ctx": {}},
+        tool_step("r2", "exec"),
+    ]
+    out = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})["out"]
+    blocked = [o is not None and o["block"] for o in (out[1], out[3], out[5])]
+    assert blocked == [True, True, False]

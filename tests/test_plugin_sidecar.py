@@ -10,9 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from openclaw_failover._errors import StateStoreError
 from openclaw_failover._model import StateSettings
 from openclaw_failover._ports import Health, HealthUpdate
-from openclaw_failover._sidecar import Sidecar, SidecarHost, serve_stdio, write_policy_file
+from openclaw_failover._sidecar import (
+    Sidecar,
+    SidecarHost,
+    _open_store,
+    answer_within_s,
+    serve_stdio,
+    write_policy_file,
+)
 from openclaw_failover.plugin import CLI_COMMANDS, register
 from tests.fixtures.plugin_host import agent_ctx, make_plugin, make_table
 
@@ -191,3 +199,26 @@ async def test_register_without_a_plugin_builds_one_from_the_environment(
     finally:
         await plugin.store.aclose()
         await plugin.audit.aclose()
+
+
+def test_the_sidecar_answers_before_the_bridge_stops_waiting() -> None:
+    """The sidecar's own limit is shorter than sidecar.timeoutMs (the bridge's), so its
+    'timed out' reply reaches a bridge still listening."""
+    plugin = make_plugin()[0]
+    sidecar = Sidecar.create(plugin)
+    bridge_waits_s = plugin.table.settings.sidecar.timeout_ms / 1000
+    assert 0 < sidecar.timeout_s < bridge_waits_s
+    assert answer_within_s(1) >= 0.05
+
+
+async def test_the_sidecar_file_store_honours_on_unavailable(tmp_path: Path) -> None:
+    """state.onUnavailable reaches the sidecar's file store: 'closed' refuses an unusable
+    journal instead of serving an empty memory state."""
+    (tmp_path / "state.journal").mkdir()  # a journal that cannot be opened
+    state = StateSettings(backend="file", directory=str(tmp_path), on_unavailable="closed")
+    store = _open_store(state, str(tmp_path / "unused"))
+    try:
+        with pytest.raises(StateStoreError):
+            await store.items()
+    finally:
+        await store.aclose()

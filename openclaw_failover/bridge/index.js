@@ -86,9 +86,12 @@ function call(msg, timeoutMs) {
     try { S.child.stdin.write(JSON.stringify({ id, ...msg }, plain) + "\n"); } catch (e) { done({ ok: false, error: String(e) }); }
   });
 }
+// Provider ids as OpenClaw spells them (it lower-cases them), as _plugin_guard.tier_of compares.
+const pid = (v) => String(v ?? "").trim().toLowerCase();
 function isLocal(p, run) {
   if (!run) return Boolean(p.chainHasLocal);
-  return p.localProviders.includes(run.provider) || p.localCandidates.some((c) => c.provider === run.provider);
+  const provider = pid(run.provider);
+  return p.localProviders.some((l) => pid(l) === provider) || p.localCandidates.some((c) => pid(c.provider) === provider);
 }
 // Every tool a tool_call may name, as OpenClaw 2026.9.6 resolves it: any of id / toolId / name
 // (a catalog id's "openclaw:core:" prefix dropped), else args.id; as _toolpolicy.py reads them.
@@ -125,8 +128,14 @@ export function failSafe(p, runs, event, ctx) {
     "sidecar did not answer, so high-risk tools stay off (fail safe)." };
 }
 function noteRun(event) {
+  S.runs.delete(event.runId); // re-inserted: the map's order is recency, the oldest goes first
   S.runs.set(event.runId, { provider: event.provider, model: event.model });
   if (S.runs.size > 4096) S.runs.delete(S.runs.keys().next().value);
+}
+// A call's end names the run only when none is known or it is local: a late end of an earlier
+// cloud call must not move a run that failed over to the local tier back to cloud.
+export function noteEnded(p, event) {
+  if (!S.runs.has(event.runId) || isLocal(p, { provider: event.provider })) noteRun(event);
 }
 async function strictPick(api, ctx) {
   const argv = process.argv.slice(2);
@@ -159,7 +168,7 @@ export default {
       api.on("before_model_resolve", async (event, ctx) => forward("before_model_resolve", () => ({}))(
         event, { ...ctx, openclawFailover: { strictPick: await strictPick(api, ctx) } }));
       api.on("model_call_started", (e, c) => { noteRun(e); return forward("model_call_started")(e, c); });
-      api.on("model_call_ended", (e, c) => { noteRun(e); return forward("model_call_ended")(e, c); });
+      api.on("model_call_ended", (e, c) => { noteEnded(S.policy ?? LAST_RESORT, e); return forward("model_call_ended")(e, c); });
       api.on("before_prompt_build", forward("before_prompt_build", () => ({})));
       api.on("before_tool_call", async (event, ctx) => {
         const r = await call({ op: "hook", hook: "before_tool_call", event, ctx }, timeoutMs);
