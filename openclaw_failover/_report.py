@@ -152,7 +152,7 @@ class _Pass:
         event = line.get("event")
         if event == "attempt":
             self._attempt(line)
-            if line.get("outcome") == "completed":
+            if line.get("outcome") == "completed" and line.get("attempt") is None:
                 self._plugin_answer(line, ts)
         elif event == "outcome":
             self._outcome(line, ts)
@@ -213,8 +213,10 @@ class _Pass:
             self._trigger(line)
 
     def _plugin_answer(self, line: dict[str, Any], ts: float) -> None:
-        """The plugin path writes no outcome line: its completed call is the intent's answer,
-        downgraded when a failure or a skip came first in the same run."""
+        """A plugin that wrote no outcome lines (before they came per run, at ``agent_end``; its
+        attempt lines carry no attempt number): its completed call is the intent's answer,
+        downgraded when a failure or a skip came first in the same run. Lines with an attempt
+        number are counted by their run's outcome line instead."""
         earlier = line.get("request_id") in self.pending
         outcome = "answered_downgraded" if earlier else "answered"
         self._outcome({**line, "outcome": outcome, "downgraded": earlier}, ts)

@@ -29,6 +29,8 @@ from .plugin import FailoverPlugin, register
 PROTOCOL_VERSION = 1
 POLICY_FILE = "bridge-policy.json"
 _MAX_LINE = 16 * 1024 * 1024
+#: How often the serving sidecar writes the hard stops of runs that ended unanswered.
+SWEEP_S = 5.0
 
 
 class _StderrLogger:
@@ -234,12 +236,21 @@ async def serve_stdio(
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+async def sweep_runs(plugin: FailoverPlugin, every_s: float = SWEEP_S) -> None:
+    """Until cancelled: write the hard stops of runs whose grace has passed (a gateway may see
+    no hook for a while after a run failed)."""
+    while True:
+        await asyncio.sleep(every_s)
+        plugin.flush_runs()
+
+
 async def run_stdio(sidecar: Sidecar) -> None:
     """Serve on this process's stdin/stdout until EOF or SIGTERM.
 
     SIGTERM closes stdin as EOF would: the requests in flight are answered and the caller's
     clean-up runs (the audit sink writes what it has queued), instead of a kill mid-write.
     Once serving ends, SIGTERM kills again, so a stuck clean-up cannot make it unkillable.
+    Runs that ended unanswered are written as hard stops then: no later pass can answer them.
     """
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_MAX_LINE)
@@ -255,12 +266,15 @@ async def run_stdio(sidecar: Sidecar) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
 
+    sweeper = asyncio.create_task(sweep_runs(sidecar.plugin))
     try:
         await write(json.dumps({"id": 0, "ok": True, "result": sidecar.hello()}) + "\n")
         await serve_stdio(sidecar, reader, write)
     finally:  # a second SIGTERM during the clean-up kills, as usual
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             loop.remove_signal_handler(signal.SIGTERM)
+        sweeper.cancel()
+        sidecar.plugin.flush_runs(stopping=True)
 
 
 def _open_store(state: StateSettings, default_dir: str) -> StateStore:

@@ -2,8 +2,9 @@
 
 Hooks (plugin mode): ``before_model_resolve`` steers a turn away from a candidate the shared
 state knows is cooling; ``model_call_started``/``model_call_ended`` record attempts and cool
-candidates by the core policy; ``before_tool_call`` and ``before_prompt_build`` keep high-risk
-tools off while a local-tier model answers. In both modes: the read-only ``failover_status``
+candidates by the core policy; ``agent_end`` writes each run's one outcome line (``_plugin_runs``);
+``before_tool_call`` and ``before_prompt_build`` keep high-risk tools off while a local-tier model
+answers. In both modes: the read-only ``failover_status``
 tool and ``openclaw failover ...`` commands. The JS bridge forwards the host's hooks here.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from ._model import FailureReason, RouteTable
 from ._ordering import model_key
 from ._plugin_guard import ToolGuard, provider_id
+from ._plugin_runs import RunLedger, RunOutcome
 from ._plugin_status import CandidateView, candidate_views, describe_status, state_keys
 from ._policy import decide_cooldown, record_success
 from ._ports import EMPTY_HEALTH, AuditRecord, AuditSink, Clock, Health, StateStore
@@ -84,6 +86,7 @@ class FailoverPlugin:
         self.clock = clock
         self.instance = instance
         self.guard = ToolGuard(table)
+        self.runs = RunLedger(table)
 
     def _record(self, event: str, **fields: Any) -> None:
         self.audit.emit(
@@ -97,6 +100,38 @@ class FailoverPlugin:
             )
         )
 
+    def _outcome(self, done: RunOutcome) -> None:
+        """A run's one outcome line, with what the proxy's carry (attempts, route version)."""
+        where = done.candidate
+        self.audit.emit(
+            AuditRecord(
+                event="outcome",
+                ts=done.at,
+                request_id=done.run_id,
+                trace_id=done.trace_id,
+                session_id=done.session_id,
+                instance=self.instance,
+                route_version=self.table.version,
+                config_path=self.table.config_path,
+                provider=where.provider if where else None,
+                model=where.model if where else None,
+                tier=where.tier.value if where else None,
+                attempt=done.attempts,
+                reason=done.reason,
+                outcome=done.outcome,
+                latency_ms=done.latency_ms,
+                downgraded=done.downgraded,
+            )
+        )
+
+    def flush_runs(self, *, stopping: bool = False) -> int:
+        """Write the hard stops of runs that ended unanswered past the grace (all of them when
+        ``stopping``: the sidecar is going away, so no later pass can answer them)."""
+        done = self.runs.drain() if stopping else self.runs.due(self.clock.now())
+        for outcome in done:
+            self._outcome(outcome)
+        return len(done)
+
     async def _views(self, route: str = "auto") -> list[CandidateView]:
         """Each candidate of ``route`` with its state as the engine sees it."""
         keys = state_keys(self.table, route)
@@ -108,6 +143,7 @@ class FailoverPlugin:
     ) -> shim.BeforeModelResolveResult | None:
         """Steer to the first usable candidate at or after the selected one; never a strict pick."""
         del event
+        self.runs.resume(ctx.run_id)  # a run's next pass begins
         if _strict_pick(ctx) or not (ctx.model_provider_id and ctx.model_id):
             return None
         # OpenClaw lower-cases provider ids: ``LMStudio`` in the chain is ``lmstudio`` here.
@@ -144,16 +180,27 @@ class FailoverPlugin:
         self, event: shim.ModelCallStartedEvent, ctx: shim.AgentContext
     ) -> None:
         """Remember which model this run is calling (the tool guard needs it)."""
-        del ctx
+        self.flush_runs()
         self.guard.note_model(event.run_id, event.provider, event.model)
+        self.runs.call_started(
+            event.run_id, self.clock.now(), session_id=event.session_id or ctx.session_id
+        )
 
     async def model_call_ended(
         self, event: shim.ModelCallEndedEvent, ctx: shim.AgentContext
     ) -> None:
-        """Record the attempt; a success resets the model's counters, a failure cools it."""
+        """Record the attempt (an attempt line, never the run's outcome: that waits for
+        ``agent_end``); a success resets the model's counters, a failure cools it."""
         candidate = self.guard.note_ended(event.run_id, event.provider, event.model)
         reason = reason_for(event)
         now = self.clock.now()
+        number = self.runs.call_ended(
+            event.run_id,
+            candidate,
+            completed=event.outcome == "completed",
+            reason=reason.value if reason else None,
+            now=now,
+        )
         settings = self.table.settings
         if event.outcome == "completed":
             await self.store.update(
@@ -192,12 +239,29 @@ class FailoverPlugin:
             provider=candidate.provider,
             model=candidate.model,
             tier=candidate.tier.value,
+            attempt=number,
             reason=reason.value if reason else None,
             outcome=event.outcome,
             latency_ms=event.duration_ms,
             ttfb_ms=event.time_to_first_byte_ms,
             failure_kind=event.failure_kind,
         )
+
+    async def agent_end(self, event: shim.AgentEndEvent, ctx: shim.AgentContext) -> None:
+        """One pass of a run ended: write the run's outcome when its last call answered; a
+        pass without an answer leaves the run ending (a hard stop unless a call follows)."""
+        now = self.clock.now()
+        self.flush_runs()
+        done = self.runs.agent_end(
+            event.run_id or ctx.run_id or "",
+            success=event.success,
+            duration_ms=event.duration_ms,
+            now=now,
+            session_id=ctx.session_id,
+            trace_id=_trace_id(ctx.extra),
+        )
+        if done is not None:
+            self._outcome(done)
 
     async def before_tool_call(
         self, event: shim.BeforeToolCallEvent, ctx: shim.ToolContext
@@ -225,6 +289,7 @@ class FailoverPlugin:
     ) -> shim.BeforePromptBuildResult | None:
         """On the local tier, offer only the tools outside the high-risk set (``toolsAllow``)."""
         del event
+        self.runs.resume(ctx.run_id)
         # The ctx names the model this pass is built for; the run's remembered model may be
         # an earlier pass's (OpenClaw runs the hooks again for each fallback candidate).
         current = self.guard.current(ctx.run_id)
@@ -282,6 +347,7 @@ def register(api: shim.PluginApi, plugin: FailoverPlugin | None = None) -> Failo
         api.on("model_call_ended", plugin.model_call_ended)
         api.on("before_tool_call", plugin.before_tool_call, priority=100)
         api.on("before_prompt_build", plugin.before_prompt_build)
+        api.on("agent_end", plugin.agent_end)
     api.register_tool(
         shim.ToolSpec(
             name="failover_status",

@@ -2,7 +2,8 @@
 
 OpenClaw calls the fakes itself; the bridge forwards its hooks to the Python sidecar. The tool
 guard must be tier-specific: the same ``exec`` call is refused for a local-tier (``api:
-"ollama"``) model and runs for a cloud-tier one.
+"ollama"``) model and runs for a cloud-tier one. Each turn (run) gets one outcome line, written
+at ``agent_end``, however many passes OpenClaw makes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from openclaw_failover.testing import (
     FakeOllamaServer,
     FakeOpenAIServer,
     FakeProviderServer,
+    HttpError,
     Ok,
     tool_reply,
 )
@@ -29,9 +31,11 @@ from tests.fixtures.openclaw import OpenClawHome, fake_provider_entry
 pytestmark = [pytest.mark.openclaw_e2e, pytest.mark.slow]
 
 
-def _install_plugin_mode(home: OpenClawHome, providers: dict[str, Any], primary: str) -> None:
+def _install_plugin_mode(
+    home: OpenClawHome, providers: dict[str, Any], primary: str, fallbacks: tuple[str, ...] = ()
+) -> None:
     """Write a plain OpenClaw config, then run our installer in plugin mode (OpenClaw on PATH)."""
-    home.write_config(home.base_config(providers, primary=primary))
+    home.write_config(home.base_config(providers, primary=primary, fallbacks=fallbacks))
     argv = [sys.executable, "-m", "openclaw_failover", "install", "--mode", "plugin"]
     argv += ["--config", str(home.config_path), "--state-dir", str(home.state_dir)]
     argv += ["--workspace", str(home.workspace)]
@@ -115,3 +119,45 @@ def test_exec_runs_for_a_cloud_model(openclaw_home: OpenClawHome) -> None:
         _exec_turn(openclaw_home, cloud, target, "plugin-cloud")
     assert target.read_text(encoding="utf-8").strip() == "made"
     assert _audit(openclaw_home, "tool_blocked", within_s=1.0) == []
+
+
+#: A 429 whose Retry-After is above OpenClaw's 60 s retry ceiling: it fails over at once.
+LONG_429 = HttpError(429, retry_after=120)
+
+
+def _fallback_turn(home: OpenClawHome, primary_fault: Any, backup_fault: Any) -> None:
+    """One turn over fakeprimary -> fakebackup (plugin mode), each fake answering as told."""
+    with (
+        FakeOpenAIServer(default=primary_fault) as primary,
+        FakeOpenAIServer(default=backup_fault) as backup,
+    ):
+        providers = {
+            "fakeprimary": fake_provider_entry(primary.url, api_key="sk-e2e-plugin-primary"),
+            "fakebackup": fake_provider_entry(backup.url, api_key="sk-e2e-plugin-backup"),
+        }
+        _install_plugin_mode(home, providers, "fakeprimary/fake-model", ("fakebackup/fake-model",))
+        turn = home.run_turn("say hello", "plugin-fallback")
+        print(f"\nplugin mode, fallback turn: rc {turn.rc}, wall {turn.wall_s:.1f} s")
+
+
+def test_a_turn_that_fails_over_is_one_downgraded_outcome(openclaw_home: OpenClawHome) -> None:
+    """The primary's 429 then the backup's answer: OpenClaw runs agent_end for each pass, the
+    audit still has one outcome line for the run, answered_downgraded by the backup."""
+    _fallback_turn(openclaw_home, LONG_429, Ok(Answer(text="Hello from the backup.")))
+    outcomes = _audit(openclaw_home, "outcome")
+    assert [o["outcome"] for o in outcomes] == ["answered_downgraded"], outcomes
+    line = outcomes[0]
+    assert (line["provider"], line["downgraded"]) == ("fakebackup", True)
+    assert line["attempt"] >= 2
+    assert line["route_version"]
+    attempts = _audit(openclaw_home, "attempt")
+    assert {a["request_id"] for a in attempts} == {line["request_id"]}
+
+
+def test_a_turn_whose_every_candidate_fails_is_one_hard_stop(openclaw_home: OpenClawHome) -> None:
+    """Both candidates fail: one hard_stop outcome line for the run (written as OpenClaw exits
+    and the sidecar stops), no answered line."""
+    _fallback_turn(openclaw_home, LONG_429, LONG_429)
+    outcomes = _audit(openclaw_home, "outcome")
+    assert [o["outcome"] for o in outcomes] == ["hard_stop"], outcomes
+    assert outcomes[0]["attempt"] >= 2

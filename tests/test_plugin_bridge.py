@@ -206,6 +206,44 @@ def test_forwards_hooks_without_prompt_text(node: Path, tmp_path: Path) -> None:
     assert requests[0]["ctx"]["openclawFailover"] == {"strictPick": False}
 
 
+def test_forwards_agent_end_as_the_runs_verdict_only(node: Path, tmp_path: Path) -> None:
+    """agent_end reaches the sidecar with run id, success and duration; its messages, error
+    text and the ctx's host config (provider keys) and prompt context do not."""
+    config = sidecar_config(tmp_path, "echo")
+    event = {
+        "runId": "r1",
+        "messages": [{"role": "user", "content": "SECRET PROMPT"}],
+        "success": False,
+        "error": "SECRET ERROR",
+        "durationMs": 1200,
+    }
+    ctx = {
+        "runId": "r1",
+        "sessionId": "s1",
+        "modelProviderId": "anthropic",
+        "modelId": "claude",
+        "trigger": "user",
+        "trace": {"traceId": "t1"},
+        "config": {"models": {"providers": {"a": {"apiKey": "sk-SECRET-KEY"}}}},
+        "foregroundPromptContext": {"prompt": "SECRET CONTEXT"},
+    }
+    steps = [{"hook": "agent_end", "event": event, "ctx": ctx}]
+    result = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})
+    assert "agent_end" in result["hooks"]
+    [request] = started(result, tmp_path)
+    assert request["hook"] == "agent_end"
+    assert request["event"] == {"runId": "r1", "success": False, "durationMs": 1200}
+    assert request["ctx"] == {
+        "runId": "r1",
+        "sessionId": "s1",
+        "modelProviderId": "anthropic",
+        "modelId": "claude",
+        "trigger": "user",
+        "trace": {"traceId": "t1"},
+    }
+    assert "SECRET" not in json.dumps(request)
+
+
 def test_marks_a_strict_model_pick(node: Path, tmp_path: Path) -> None:
     """A run started with --model is marked strictPick so the plugin leaves it alone."""
     config = sidecar_config(tmp_path, "echo")

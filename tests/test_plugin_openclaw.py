@@ -65,6 +65,7 @@ def test_bridge_loads_in_plugin_mode(openclaw_home: OpenClawHome) -> None:
     assert report["diagnostics"] == []
     hooks = {h["name"] for h in report["typedHooks"]}
     assert hooks == {
+        "agent_end",
         "before_model_resolve",
         "before_prompt_build",
         "before_tool_call",

@@ -44,10 +44,11 @@ class HangingStore:
 
 
 def test_plugin_mode_registers_the_model_and_tool_hooks() -> None:
-    """Plugin mode: five hooks, the tool guard first (priority 100), the tool and the CLI."""
+    """Plugin mode: six hooks (agent_end too), the tool guard first (priority 100), tool and CLI."""
     host = SidecarHost()
     register(host, make_plugin()[0])
     assert sorted(host.handlers) == [
+        "agent_end",
         "before_model_resolve",
         "before_prompt_build",
         "before_tool_call",

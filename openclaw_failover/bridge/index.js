@@ -21,6 +21,11 @@ export const CLI = [
 const DROP = new Set(["abortSignal", "hookInvocation", "toolAuthority", "getSessionExtension", "prompt",
   "messages", "systemPrompt", "historyMessages", "currentUserMessage", "cleanedBody"]); // no prompt text
 const plain = (k, v) => (DROP.has(k) || typeof v === "function" ? undefined : v);
+// agent_end goes over as the run's verdict only: its event holds the conversation (messages,
+// error text) and its ctx the whole host config (provider keys included).
+export const endEvent = (e) => ({ runId: e?.runId, success: e?.success === true, durationMs: e?.durationMs });
+export const endCtx = (c) => Object.fromEntries(["runId", "agentId", "sessionKey", "sessionId", "modelProviderId",
+  "modelId", "trigger", "trace"].filter((k) => c?.[k] !== undefined).map((k) => [k, c[k]]));
 const S = (globalThis[KEY] ??= { child: null, seq: 0, waiting: new Map(), policy: null, runs: new Map(), buf: "" });
 
 // As config/_paths.py resolves it: state.directory (~ expanded), else $OPENCLAW_STATE_DIR, else
@@ -170,6 +175,7 @@ export default {
       api.on("model_call_started", (e, c) => { noteRun(e); return forward("model_call_started")(e, c); });
       api.on("model_call_ended", (e, c) => { noteEnded(S.policy ?? LAST_RESORT, e); return forward("model_call_ended")(e, c); });
       api.on("before_prompt_build", forward("before_prompt_build", () => ({})));
+      api.on("agent_end", (e, c) => forward("agent_end", endEvent)(e, endCtx(c))); // the run's one outcome line
       api.on("before_tool_call", async (event, ctx) => {
         const r = await call({ op: "hook", hook: "before_tool_call", event, ctx }, timeoutMs);
         return r.ok ? (r.result ?? undefined) : failSafe(S.policy ?? LAST_RESORT, S.runs, event, ctx);

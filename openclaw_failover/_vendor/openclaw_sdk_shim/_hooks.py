@@ -66,6 +66,7 @@ HookName = Literal[
     "model_call_ended",
     "before_tool_call",
     "after_tool_call",
+    "agent_end",
 ]
 
 #: Hooks a non-bundled plugin may register only with

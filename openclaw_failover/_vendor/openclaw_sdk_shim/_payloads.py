@@ -154,6 +154,18 @@ class AfterToolCallEvent:
     extra: Mapping[str, Any] = field(default_factory=_keep)
 
 
+@dataclass(frozen=True, slots=True)
+class AgentEndEvent:
+    """``PluginHookAgentEndEvent``: one agent attempt ended. OpenClaw 2026.9.6 fires it per
+    attempt (each fallback candidate's pass), not once per run. ``messages`` and ``error`` are
+    left to ``extra`` on purpose: conversation text this package never reads."""
+
+    run_id: str | None = None
+    success: bool = False
+    duration_ms: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=_keep)
+
+
 #: Which host type each payload mirrors (checked against the installed package by a test).
 TS_TYPES: Final[Mapping[type, str]] = MappingProxyType(
     {
@@ -165,6 +177,7 @@ TS_TYPES: Final[Mapping[type, str]] = MappingProxyType(
         ModelCallEndedEvent: "PluginHookModelCallEndedEvent",
         BeforeToolCallEvent: "PluginHookBeforeToolCallEvent",
         AfterToolCallEvent: "PluginHookAfterToolCallEvent",
+        AgentEndEvent: "PluginHookAgentEndEvent",
     }
 )
 
@@ -177,6 +190,7 @@ HOOK_PAYLOADS: Final[Mapping[str, tuple[type, type]]] = MappingProxyType(
         "model_call_ended": (ModelCallEndedEvent, AgentContext),
         "before_tool_call": (BeforeToolCallEvent, ToolContext),
         "after_tool_call": (AfterToolCallEvent, ToolContext),
+        "agent_end": (AgentEndEvent, AgentContext),
     }
 )
 
