@@ -189,8 +189,13 @@ def test_forwards_hooks_without_prompt_text(node: Path, tmp_path: Path) -> None:
     """Hooks reach the sidecar and its answer is applied; prompt text is never forwarded."""
     config = sidecar_config(tmp_path, "echo")
     ctx = {"runId": "r1", "modelProviderId": "anthropic", "modelId": "claude", "agentId": "main"}
+    host_config = {"models": {"providers": {"anthropic": {"apiKey": "sk-ant-HOST-CONFIG-KEY"}}}}
     steps = [
-        {"hook": "before_model_resolve", "event": {"prompt": "SECRET PROMPT"}, "ctx": ctx},
+        {
+            "hook": "before_model_resolve",
+            "event": {"prompt": "SECRET PROMPT"},
+            "ctx": {**ctx, "config": host_config},
+        },
         {"hook": "model_call_started", "event": START_CLOUD, "ctx": ctx},
         tool_step("r2", "exec", {"command": "ls"}),
     ]
@@ -203,6 +208,7 @@ def test_forwards_hooks_without_prompt_text(node: Path, tmp_path: Path) -> None:
         "before_tool_call",
     ]
     assert "SECRET PROMPT" not in json.dumps(requests)
+    assert "sk-ant-HOST-CONFIG-KEY" not in json.dumps(requests)  # the ctx's copy of the config
     assert requests[0]["ctx"]["openclawFailover"] == {"strictPick": False}
 
 

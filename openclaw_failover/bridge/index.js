@@ -21,6 +21,9 @@ export const CLI = [
 const DROP = new Set(["abortSignal", "hookInvocation", "toolAuthority", "getSessionExtension", "prompt",
   "messages", "systemPrompt", "historyMessages", "currentUserMessage", "cleanedBody"]); // no prompt text
 const plain = (k, v) => (DROP.has(k) || typeof v === "function" ? undefined : v);
+// A hook's ctx may carry OpenClaw's whole config (provider keys included): the sidecar reads its
+// own config file, so that copy is never sent down the pipe.
+const lean = (ctx) => { if (!ctx || typeof ctx !== "object") return ctx; const { config, ...rest } = ctx; return rest; };
 // agent_end goes over as the run's verdict only: its event holds the conversation (messages,
 // error text) and its ctx the whole host config (provider keys included).
 export const endEvent = (e) => ({ runId: e?.runId, success: e?.success === true, durationMs: e?.durationMs });
@@ -166,7 +169,7 @@ export default {
     S.policy ??= loadPolicy(cfg) ?? seedPolicy(api, cfg);
     if (api.registrationMode === "full") start(cfg, api.logger);
     const forward = (hook, shape) => async (event, ctx) => {
-      const r = await call({ op: "hook", hook, event: shape ? shape(event) : event, ctx }, timeoutMs);
+      const r = await call({ op: "hook", hook, event: shape ? shape(event) : event, ctx: lean(ctx) }, timeoutMs);
       return r.ok ? (r.result ?? undefined) : undefined;
     };
     if ((cfg.mode ?? "provider") === "plugin") {
@@ -177,7 +180,7 @@ export default {
       api.on("before_prompt_build", forward("before_prompt_build", () => ({})));
       api.on("agent_end", (e, c) => forward("agent_end", endEvent)(e, endCtx(c))); // the run's one outcome line
       api.on("before_tool_call", async (event, ctx) => {
-        const r = await call({ op: "hook", hook: "before_tool_call", event, ctx }, timeoutMs);
+        const r = await call({ op: "hook", hook: "before_tool_call", event, ctx: lean(ctx) }, timeoutMs);
         return r.ok ? (r.result ?? undefined) : failSafe(S.policy ?? LAST_RESORT, S.runs, event, ctx);
       }, { priority: 100 });
     }
