@@ -513,3 +513,32 @@ def test_fail_safe_reads_provider_ids_as_openclaw_spells_them_and_ignores_a_late
     out = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})["out"]
     blocked = [o is not None and o["block"] for o in (out[1], out[3], out[5])]
     assert blocked == [True, True, False]
+
+
+def test_bridge_groups_and_aliases_are_the_python_cores(node: Path) -> None:
+    """The bridge expands tool groups and aliases with the core's own tables."""
+    from openclaw_failover._toolpolicy import ALIASES, TOOL_GROUPS, expand_tools
+
+    assert bridge_value(node, "m.GROUPS") == {k: list(v) for k, v in TOOL_GROUPS.items()}
+    assert bridge_value(node, "m.ALIASES") == dict(ALIASES)
+    names = ["group:runtime", "cron", "read"]
+    assert sorted(bridge_value(node, f"m.expandTools({json.dumps(names)})")) == sorted(
+        expand_tools(names)
+    )
+
+
+def test_fail_safe_seeded_from_the_config_expands_groups(node: Path, tmp_path: Path) -> None:
+    """No sidecar and no policy file, a config listing its high-risk tools by group: bash and
+    exec (group:runtime) are off on the local tier; allowOnLocal by group lets web tools run."""
+    config = {
+        "mode": "plugin",
+        "tiers": {"local": ["fakelocal"]},
+        "tools": {"highRisk": ["group:runtime", "group:web"], "allowOnLocal": ["group:web"]},
+        "sidecar": {"command": [str(tmp_path / "missing")]},
+    }
+    start = {"runId": "r1", "callId": "c", "provider": "fakelocal", "model": "m"}
+    calls = [("bash", True), ("exec", True), ("process", True), ("web_fetch", False)]
+    steps = [{"hook": "model_call_started", "event": start, "ctx": {}}]
+    steps += [tool_step("r1", name) for name, _ in calls]
+    out = run_bridge(node, tmp_path, {"mode": "full", "config": config, "steps": steps})["out"]
+    assert [o is not None and o["block"] for o in out[1:]] == [b for _, b in calls]

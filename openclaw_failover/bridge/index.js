@@ -42,6 +42,17 @@ export function stateDir(cfg, env = process.env) {
     : join(home, profile && profile !== "default" ? `.openclaw-${profile}` : ".openclaw");
   return join(root, "failover");
 }
+// OpenClaw's tool groups and aliases, as _toolpolicy.TOOL_GROUPS / ALIASES (a test keeps them equal).
+export const GROUPS = { "group:runtime": ["exec", "bash", "process", "code_execution"],
+  "group:fs": ["write", "edit", "apply_patch"],
+  "group:automation": ["heartbeat_respond", "automations", "cron", "gateway", "plugins", "openclaw"],
+  "group:messaging": ["message"], "group:nodes": ["nodes", "computer"],
+  "group:web": ["web_search", "x_search", "web_fetch"],
+  "group:ui": ["browser", "screen", "theme", "dashboard", "terminal", "portal", "canvas", "show_widget"] };
+export const ALIASES = { bash: "exec", exec: "bash", cron: "automations", automations: "cron" };
+export function expandTools(list) {
+  return [...new Set(list.flatMap((t) => GROUPS[t] ?? [t]).flatMap((t) => (ALIASES[t] ? [t, ALIASES[t]] : [t])))];
+}
 function loadPolicy(cfg) {
   try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }
 }
@@ -50,10 +61,12 @@ function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from th
   const ollama = Object.entries(api.config?.models?.providers ?? {}).filter(([, p]) => p?.api === "ollama");
   const split = (ref) => ({ provider: ref.slice(0, ref.indexOf("/")), model: ref.slice(ref.indexOf("/") + 1) });
   const names = (list) => (Array.isArray(list) ? list.map((t) => String(t).trim().toLowerCase()) : []);
-  const allowed = new Set(names(cfg.tools?.allowOnLocal)); // group names are not expanded here
-  const highRisk = [...(cfg.tools?.highRisk ? names(cfg.tools.highRisk) : LAST_RESORT.highRisk),
-    ...names(cfg.tools?.alsoHighRisk)].filter((t) => !allowed.has(t));
-  return { ...LAST_RESORT, highRisk, localCandidates: tiers.filter((t) => t.includes("/")).map(split),
+  const allowed = new Set(expandTools(names(cfg.tools?.allowOnLocal)));
+  const off = (list) => expandTools(list).filter((t) => !allowed.has(t));
+  const highRisk = off([...(cfg.tools?.highRisk ? names(cfg.tools.highRisk) : LAST_RESORT.highRisk),
+    ...names(cfg.tools?.alsoHighRisk)]);
+  const highRiskDeferred = off(cfg.tools?.highRiskDeferred ? names(cfg.tools.highRiskDeferred) : LAST_RESORT.highRiskDeferred);
+  return { ...LAST_RESORT, highRisk, highRiskDeferred, localCandidates: tiers.filter((t) => t.includes("/")).map(split),
     localProviders: [...tiers.filter((t) => !t.includes("/")), ...ollama.map(([id]) => id)] };
 }
 function onLine(line) {
