@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -34,7 +35,7 @@ import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from .._errors import ConfigError, Problem, StateStoreError
 from .._ports import Clock, Health, HealthUpdate, StateStore
@@ -156,7 +157,9 @@ class RedisStateStore(Degradable):
         self._reason = reason
         _log.warning("state store degraded to local state: %s", reason)
         self._tell(reason)
-        decoded = {k: _decode(k, raw) for k, raw in self._seen.items()}
+        # a value that was never readable (a foreign key) seeds nothing; it must not stop the
+        # fall-back halfway (degraded, with no reconnect task to ever end it)
+        decoded = {k: _decode_or_none(k, raw) for k, raw in self._seen.items()}
         self._seeds = {k: h for k, h in decoded.items() if h is not None}
         self._seen.clear()
         self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
@@ -189,21 +192,31 @@ class RedisStateStore(Degradable):
         return await self._snapshot_redis(keys)
 
     async def _update_redis(self, key: str, fn: HealthUpdate) -> Health | None:
-        name = self._prefix + key
         async with self._locks.setdefault(key, asyncio.Lock()):
-            raw = self._seen[key] if key in self._seen else _bytes(await self._client.get(name))
-            for conflicts in range(_MAX_CAS_ROUNDS):
-                if conflicts:  # jitter: without it the writer that won last keeps winning
-                    await asyncio.sleep(random.random() * 0.0002 * min(conflicts, 10))  # noqa: S311
-                old = _decode(key, raw)
-                new = forward_only(old, fn(old))
-                new_raw = _encode(new)
-                args = ["0" if raw is None else "1", raw or b"", new_raw or b""]
-                reply = await self._cas(keys=[name], args=[*args, self._ttl_ms(new)])
-                if reply[0] == 1:
-                    self._seen[key] = new_raw
-                    return new
-                raw = _bytes(reply[1]) if len(reply) > 1 else None
+            try:
+                return await self._cas_loop(key, fn)
+            except ResponseError as exc:
+                # another app's hash or list under our namespace: not an outage, so it must not
+                # degrade the store (every merge back would fail on it again, for good)
+                if str(exc).startswith("WRONGTYPE"):
+                    raise _UnreadableValueError(key) from exc
+                raise
+
+    async def _cas_loop(self, key: str, fn: HealthUpdate) -> Health | None:
+        name = self._prefix + key
+        raw = self._seen[key] if key in self._seen else _bytes(await self._client.get(name))
+        for conflicts in range(_MAX_CAS_ROUNDS):
+            if conflicts:  # jitter: without it the writer that won last keeps winning
+                await asyncio.sleep(random.random() * 0.0002 * min(conflicts, 10))  # noqa: S311
+            old = _decode(key, raw)
+            new = forward_only(old, fn(old))
+            new_raw = _encode(new)
+            args = ["0" if raw is None else "1", raw or b"", new_raw or b""]
+            reply = await self._cas(keys=[name], args=[*args, self._ttl_ms(new)])
+            if reply[0] == 1:
+                self._seen[key] = new_raw
+                return new
+            raw = _bytes(reply[1]) if len(reply) > 1 else None
         raise StateStoreError(f"state key {key!r}: gave up after {_MAX_CAS_ROUNDS} conflicts")
 
     def _ttl_ms(self, health: Health | None) -> int:
@@ -249,7 +262,7 @@ class RedisStateStore(Degradable):
         """
         for key, seed in list(self._seeds.items()):
             if key not in self._dirty:
-                await self._update_redis(key, _restoring(seed))
+                await self._merge_one(key, _restoring(seed))
             del self._seeds[key]
         while self._dirty or self._local_ops:
             if not self._dirty:
@@ -259,8 +272,16 @@ class RedisStateStore(Degradable):
             local = (await self._local.snapshot([key])).get(key)
             if local is not None:
                 self._seen.pop(key, None)
-                await self._update_redis(key, merging(local))
+                await self._merge_one(key, merging(local))
             self._dirty.discard(key)
+
+    async def _merge_one(self, key: str, fn: HealthUpdate) -> None:
+        # A key Redis now holds something unreadable under (another app's value) cannot take
+        # the merge; retrying it would keep the whole store degraded for good.
+        try:
+            await self._update_redis(key, fn)
+        except _UnreadableValueError as exc:
+            _log.warning("state store: local state of a key not merged back: %s", exc)
 
 
 def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
@@ -296,13 +317,45 @@ def _bytes(raw: bytes | str | None) -> bytes | None:
     return raw.encode() if isinstance(raw, str) else raw
 
 
+class _UnreadableValueError(StateStoreError):
+    """A key under our namespace holds something that is not a health value we wrote."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"state key {key!r} holds an unreadable value in redis")
+
+
 def _decode(key: str, raw: bytes | str | None) -> Health | None:
     if raw is None:
         return None
     try:
-        return Health.from_json(orjson.loads(raw))
+        health = Health.from_json(orjson.loads(raw))
     except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
-        raise StateStoreError(f"state key {key!r} holds an unreadable value in redis") from exc
+        raise _UnreadableValueError(key) from exc
+    if not _plausible(health):
+        raise _UnreadableValueError(key)
+    return health
+
+
+def _decode_or_none(key: str, raw: bytes | str | None) -> Health | None:
+    try:
+        return _decode(key, raw)
+    except _UnreadableValueError:
+        return None
+
+
+def _plausible(health: Health) -> bool:
+    """Whether a decoded value has the types we write: an infinite ``*_until`` (a string
+    "1e999") would crash the TTL, a string counter the engine's arithmetic."""
+    h = health
+    times = (h.cooldown_until, h.probe_until, h.last_failure_at, h.last_used_at, h.last_good_at)
+    counts = health.failure_counts.values()
+    return (
+        all(math.isfinite(t) for t in times)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in counts)
+        and all(isinstance(r, str) for r in health.failure_counts)
+        and isinstance(health.cooldown_reason, str | None)
+        and isinstance(health.probe_owner, str | None)
+    )
 
 
 def _connect(url: str) -> BlockingConnectionPool:
