@@ -11,6 +11,9 @@ Errors are httpx's own classes, raised where httpcore raises them: ``ConnectErro
 ``ConnectTimeout`` while connecting, ``WriteError`` while sending, ``ReadTimeout`` when a read
 waits longer than the request's read timeout, ``ReadError`` for a reset, and
 ``RemoteProtocolError`` for a peer that closes early or sends bytes that are not HTTP.
+A pooled connection that fails before any byte of its response (the upstream closed it while
+idle, and its FIN or RST crossed the request) is not the upstream's answer: the request goes
+once more on a new connection, so a keep-alive race never reads as a server error.
 """
 
 from __future__ import annotations
@@ -80,6 +83,27 @@ class _Body(httpx.AsyncByteStream):
         if not self._released:
             self._released = True
             self._pool.release(self._conn)
+
+
+async def _send(
+    conn: Connection,
+    data: bytes,
+    timeouts: Mapping[str, float | None],
+    request: httpx.Request | None,
+) -> None:
+    """Send ``data`` on ``conn`` and wait for the response's headers; on any failure the
+    connection is closed."""
+    try:
+        conn.start()
+        await conn.send(data, timeouts.get("write"), request)
+        read_s = timeouts.get("read")
+        while not conn.headers_done:
+            if conn.error is not None:
+                raise _bound(conn.error, request)
+            await conn.wait(read_s, request)
+    except BaseException:
+        conn.close()
+        raise
 
 
 def _bound(error: Exception, request: httpx.Request | None) -> Exception:
@@ -205,19 +229,16 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
         await self._slots.acquire()
         try:
             conn = await self._acquire(origin, request, timeouts.get("connect"))
+            try:
+                await _send(conn, data, timeouts, request)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                if not conn.went_stale():
+                    raise
+                # A pooled connection the upstream had closed (a FIN or RST that raced this
+                # request): not the upstream's answer, so once more on a new connection.
+                conn = await self._connect(origin, request, timeouts.get("connect"))
+                await _send(conn, data, timeouts, request)
         except BaseException:
-            self._slots.release()
-            raise
-        try:
-            conn.start()
-            await conn.send(data, timeouts.get("write"), request)
-            read_s = timeouts.get("read")
-            while not conn.headers_done:
-                if conn.error is not None:
-                    raise _bound(conn.error, request)
-                await conn.wait(read_s, request)
-        except BaseException:
-            conn.close()
             self._slots.release()
             raise
         return conn

@@ -33,6 +33,8 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.expires_at = 0.0
+        #: Exchanges begun on this connection (over 1: it came from the pool).
+        self.exchanges = 0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
         self._paused_writing: asyncio.Future[None] | None = None
@@ -50,6 +52,8 @@ class Connection(asyncio.Protocol):
         self.buffered = 0
         self.error: Exception | None = None
         self.active = False
+        #: Whether any byte of this exchange's response arrived.
+        self.received = False
 
     # ------------------------------------------------------------------ protocol callbacks
 
@@ -64,6 +68,7 @@ class Connection(asyncio.Protocol):
         if not self.active:  # bytes nobody asked for: the connection cannot be trusted
             self.close()
             return
+        self.received = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -71,6 +76,9 @@ class Connection(asyncio.Protocol):
             self.close()
 
     def eof_received(self) -> bool:
+        # The transport closes now (False below) and says so only a loop turn later, in
+        # connection_lost: mark it at once, so the pool never picks it in between.
+        self.closed = True
         if self.active and self.until_close and self.headers_done:
             self.complete = True
             self._wake()
@@ -190,6 +198,14 @@ class Connection(asyncio.Protocol):
         """Begin an exchange on this connection."""
         self._reset()
         self.active = True
+        self.exchanges += 1
+
+    def went_stale(self) -> bool:
+        """Whether this exchange failed the way a pooled connection the upstream closed while
+        idle fails (its keep-alive timeout, or a restart): on a connection that served an
+        earlier exchange, before a single byte of the response. Sending the request again on
+        a fresh connection is then safe: this one never answered it."""
+        return self.exchanges > 1 and not self.received
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
