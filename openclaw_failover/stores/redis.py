@@ -26,6 +26,7 @@ import asyncio
 import logging
 import math
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
@@ -51,9 +52,12 @@ _UNAVAILABLE = (RedisError, OSError)
 _TIMEOUT_S = 0.5
 _MAX_CAS_ROUNDS = 100
 
-# KEYS[1]: the key. ARGV: has_expected ("1"/"0"), expected value, new value ("" deletes),
-# TTL in ms. Returns {1} when written, else {0, current value} so the caller can retry.
+# KEYS[1]: the key, KEYS[2]: the namespace's epoch marker. ARGV: has_expected ("1"/"0"),
+# expected value, new value ("" deletes), TTL in ms, the epoch this store works in. Returns {1}
+# when written, {2} when the epoch is not ours (Redis lost the state: nothing is written),
+# else {0, current value} so the caller can retry.
 _CAS_LUA = """
+if redis.call('GET', KEYS[2]) ~= ARGV[5] then return {2} end
 local cur = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
   if cur ~= ARGV[2] then return {0, cur} end
@@ -67,6 +71,24 @@ else
 end
 return {1}
 """
+
+# KEYS[1]: the epoch marker. ARGV[1]: a fresh token, stored only if there is none. Returns the
+# stored token (the one every store on this namespace now works in).
+_EPOCH_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+"""
+
+
+class _StateLostError(RedisError):
+    """Redis answers, but without the namespace's epoch marker this store last saw: it
+    restarted empty (no persistence), was flushed, or evicted it. Treated as an outage, so the
+    recovery restores the keys Redis lost from the last values seen."""
+
+    def __init__(self) -> None:
+        super().__init__("redis came back without this namespace's state (restarted empty?)")
 
 
 class RedisStateStore(Degradable):
@@ -85,7 +107,13 @@ class RedisStateStore(Degradable):
         self._pool = _connect(url)
         self._client = Redis(connection_pool=self._pool)
         self._cas = self._client.register_script(_CAS_LUA)
+        self._epoch_script = self._client.register_script(_EPOCH_LUA)
         self._prefix = f"{namespace}:h:"
+        # A restart without persistence is not always an error on the wire: redis-py silently
+        # replaces a pooled connection found closed. Every read and write therefore checks a
+        # marker that lives as long as Redis's data does (no TTL; outside the ``h:`` keys).
+        self._epoch_name = f"{namespace}:epoch"
+        self._epoch: bytes | None = None  # the marker's value our ``_seen`` values belong to
         self._closed_mode = closed_mode(on_unavailable, backend="redis")
         self._failure_window_s = failure_window_s
         self._now = clock.now if clock is not None else time.time
@@ -139,6 +167,8 @@ class RedisStateStore(Degradable):
             await self._gate.wait()
         if self._reason is None:
             try:
+                if self._epoch is None:
+                    await self._adopt_epoch()
                 return await remote()
             except _UNAVAILABLE as exc:
                 await self._fall_back(exc)
@@ -151,6 +181,9 @@ class RedisStateStore(Degradable):
     async def _fall_back(self, exc: BaseException) -> None:
         reason = f"redis unavailable: {type(exc).__name__}: {_first_line(exc)}"
         if self._closed_mode:
+            # nothing local to restore from: the next call starts over in whatever epoch is there
+            self._epoch = None
+            self._seen.clear()
             raise StateStoreError(f"{reason} (state.onUnavailable is 'closed')") from exc
         if self._reason is not None:
             return
@@ -174,7 +207,11 @@ class RedisStateStore(Degradable):
     # ----------------------------------------------------------------------- redis side
 
     async def _snapshot_redis(self, keys: Sequence[str]) -> Mapping[str, Health]:
-        raws = await self._client.mget([self._prefix + k for k in keys])
+        epoch, *raws = await self._client.mget(
+            [self._epoch_name, *(self._prefix + k for k in keys)]
+        )
+        if _bytes(epoch) != self._epoch:
+            raise _StateLostError
         found: dict[str, Health] = {}
         for key, raw in zip(keys, raws, strict=True):
             self._seen[key] = _bytes(raw)
@@ -212,10 +249,14 @@ class RedisStateStore(Degradable):
             new = forward_only(old, fn(old))
             new_raw = _encode(new)
             args = ["0" if raw is None else "1", raw or b"", new_raw or b""]
-            reply = await self._cas(keys=[name], args=[*args, self._ttl_ms(new)])
+            reply = await self._cas(
+                keys=[name, self._epoch_name], args=[*args, self._ttl_ms(new), self._epoch or b""]
+            )
             if reply[0] == 1:
                 self._seen[key] = new_raw
                 return new
+            if reply[0] == 2:
+                raise _StateLostError
             raw = _bytes(reply[1]) if len(reply) > 1 else None
         raise StateStoreError(f"state key {key!r}: gave up after {_MAX_CAS_ROUNDS} conflicts")
 
@@ -238,6 +279,7 @@ class RedisStateStore(Degradable):
             gate = self._gate = asyncio.Event()
             try:
                 await self._pool.disconnect()  # drop connections that died with the outage
+                await self._adopt_epoch()
                 await self._merge_back()
             except (*_UNAVAILABLE, StateStoreError) as exc:
                 _log.warning("state store still degraded: %s", type(exc).__name__)
@@ -252,6 +294,12 @@ class RedisStateStore(Degradable):
             finally:
                 self._gate = None
                 gate.set()
+
+    async def _adopt_epoch(self) -> None:
+        """Work in the namespace's current epoch, creating it if Redis has none."""
+        self._epoch = None
+        token = secrets.token_hex(16).encode()
+        self._epoch = _bytes(await self._epoch_script(keys=[self._epoch_name], args=[token]))
 
     async def _merge_back(self) -> None:
         """Put local state back into Redis; new calls wait on the gate meanwhile.
