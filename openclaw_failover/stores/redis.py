@@ -18,6 +18,12 @@ Guarantees (the same as the file store, across processes and machines):
   again, before traffic returns to it, every key written locally is merged in
   (:func:`merge_health`: the later ``*_until`` wins, counters and timestamps take the max), and
   keys Redis lost (a restart without persistence) are restored from the last values seen.
+- A restart that loses the data is noticed even when no call saw the connection drop: every
+  read and write checks the namespace's epoch marker (``<namespace>:epoch``, no TTL). A marker
+  gone or changed is an outage like any other, so the lost keys are restored as above.
+- Given ``fingerprint_salt`` (the salt this gateway's state keys were built with), the store
+  writes it back whenever it (re)joins an epoch and Redis has none, first stored wins as in
+  :func:`shared_fingerprint_salt`, so gateways started after an empty restart salt alike.
 """
 
 from __future__ import annotations
@@ -72,9 +78,11 @@ end
 return {1}
 """
 
-# KEYS[1]: the epoch marker. ARGV[1]: a fresh token, stored only if there is none. Returns the
-# stored token (the one every store on this namespace now works in).
+# KEYS[1]: the epoch marker, KEYS[2]: the fingerprint salt. ARGV[1]: a fresh token, stored only
+# if there is none; ARGV[2]: this gateway's salt ("" if unknown), stored only if there is none.
+# Returns the stored token (the one every store on this namespace now works in).
 _EPOCH_LUA = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'NX') end
 local cur = redis.call('GET', KEYS[1])
 if cur then return cur end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -103,6 +111,7 @@ class RedisStateStore(Degradable):
         failure_window_s: float = 86_400.0,
         clock: Clock | None = None,
         retry_interval_s: float = 0.25,
+        fingerprint_salt: bytes = b"",
     ) -> None:
         self._pool = _connect(url)
         self._client = Redis(connection_pool=self._pool)
@@ -114,6 +123,9 @@ class RedisStateStore(Degradable):
         # marker that lives as long as Redis's data does (no TTL; outside the ``h:`` keys).
         self._epoch_name = f"{namespace}:epoch"
         self._epoch: bytes | None = None  # the marker's value our ``_seen`` values belong to
+        # the salt our state keys were fingerprinted with, written back if Redis lost it
+        self._salt = fingerprint_salt
+        self._salt_name = _salt_name(namespace)
         self._closed_mode = closed_mode(on_unavailable, backend="redis")
         self._failure_window_s = failure_window_s
         self._now = clock.now if clock is not None else time.time
@@ -299,7 +311,8 @@ class RedisStateStore(Degradable):
         """Work in the namespace's current epoch, creating it if Redis has none."""
         self._epoch = None
         token = secrets.token_hex(16).encode()
-        self._epoch = _bytes(await self._epoch_script(keys=[self._epoch_name], args=[token]))
+        keys, args = [self._epoch_name, self._salt_name], [token, self._salt]
+        self._epoch = _bytes(await self._epoch_script(keys=keys, args=args))
 
     async def _merge_back(self) -> None:
         """Put local state back into Redis; new calls wait on the gate meanwhile.
@@ -343,7 +356,7 @@ def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
 
     client = redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
     try:
-        name = f"{namespace}:fingerprint-salt"
+        name = _salt_name(namespace)
         client.set(name, local, nx=True)
         stored = client.get(name)
     except (redis.RedisError, OSError):  # down, hung, or refusing writes: not usable now
@@ -351,6 +364,10 @@ def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
     finally:
         client.close()
     return stored if isinstance(stored, bytes) and stored else local
+
+
+def _salt_name(namespace: str) -> str:
+    return f"{namespace}:fingerprint-salt"
 
 
 def _restoring(seed: Health) -> HealthUpdate:
