@@ -72,7 +72,10 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(httpx.RemoteProtocolError(f"invalid HTTP response: {exc}"))
+            if not self.complete:
+                self._fail(httpx.RemoteProtocolError(f"invalid HTTP response: {exc}"))
+            # else bytes after a whole response (on_message_begin): the response stands,
+            # and the connection, out of step with the upstream, is never used again.
             self.close()
 
     def eof_received(self) -> bool:
@@ -105,6 +108,10 @@ class Connection(asyncio.Protocol):
         self._paused_writing = None
 
     # ------------------------------------------------------------------ parser callbacks
+
+    def on_message_begin(self) -> None:
+        if self.headers_done:  # more after the (final) response: stop parsing here
+            raise _AfterResponse
 
     def on_status(self, status: bytes) -> None:
         self.reason += status
@@ -212,6 +219,12 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+class _AfterResponse(Exception):
+    """Bytes after a whole response: a second response to one request, or a body longer
+    than its length said. Parsed on, they would land in this response's body or, left
+    half-parsed in the parser, in the next exchange's."""
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
