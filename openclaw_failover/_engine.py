@@ -222,7 +222,7 @@ class FailoverEngine:
         closers: list[Callable[[], Awaitable[Any]]] = []
         client = http_client if http_client is not None else _pooled_client(closers)
         if store is None:
-            store = build_store(table.settings.state)
+            store = build_store(table.settings.state, fingerprint_salt=table.fingerprint_salt)
             closers.append(store.aclose)
         if audit is None:
             audit = _default_audit(table)

@@ -277,7 +277,7 @@ async def run_stdio(sidecar: Sidecar) -> None:
         sidecar.plugin.flush_runs(stopping=True)
 
 
-def _open_store(state: StateSettings, default_dir: str) -> StateStore:
+def _open_store(state: StateSettings, default_dir: str, *, salt: bytes = b"") -> StateStore:
     if state.backend == "memory":
         from .stores.memory import MemoryStateStore
 
@@ -286,7 +286,10 @@ def _open_store(state: StateSettings, default_dir: str) -> StateStore:
         from .stores.redis import RedisStateStore
 
         return RedisStateStore(
-            state.url.reveal(), namespace=state.namespace, on_unavailable=state.on_unavailable
+            state.url.reveal(),
+            namespace=state.namespace,
+            on_unavailable=state.on_unavailable,
+            fingerprint_salt=salt,
         )
     from .stores.file import FileStateStore
 
@@ -309,7 +312,7 @@ def build_plugin(
         max_bytes=settings.audit.max_bytes,
         keep=settings.audit.keep,
     )
-    store = _open_store(settings.state, state_dir)
+    store = _open_store(settings.state, state_dir, salt=table.fingerprint_salt)
     return FailoverPlugin(table, store=store, audit=audit, clock=SystemClock())
 
 

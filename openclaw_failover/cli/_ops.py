@@ -86,7 +86,7 @@ async def parts(
     from ..providers import build_transports
     from ..stores import build_store
 
-    store = build_store(table.settings.state)
+    store = build_store(table.settings.state, fingerprint_salt=table.fingerprint_salt)
     async with httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(15.0)) as client:
         try:
             yield store, build_transports(client), client

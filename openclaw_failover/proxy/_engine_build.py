@@ -52,7 +52,7 @@ async def build_engine(
     transports = limited_transports(build_transports(client), parts.limits, table)
     store = parts.store
     if store is None:
-        store = build_store(table.settings.state)
+        store = build_store(table.settings.state, fingerprint_salt=table.fingerprint_salt)
         stack.push_async_callback(store.aclose)
     audit = parts.audit
     if audit is None:

@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 __all__ = ["FileStateStore", "MemoryStateStore", "build_store", "forward_only"]
 
 
-def build_store(settings: StateSettings) -> StateStore:
-    """The store ``settings`` asks for; raises :class:`ConfigError` naming a missing field."""
+def build_store(settings: StateSettings, *, fingerprint_salt: bytes = b"") -> StateStore:
+    """The store ``settings`` asks for; raises :class:`ConfigError` naming a missing field.
+
+    ``fingerprint_salt`` is the salt the route table's state keys were built with: a Redis
+    store writes it back when Redis lost it (restarted empty), so gateways started afterwards
+    build the same keys."""
     if settings.backend == "memory":
         return MemoryStateStore()
     if settings.backend == "file":
@@ -38,6 +42,7 @@ def build_store(settings: StateSettings) -> StateStore:
             settings.url.reveal(),
             namespace=settings.namespace,
             on_unavailable=settings.on_unavailable,
+            fingerprint_salt=fingerprint_salt,
         )
     raise ConfigError(
         (
