@@ -33,6 +33,7 @@ BODIES = [
     b"\n\n\ndata: after blanks\n\n\n",
     b"event: only a name\n\n",
     "data: é ü 漢字\n\n".encode(),
+    b'\xef\xbb\xbfdata: {"after":"a byte order mark"}\r\n\r\n',
 ]
 
 
@@ -114,3 +115,12 @@ def test_an_integer_past_64_bits_reads_as_a_float_that_orjson_can_write_back() -
     assert isinstance(fast, dict)
     assert fast["big"] == pytest.approx(1.2345678901234568e29)
     assert orjson.loads(orjson.dumps(fast)) == fast
+
+
+@pytest.mark.parametrize("cut", [0, 1, 2, 3, 4])
+async def test_a_byte_order_mark_opening_the_stream_is_dropped(cut: int) -> None:
+    """A UTF-8 byte order mark before the first field (WHATWG: skipped), even split across
+    reads, leaves the first event intact in the framer and the reference."""
+    body = b'\xef\xbb\xbfdata: {"a":1}\n\n'
+    assert _framed([body[:cut], body[cut:]]) == [b'{"a":1}']
+    assert await _reference([body]) == [b'{"a":1}']

@@ -81,11 +81,14 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
     """Frame SSE lines into events (WHATWG HTML, "Server-sent events", parsing rules).
 
     Comments (``:``) are skipped; ``id`` and ``retry`` fields are ignored; an event ends at a
-    blank line, and a final event without its blank line is still delivered.
+    blank line, and a final event without its blank line is still delivered. A byte order
+    mark opening the stream is dropped.
     """
-    name, data = "", list[str]()
+    name, data, first = "", list[str](), True
     async for raw in lines:
         line = raw.rstrip("\r")
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
         if not line:
             if data:
                 yield SseEvent(name, "\n".join(data))
@@ -166,12 +169,17 @@ def parse_json_bytes(data: bytes) -> dict[str, Any] | MalformedEvent:
     return value
 
 
+#: UTF-8's byte order mark, which the SSE parsing rules drop from the start of a stream.
+_BOM = b"\xef\xbb\xbf"
+
+
 class SseData:
     """Server-sent events framed from raw body bytes, without a generator per line: ``feed``
     returns the ``data`` of each event the new bytes complete, ``end`` the last event when the
     body ends without its blank line. The same rules as :func:`sse_events` (CR, LF or CRLF
     line ends, a CRLF split across two chunks included; comments, ``event``, ``id`` and
-    ``retry`` fields skipped)."""
+    ``retry`` fields skipped; a byte order mark opening the stream dropped, and, checked only
+    where it costs nothing, one opening a later read's first line too)."""
 
     __slots__ = ("_data", "_pending")
 
@@ -194,6 +202,8 @@ class SseData:
                 return [block[6:] for block in blocks]
         lines = (self._pending + chunk if self._pending else chunk).splitlines(keepends=True)
         self._pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        if lines and lines[0].startswith(_BOM):  # opening the stream (never the fast path's)
+            lines[0] = lines[0][3:]
         events: list[bytes] = []
         data = self._data
         for raw in lines:
