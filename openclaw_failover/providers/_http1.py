@@ -11,9 +11,10 @@ Errors are httpx's own classes, raised where httpcore raises them: ``ConnectErro
 ``ConnectTimeout`` while connecting, ``WriteError`` while sending, ``ReadTimeout`` when a read
 waits longer than the request's read timeout, ``ReadError`` for a reset, and
 ``RemoteProtocolError`` for a peer that closes early or sends bytes that are not HTTP.
-A pooled connection that fails before any byte of its response (the upstream closed it while
-idle, and its FIN or RST crossed the request) is not the upstream's answer: the request goes
-once more on a new connection, so a keep-alive race never reads as a server error.
+A pooled connection whose FIN arrived is closed at once and never picked again. A request is
+never sent twice: a failure before any byte of the response may still be one the upstream read
+(it reset or closed the connection after reading it), and a second, unaudited call to it would
+break "every upstream call is audited" and may bill twice; the engine's own retry policy decides.
 """
 
 from __future__ import annotations
@@ -229,15 +230,7 @@ class PooledHTTP1Transport(httpx.AsyncBaseTransport):
         await self._slots.acquire()
         try:
             conn = await self._acquire(origin, request, timeouts.get("connect"))
-            try:
-                await _send(conn, data, timeouts, request)
-            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
-                if not conn.went_stale():
-                    raise
-                # A pooled connection the upstream had closed (a FIN or RST that raced this
-                # request): not the upstream's answer, so once more on a new connection.
-                conn = await self._connect(origin, request, timeouts.get("connect"))
-                await _send(conn, data, timeouts, request)
+            await _send(conn, data, timeouts, request)
         except BaseException:
             self._slots.release()
             raise

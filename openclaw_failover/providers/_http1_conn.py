@@ -33,8 +33,6 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.expires_at = 0.0
-        #: Exchanges begun on this connection (over 1: it came from the pool).
-        self.exchanges = 0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
         self._paused_writing: asyncio.Future[None] | None = None
@@ -52,8 +50,6 @@ class Connection(asyncio.Protocol):
         self.buffered = 0
         self.error: Exception | None = None
         self.active = False
-        #: Whether any byte of this exchange's response arrived.
-        self.received = False
 
     # ------------------------------------------------------------------ protocol callbacks
 
@@ -68,7 +64,6 @@ class Connection(asyncio.Protocol):
         if not self.active:  # bytes nobody asked for: the connection cannot be trusted
             self.close()
             return
-        self.received = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -205,14 +200,6 @@ class Connection(asyncio.Protocol):
         """Begin an exchange on this connection."""
         self._reset()
         self.active = True
-        self.exchanges += 1
-
-    def went_stale(self) -> bool:
-        """Whether this exchange failed the way a pooled connection the upstream closed while
-        idle fails (its keep-alive timeout, or a restart): on a connection that served an
-        earlier exchange, before a single byte of the response. Sending the request again on
-        a fresh connection is then safe: this one never answered it."""
-        return self.exchanges > 1 and not self.received
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
