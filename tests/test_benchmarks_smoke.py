@@ -183,3 +183,28 @@ def test_proxy_calls_counts_the_calls_of_a_request() -> None:
     assert found is not None, done.stdout[-2000:]
     assert int(found.group(1)) > 0
     assert "(proxy/_chat.py:" in done.stdout
+
+
+def _perf_allowed() -> bool:
+    if shutil.which("perf") is None:
+        return False
+    probe = subprocess.run(
+        ["perf", "record", "-q", "-o", "/dev/null", "--", "true"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_proxy_kernel_smoke_prints_its_split() -> None:
+    """``benchmarks/proxy_kernel.py`` samples serve and the floor with perf and prints the
+    kernel's part per system call for both (no timing is asserted)."""
+    if not _perf_allowed():
+        pytest.skip("perf is missing or may not sample here")
+    done = run_benchmark("proxy_kernel.py", "--rounds", "1", "--seconds", "1")
+    for row in ("kernel, all", "socket writes", "of which waking the reader", "thread switches"):
+        assert row in done.stdout, f"missing {row!r}"
+    assert "throughput under perf: serve" in done.stdout
