@@ -5,23 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
 from openclaw_failover._errors import StateStoreError
-from openclaw_failover._ports import Health
 from openclaw_failover.stores.redis import RedisStateStore
 from tests.fixtures.redis_server import RedisServer
+from tests.test_store_contract import cool
 
 pytestmark = pytest.mark.redis
 
 NOW = 1_800_000_000.0
-
-
-def cool(until: float) -> Callable[[Health | None], Health | None]:
-    """Set a cooldown."""
-    return lambda old: replace(old or Health(), cooldown_until=until, cooldown_reason="rate_limit")
 
 
 async def wait_for(check: Callable[[], object], *, within_s: float = 10.0) -> None:

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 
 import pytest
 import redis.asyncio
 
 from openclaw_failover._errors import StateStoreError
-from openclaw_failover._ports import Health
 from openclaw_failover.stores.redis import RedisStateStore
 from tests.fixtures.redis_server import RedisServer
+from tests.test_store_contract import cool
+from tests.test_store_redis_review_restart import wait_for
 
 pytestmark = pytest.mark.redis
 
 NOW = 1_800_000_000.0
-
-
-def cool(until: float) -> Callable[[Health | None], Health | None]:
-    """Set a cooldown."""
-    return lambda old: replace(old or Health(), cooldown_until=until, cooldown_reason="rate_limit")
-
-
-async def wait_for(check: Callable[[], object], *, within_s: float = 10.0) -> None:
-    """Poll ``check`` until truthy (bounded)."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > within_s:
-            raise AssertionError(f"condition not met within {within_s} s")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
