@@ -34,10 +34,16 @@ SWEEP_S = 5.0
 
 
 class _StderrLogger:
-    def __init__(self, stream: TextIO) -> None:
+    """The plugin's ``api.logger`` in the sidecar: one line per message on stderr (which the
+    bridge passes on to OpenClaw's own output), masked by ``scrub`` when one is given."""
+
+    def __init__(self, stream: TextIO, scrub: Callable[[str], str] | None = None) -> None:
         self._stream = stream
+        self._scrub = scrub
 
     def _line(self, level: str, message: str) -> None:
+        if self._scrub is not None:
+            message = self._scrub(message)
         self._stream.write(f"openclaw-failover sidecar {level}: {message}\n")
         self._stream.flush()
 
@@ -127,8 +133,9 @@ class Sidecar:
 
     @classmethod
     def create(cls, plugin: FailoverPlugin, host: SidecarHost | None = None) -> Sidecar:
-        """Register ``plugin`` with a fresh host and wrap both."""
-        host = host or SidecarHost()
+        """Register ``plugin`` with a fresh host (its stderr logger masks the plugin's secrets)
+        and wrap both."""
+        host = host or SidecarHost(logger=_StderrLogger(sys.stderr, plugin.scrub))
         register(host, plugin)
         return cls(plugin, host, answer_within_s(plugin.table.settings.sidecar.timeout_ms))
 
@@ -165,14 +172,19 @@ class Sidecar:
         raise ValueError(f"op: found {op!r}; expected hello, hook, tool or ping")
 
     async def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """Answer one request within the per-call timeout; errors become ``ok: false``."""
+        """Answer one request within the per-call timeout; errors become ``ok: false``.
+
+        An error's text is masked: an exception may quote a key, a header or a redis URL, and
+        the bridge shows it to the model and the user (``failover_status``) and logs it.
+        """
         rid = request.get("id")
         try:
             result = await asyncio.wait_for(self._answer(request), self.timeout_s)
         except TimeoutError:
             return {"id": rid, "ok": False, "error": f"timed out after {self.timeout_s:.1f}s"}
         except Exception as exc:  # the wire seam: report, never crash the sidecar
-            return {"id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            error = self.plugin.scrub(f"{type(exc).__name__}: {exc}")
+            return {"id": rid, "ok": False, "error": error}
         return {"id": rid, "ok": True, "result": result}
 
     async def handle_line(self, line: bytes | str) -> dict[str, Any]:
@@ -303,6 +315,7 @@ def build_plugin(
     from ._audit import JsonlAuditSink
     from ._clock import SystemClock
     from .config import require_route_table
+    from .config._redact import known_secrets
 
     table = require_route_table(config, kind=kind, environ=environ)
     settings = table.settings
@@ -313,7 +326,10 @@ def build_plugin(
         keep=settings.audit.keep,
     )
     store = _open_store(settings.state, state_dir, salt=table.fingerprint_salt)
-    return FailoverPlugin(table, store=store, audit=audit, clock=SystemClock())
+    # What the CLI's status masks (cli._ops.masked): the environment, .env, the config file,
+    # the resolved keys, the proxy token and the redis password.
+    secrets = known_secrets(environ, config_path=table.config_path, table=table)
+    return FailoverPlugin(table, store=store, audit=audit, clock=SystemClock(), secrets=secrets)
 
 
 def write_policy_file(sidecar: Sidecar) -> Path | None:

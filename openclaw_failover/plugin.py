@@ -11,8 +11,8 @@ tool and ``openclaw failover ...`` commands. The JS bridge forwards the host's h
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from ._model import FailureReason, RouteTable
 from ._ordering import model_key
@@ -47,6 +47,8 @@ STATUS_TOOL_PARAMETERS: Mapping[str, Any] = {
     "properties": {"route": {"type": "string", "description": "Route name; default auto."}},
 }
 
+T = TypeVar("T")
+
 
 def reason_for(event: shim.ModelCallEndedEvent) -> FailureReason | None:
     """The reason an ended call failed, or None when it succeeded or the caller aborted it."""
@@ -79,14 +81,27 @@ class FailoverPlugin:
         audit: AuditSink,
         clock: Clock,
         instance: str = "plugin",
+        secrets: Iterable[str] = (),
     ) -> None:
         self.table = table
         self.store = store
         self.audit = audit
         self.clock = clock
         self.instance = instance
+        #: Every secret value the config knows of (``config._redact.known_secrets``), masked in
+        #: whatever the plugin shows: the status tool's answer, the sidecar's errors and logs.
+        self.secrets = frozenset(secrets)
         self.guard = ToolGuard(table)
         self.runs = RunLedger(table)
+
+    def scrub(self, value: T) -> T:
+        """``value`` (text or JSON-like) with every known secret, key-shaped token and URL
+        password masked: an error or a stored reason may quote what an upstream echoed."""
+        from .config._redact import scrub_text, scrub_tree  # the config layer, loaded on use
+
+        if isinstance(value, str):
+            return scrub_text(value, self.secrets)  # type: ignore[return-value]
+        return scrub_tree(value, self.secrets)  # type: ignore[no-any-return]
 
     def _record(self, event: str, **fields: Any) -> None:
         self.audit.emit(
@@ -329,7 +344,9 @@ class FailoverPlugin:
             now=self.clock.now(),
             high_risk=self.guard.high_risk,
         )
-        return shim.ToolResult(text=text, details=details)
+        # A stored reason comes from a shared store and the route from the model: either may
+        # quote a key, so the answer the model and the user read is masked as a whole.
+        return shim.ToolResult(text=self.scrub(text), details=self.scrub(details))
 
 
 def register(api: shim.PluginApi, plugin: FailoverPlugin | None = None) -> FailoverPlugin:
