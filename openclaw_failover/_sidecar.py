@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import signal
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -55,6 +56,33 @@ class _StderrLogger:
 
     def error(self, message: str) -> None:
         self._line("error", message)
+
+
+class _MaskingHandler(logging.StreamHandler[TextIO]):
+    """Log records on stderr as ``logging``'s last resort writes them, each masked whole
+    (message and traceback): a store's warning may quote what its backend said."""
+
+    def __init__(self, stream: TextIO, scrub: Callable[[str], str]) -> None:
+        super().__init__(stream)
+        self._scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as the default format writes it, masked."""
+        return self._scrub(super().format(record))
+
+
+@contextlib.contextmanager
+def masked_logging(scrub: Callable[[str], str]) -> Iterator[None]:
+    """While serving, the process's warnings (stores, asyncio) go to stderr masked by
+    ``scrub`` instead of through ``logging``'s unmasked last resort."""
+    handler = _MaskingHandler(sys.stderr, scrub)
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 @dataclass
@@ -279,14 +307,15 @@ async def run_stdio(sidecar: Sidecar) -> None:
             sys.stdout.flush()
 
     sweeper = asyncio.create_task(sweep_runs(sidecar.plugin))
-    try:
-        await write(json.dumps({"id": 0, "ok": True, "result": sidecar.hello()}) + "\n")
-        await serve_stdio(sidecar, reader, write)
-    finally:  # a second SIGTERM during the clean-up kills, as usual
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.remove_signal_handler(signal.SIGTERM)
-        sweeper.cancel()
-        sidecar.plugin.flush_runs(stopping=True)
+    with masked_logging(sidecar.plugin.scrub):
+        try:
+            await write(json.dumps({"id": 0, "ok": True, "result": sidecar.hello()}) + "\n")
+            await serve_stdio(sidecar, reader, write)
+        finally:  # a second SIGTERM during the clean-up kills, as usual
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.remove_signal_handler(signal.SIGTERM)
+            sweeper.cancel()
+            sidecar.plugin.flush_runs(stopping=True)
 
 
 def _open_store(state: StateSettings, default_dir: str, *, salt: bytes = b"") -> StateStore:

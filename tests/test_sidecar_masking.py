@@ -3,7 +3,12 @@ tool's answer: a key the config knows, a key-shaped token, a URL's password."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import logging
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -11,7 +16,7 @@ import pytest
 
 from openclaw_failover._ordering import model_key
 from openclaw_failover._ports import Health, HealthUpdate
-from openclaw_failover._sidecar import Sidecar, build_plugin
+from openclaw_failover._sidecar import Sidecar, build_plugin, masked_logging, run_stdio
 from openclaw_failover.plugin import FailoverPlugin
 from tests.fixtures.config import base_standalone
 from tests.fixtures.plugin_host import (
@@ -164,3 +169,56 @@ def test_stderr_lines_are_masked(
     err = capsys.readouterr().err
     _assert_clean(err)
     assert "openclaw-failover sidecar warn: store said *** at redis://***@127.0.0.1" in err
+
+
+def test_warnings_while_serving_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    """While the sidecar serves, a store's warning and a logged traceback reach stderr masked;
+    afterwards the handler is gone."""
+    plugin = _cooling_plugin("auth", frozenset({PLAIN_KEY}))
+    stores = logging.getLogger("openclaw_failover.stores")
+    with masked_logging(plugin.scrub):
+        stores.warning("state store degraded to local state: %s (%s)", REDIS_URL, PLAIN_KEY)
+        try:
+            raise RuntimeError(f"upstream said {SHAPED_KEY}")
+        except RuntimeError:
+            logging.getLogger("asyncio").exception("Task exception was never retrieved")
+    stores.warning("after serving")
+    err = capsys.readouterr().err
+    _assert_clean(err)
+    assert "state store degraded to local state: redis://***@127.0.0.1:6379/0 (***)" in err
+    assert "RuntimeError: upstream said ***" in err
+    assert "after serving" not in err
+
+
+class WarningStore(LeakyStore):
+    """A store that falls back as the redis store does: a warning quoting its backend, then
+    an empty answer."""
+
+    async def snapshot(self, keys: Sequence[str]) -> Mapping[str, Health]:
+        logging.getLogger("openclaw_failover.stores").warning(
+            "state store degraded to local state: %s", self._fail()
+        )
+        return {}
+
+
+async def test_run_stdio_writes_store_warnings_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Serving on stdio, a store's warning goes to stderr masked (and the reply is answered)."""
+    plugin = _cooling_plugin("auth", frozenset({PLAIN_KEY}))
+    plugin.store = WarningStore()
+    read_fd, write_fd = os.pipe()
+    request = {"id": 1, "op": "tool", "name": "failover_status", "params": {}}
+    os.write(write_fd, (json.dumps(request) + "\n").encode())
+    os.close(write_fd)  # EOF after the one request: serving ends
+    out = io.StringIO()
+    with open(read_fd, "rb", buffering=0) as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        monkeypatch.setattr(sys, "stdout", out)
+        await asyncio.wait_for(run_stdio(Sidecar.create(plugin)), 5)
+    replies = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in replies] == [0, 1]
+    assert replies[1]["ok"] is True
+    err = capsys.readouterr().err
+    _assert_clean(err + out.getvalue())
+    assert "state store degraded to local state: cannot reach redis://***@127.0.0.1" in err
