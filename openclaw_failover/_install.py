@@ -21,6 +21,7 @@ from typing import Any
 import json5
 
 from ._errors import Problem
+from ._install_files import InstallError, back_up, has_comments, write_atomic
 from ._install_plan import (
     TOKEN_ENV,
     Doc,
@@ -37,13 +38,22 @@ from .config import discover_config_path, load_route_table, resolve_state_dir
 from .config._env import read_dotenv
 from .config._redact import known_secrets, redact, scrub_text
 
+__all__ = [
+    "BACKUP_SUFFIX",
+    "BOOK_SUFFIX",
+    "SETTINGS_NAME",
+    "InstallError",
+    "Target",
+    "bridge_dir",
+    "has_comments",
+    "install",
+    "resolve_target",
+    "uninstall",
+]
+
 BACKUP_SUFFIX = ".failover-backup"
 BOOK_SUFFIX = ".failover-install.json"
 SETTINGS_NAME = "openclaw-failover.settings.json"
-
-
-class InstallError(Exception):
-    """Install or uninstall cannot proceed; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,27 +122,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any] | None:
     return data
 
 
-def has_comments(path: Path) -> bool:
-    """True when the JSON5 file has ``//`` or ``/* */`` comments (writing it drops them)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return False
-    quote, i = "", 0
-    while i < len(text):
-        char = text[i]
-        if quote and char == "\\":
-            i += 1
-        elif quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char == "/" and text[i + 1 : i + 2] in ("/", "*"):
-            return True
-        i += 1
-    return False
-
-
 def _keys(node: Any) -> list[str]:
     if isinstance(node, dict):
         return [*node, *(k for v in node.values() for k in _keys(v))]
@@ -142,15 +131,7 @@ def _keys(node: Any) -> list[str]:
 
 
 def _write(path: Path, doc: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def bridge_dir() -> Path:
@@ -167,16 +148,22 @@ def _ensure_token(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
     env_file = state_dir / ".env"
     if TOKEN_ENV in environ:
         return []
-    existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
     notes: list[str] = []
-    if f"{TOKEN_ENV}=" not in existing:
-        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            sep = "" if not existing or existing.endswith("\n") else "\n"
-            handle.write(f"{sep}{TOKEN_ENV}={secrets.token_urlsafe(32)}\n")
-        notes.append(f"proxy token {TOKEN_ENV} added to {env_file}")
-    mode = stat.S_IMODE(env_file.stat().st_mode)
+    try:
+        existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+        if f"{TOKEN_ENV}=" not in existing:
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                sep = "" if not existing or existing.endswith("\n") else "\n"
+                handle.write(f"{sep}{TOKEN_ENV}={secrets.token_urlsafe(32)}\n")
+            notes.append(f"proxy token {TOKEN_ENV} added to {env_file}")
+        mode = stat.S_IMODE(env_file.stat().st_mode)
+    except (OSError, ValueError) as exc:
+        raise InstallError(
+            f"{env_file}: cannot add {TOKEN_ENV} to it ({exc}); expected a writable UTF-8 "
+            f"file; fix it, or export {TOKEN_ENV}, then install again"
+        ) from exc
     if mode & 0o077:
         notes.append(
             f"warning: {env_file} holds {TOKEN_ENV} (and maybe API keys) and other users can "
@@ -204,8 +191,15 @@ def _openclaw_link_bridge(target: Target) -> bool:
         "--force",
         "--accept-capabilities",
     ]
-    # A fixed argv from `shutil.which` and our own package path; no shell.
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180, check=False)  # noqa: S603
+    try:  # A fixed argv from `shutil.which` and our own package path; no shell.
+        done = subprocess.run(  # noqa: S603
+            cmd, env=env, capture_output=True, text=True, timeout=180, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise InstallError(
+            f"{exe}: cannot run `openclaw plugins install` ({exc}); fix OpenClaw's CLI, or "
+            "pass --no-openclaw-cli to edit the config instead"
+        ) from exc
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise InstallError("openclaw plugins install failed: " + " | ".join(tail))
@@ -327,28 +321,48 @@ def install(
         return shown, _diff(original, plan.doc, target)
     backup = path.with_name(path.name + BACKUP_SUFFIX)
     if path.exists() and not backup.exists():
-        shutil.copy2(path, backup)
+        back_up(path, backup)
+    _install_skill(target.workspace)  # before the config: a workspace it cannot write stops here
     linked = use_openclaw_cli and path.exists() and _openclaw_link_bridge(target)
     current = _read(path) if linked else original
     opts = dataclasses.replace(opts, link_bridge_in_config=not linked)
     plan = _planned(current, opts, saved, path)
-    _write(book_path, {**plan.bookkeeping, **book, "mode": mode})
     if mode == "provider":
         extra += _ensure_token(target.state_dir, target.environ)
-    _write(path, plan.doc)
-    _install_skill(target.workspace)
+    _write_recorded(path, plan.doc, book_path, {**plan.bookkeeping, **book, "mode": mode})
     done = dataclasses.replace(plan, notes=(*plan.notes, *extra))
     return done, _diff(original, plan.doc, target)
+
+
+def _write_recorded(path: Path, doc: Doc, book_path: Path, book: Doc) -> None:
+    """The install record, then the config; the record is put back as it was when the config
+    cannot be written, so a failed install leaves no record of a change it did not make."""
+    before = book_path.read_bytes() if book_path.exists() else None
+    _write(book_path, book)
+    try:
+        _write(path, doc)
+    except InstallError:
+        if before is None:
+            book_path.unlink(missing_ok=True)
+        else:
+            write_atomic(book_path, before)
+        raise
 
 
 def _install_skill(workspace: Path) -> None:
     data = resources.files("openclaw_failover") / "data"
     dest = workspace / "skills" / PLUGIN_ID
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("SKILL.md", "skill.json"):
-        source = data / name
-        if source.is_file():
-            (dest / name).write_bytes(source.read_bytes())
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in ("SKILL.md", "skill.json"):
+            source = data / name
+            if source.is_file():
+                (dest / name).write_bytes(source.read_bytes())
+    except OSError as exc:
+        raise InstallError(
+            f"{dest}: cannot write the skill into the workspace ({exc.strerror or exc}); "
+            "expected a writable folder (pass --workspace); the config is left as it was"
+        ) from exc
 
 
 def uninstall(target: Target, *, dry_run: bool = False) -> tuple[Plan, str]:

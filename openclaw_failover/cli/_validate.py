@@ -5,14 +5,13 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from .._errors import Problem
+from .._install_files import InstallError, back_up, write_atomic
 from .._model import RouteTable
 from ..config import LoadResult, discover_config_path, load_route_table
 from ..config._load import KINDS
@@ -139,12 +138,8 @@ def write_migrated(path: Path, document: dict[str, Any]) -> Path:
     while backup.exists():
         backup = path.with_name(f"{path.name}.failover-migrate-backup.{n}")
         n += 1
-    shutil.copy2(path, backup)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    os.chmod(tmp, path.stat().st_mode & 0o7777)
-    os.replace(tmp, path)
+    back_up(path, backup)  # atomic and private; a symlinked config is written through
+    write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode())
     return backup
 
 
@@ -177,7 +172,11 @@ def migrate(
     found_kind = kind or detect_kind(path, doc, os.environ)
     plan = plan_migration(doc) if found_kind == "openclaw" else Migration(doc, ())
     diff = migration_diff(path, doc, plan) if plan.changed else ""
-    backup = write_migrated(path, plan.document) if write and plan.changed else None
+    try:
+        backup = write_migrated(path, plan.document) if write and plan.changed else None
+    except InstallError as exc:
+        typer.echo(f"openclaw-failover migrate: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     if as_json:
         report = {
             "config_path": str(path),
