@@ -21,7 +21,14 @@ from typing import Any
 import json5
 
 from ._errors import Problem
-from ._install_files import InstallError, back_up, has_comments, write_atomic
+from ._install_files import (
+    InstallError,
+    back_up,
+    has_comments,  # noqa: F401 - still imported from here by callers
+    keep_comments,
+    write_atomic,
+    write_recorded,
+)
 from ._install_plan import (
     TOKEN_ENV,
     Doc,
@@ -37,19 +44,6 @@ from ._install_shape import PLUGIN_ID
 from .config import discover_config_path, load_route_table, resolve_state_dir
 from .config._env import read_dotenv
 from .config._redact import known_secrets, redact, scrub_text
-
-__all__ = [
-    "BACKUP_SUFFIX",
-    "BOOK_SUFFIX",
-    "SETTINGS_NAME",
-    "InstallError",
-    "Target",
-    "bridge_dir",
-    "has_comments",
-    "install",
-    "resolve_target",
-    "uninstall",
-]
 
 BACKUP_SUFFIX = ".failover-backup"
 BOOK_SUFFIX = ".failover-install.json"
@@ -130,8 +124,12 @@ def _keys(node: Any) -> list[str]:
     return []
 
 
+def _dumped(doc: Mapping[str, Any]) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def _write(path: Path, doc: Mapping[str, Any]) -> None:
-    write_atomic(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_atomic(path, _dumped(doc))
 
 
 def bridge_dir() -> Path:
@@ -322,6 +320,7 @@ def install(
     backup = path.with_name(path.name + BACKUP_SUFFIX)
     if path.exists() and not backup.exists():
         back_up(path, backup)
+    extra += keep_comments(path, path.with_name(path.name + BACKUP_SUFFIX))
     _install_skill(target.workspace)  # before the config: a workspace it cannot write stops here
     linked = use_openclaw_cli and path.exists() and _openclaw_link_bridge(target)
     current = _read(path) if linked else original
@@ -329,24 +328,10 @@ def install(
     plan = _planned(current, opts, saved, path)
     if mode == "provider":
         extra += _ensure_token(target.state_dir, target.environ)
-    _write_recorded(path, plan.doc, book_path, {**plan.bookkeeping, **book, "mode": mode})
+    record = {**plan.bookkeeping, **book, "mode": mode}
+    write_recorded(path, _dumped(plan.doc), book_path, _dumped(record))
     done = dataclasses.replace(plan, notes=(*plan.notes, *extra))
     return done, _diff(original, plan.doc, target)
-
-
-def _write_recorded(path: Path, doc: Doc, book_path: Path, book: Doc) -> None:
-    """The install record, then the config; the record is put back as it was when the config
-    cannot be written, so a failed install leaves no record of a change it did not make."""
-    before = book_path.read_bytes() if book_path.exists() else None
-    _write(book_path, book)
-    try:
-        _write(path, doc)
-    except InstallError:
-        if before is None:
-            book_path.unlink(missing_ok=True)
-        else:
-            write_atomic(book_path, before)
-        raise
 
 
 def _install_skill(workspace: Path) -> None:
@@ -395,6 +380,7 @@ def uninstall(target: Target, *, dry_run: bool = False) -> tuple[Plan, str]:
     else:  # an empty or missing block has nothing to keep: an earlier copy stays
         notes += untouched
     if not dry_run:
+        notes += keep_comments(path, path.with_name(path.name + BACKUP_SUFFIX))
         if settings:
             _write(kept, settings)
         _write(path, doc)

@@ -88,3 +88,35 @@ def back_up(path: Path, backup: Path) -> None:
     except OSError as exc:
         raise InstallError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     write_atomic(backup, data, mode=mode)
+
+
+def keep_comments(path: Path, first: Path) -> list[str]:
+    """Writing drops a JSON5 file's comments. Unless ``first`` (the backup) or a numbered copy
+    beside it already holds these exact bytes, they are kept in the next free ``first.N``:
+    the first backup stays the original, and a file with no comments left adds no copy."""
+    if not has_comments(path):
+        return []
+    data = path.read_bytes()
+    copy, n = first, 0
+    while copy.exists():
+        if copy.read_bytes() == data:
+            return [f"{path}'s comments are kept in {copy}"]
+        n += 1
+        copy = first.with_name(f"{first.name}.{n}")
+    back_up(path, copy)
+    return [f"{path}'s comments are kept in {copy}"]
+
+
+def write_recorded(path: Path, data: bytes, book_path: Path, book: bytes) -> None:
+    """The install record, then the config; the record is put back as it was when the config
+    cannot be written, so a failed install leaves no record of a change it did not make."""
+    before = book_path.read_bytes() if book_path.exists() else None
+    write_atomic(book_path, book)
+    try:
+        write_atomic(path, data)
+    except InstallError:
+        if before is None:
+            book_path.unlink(missing_ok=True)
+        else:
+            write_atomic(book_path, before)
+        raise

@@ -244,3 +244,36 @@ def test_install_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
     assert files["openclaw.json" + BACKUP_SUFFIX].decode() == original
     assert files[".env"].decode().count("OPENCLAW_FAILOVER_TOKEN=") == 1
     assert os.stat(config.parent / ".env").st_mode & 0o077 == 0
+
+
+def test_comments_added_after_the_first_install_are_kept_in_a_numbered_backup(
+    tmp_path: Path,
+) -> None:
+    """The first backup is the original, never replaced; comments written later are kept in
+    ``.failover-backup.N`` before uninstall or a new install drops them, and named."""
+    original = "// first\n" + json.dumps(_doc()) + "\n"
+    config = _home(tmp_path, original)
+    first = config.with_name(config.name + BACKUP_SUFFIX)
+    assert _cli(config, "install", "--no-openclaw-cli")[0] == 0
+    installed = config.read_text(encoding="utf-8")
+    commented = "// on-call: keep the proxy on 8787\n" + installed
+    config.write_text(commented, encoding="utf-8")
+
+    code, out = _cli(config, "uninstall")
+    assert code == 0, out
+    kept = first.with_name(first.name + ".1")
+    assert kept.read_text(encoding="utf-8") == commented
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert str(kept) in out
+    assert first.read_text(encoding="utf-8") == original
+
+    again = "// before the second install\n" + config.read_text(encoding="utf-8")
+    config.write_text(again, encoding="utf-8")
+    code, out = _cli(config, "install", "--no-openclaw-cli")
+    assert code == 0, out
+    assert first.with_name(first.name + ".2").read_text(encoding="utf-8") == again
+    assert first.read_text(encoding="utf-8") == original
+
+    before = _names(config.parent)  # no comments left: a third install keeps no copy
+    assert _cli(config, "install", "--no-openclaw-cli")[0] == 0
+    assert _names(config.parent) == before

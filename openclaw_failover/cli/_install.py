@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from .._install import InstallError, has_comments, install, resolve_target, uninstall
+from .._install import install, resolve_target, uninstall
+from .._install_files import InstallError, has_comments
 from .._install_shape import port_problem
 from ..config._redact import known_secrets, scrub_text
 from ._validate import COMMENTS_NOTE
