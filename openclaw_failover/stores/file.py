@@ -8,6 +8,13 @@ journal without breaking anyone's lock) and holds the write counter.
 - **Atomic, no lost update:** ``update`` takes the exclusive lock, catches up on records
   other processes appended, applies ``fn`` (with :func:`forward_only`), appends one record and
   unlocks. Readers take no lock.
+- **Waiting for the lock never blocks the event loop:** the first try is one non-blocking
+  ``flock``; while another process holds the lock (a gateway stopped with SIGSTOP, or stuck on
+  a slow disk), the update (or the merge back after an outage) tries again after an
+  ``asyncio.sleep`` that doubles up to ``LOCK_WAIT_MAX_S``, so other requests are served
+  meanwhile, until ``lock_timeout_s``. The thread mutex is held only for one try, never across
+  an ``await``. Once another call on this store has given up on the disk, a waiting update
+  stops waiting and joins it.
 - **kill -9 at any moment:** an append cut short leaves a torn last line, which fails its
   checksum and is ignored; the next writer truncates it away before appending. Compaction
   writes a temp file, fsyncs it and renames it over the journal (then fsyncs the directory), so
@@ -35,15 +42,15 @@ journal without breaking anyone's lock) and holds the write counter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import Final, TypeVar
 
 from .._errors import StateStoreError
 from .._ports import Health, HealthUpdate
@@ -59,6 +66,18 @@ _log = logging.getLogger("openclaw_failover.stores")
 
 JOURNAL = "state.journal"
 LOCK = "state.lock"
+#: The first and the longest pause between two tries of a busy lock (the pause doubles).
+LOCK_WAIT_FIRST_S: Final = 0.0005
+LOCK_WAIT_MAX_S: Final = 0.05
+
+_T = TypeVar("_T")
+
+
+class _Busy:
+    """What a try of the lock returns while another process holds it."""
+
+
+_BUSY: Final = _Busy()
 
 
 class FileStateStore(Degradable):
@@ -126,7 +145,9 @@ class FileStateStore(Degradable):
         """Apply ``fn`` under the cross-process lock; append the result; return it."""
         if self._fallback is None or await self._recovered():
             try:
-                return self._update_disk(key, fn)
+                # The usual case: one non-blocking flock, no await. Only a busy lock waits.
+                done = self._try_locked(self._update_disk, key, fn)
+                return done if not isinstance(done, _Busy) else await self._update_waiting(key, fn)
             except StateStoreError as exc:
                 local = self._fall_back(exc)
         else:
@@ -178,16 +199,16 @@ class FileStateStore(Degradable):
         return f"FileStateStore({str(self.directory)!r})"
 
     def _update_disk(self, key: str, fn: HealthUpdate) -> Health | None:
-        with self._mutex, self._locked():
-            journal = self._read(repair=True)
-            old = journal.state.get(key)
-            new = forward_only(old, fn(old))
-            if new != old:
-                self._append(journal, key, new)
-                self._after_write(journal)
-                # Lock held and the journal read to its end: this store has seen every write.
-                self._counted = self._count_write()
-            return new
+        """Apply ``fn`` to the journal's value and append the result (mutex and lock held)."""
+        journal = self._read(repair=True)
+        old = journal.state.get(key)
+        new = forward_only(old, fn(old))
+        if new != old:
+            self._append(journal, key, new)
+            self._after_write(journal)
+            # Lock held and the journal read to its end: this store has seen every write.
+            self._counted = self._count_write()
+        return new
 
     def _append(self, journal: Journal, key: str, health: Health | None) -> None:
         try:
@@ -227,10 +248,20 @@ class FileStateStore(Degradable):
         if now < self._retry_at:
             return False
         self._retry_at = now + self._retry_interval_s
-        mine = await local.snapshot(tuple(self._written))  # a key deleted here stays on disk
+        wait: _LockWait | None = None
         try:
-            with self._mutex, self._locked():
-                self._merge_into(self._read(repair=True), mine)
+            while True:
+                # A key deleted here stays on disk. Nothing awaits between this snapshot, the
+                # merge and the switch back to disk below (the memory store's snapshot never
+                # suspends), so no local write can fall between them; a busy lock takes a
+                # fresh snapshot after each pause.
+                mine = await local.snapshot(tuple(self._written))
+                if not isinstance(self._try_locked(self._merge_into, mine), _Busy):
+                    break
+                wait = wait or _LockWait(self.directory, self._lock_timeout_s)
+                await wait.pause()
+                if self._fallback is not local:  # another call's try got there meanwhile
+                    return self._fallback is None
         except StateStoreError as exc:
             _log.debug("state store still degraded: %s", exc)
             return False
@@ -246,8 +277,9 @@ class FileStateStore(Degradable):
         self._tell(None)
         return True
 
-    def _merge_into(self, journal: Journal, mine: Mapping[str, Health]) -> None:
-        """Append the merge of each of ``mine`` with the journal's value (lock held)."""
+    def _merge_into(self, mine: Mapping[str, Health]) -> None:
+        """Append the merge of each of ``mine`` with the journal's value (mutex and lock held)."""
+        journal = self._read(repair=True)
         wrote = False
         for key, health in mine.items():
             old = journal.state.get(key)
@@ -277,32 +309,38 @@ class FileStateStore(Degradable):
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            self._ensure_dir()
-            if self._lock_fd is None:
-                path = self.directory / LOCK
-                self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fd = self._lock_fd
-            deadline = time.monotonic() + self._lock_timeout_s
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise StateStoreError(
-                            f"state store {self.directory}: lock held longer than "
-                            f"{self._lock_timeout_s} s by another process"
-                        ) from None
-                    time.sleep(0.0002)
-        except OSError as exc:
-            raise StateStoreError(f"state store {self.directory}: {_why(exc)}") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    def _try_locked(self, work: Callable[..., _T], *args: object) -> _T | _Busy:
+        """``work(*args)`` under the mutex and the cross-process lock, taken without waiting;
+        ``_BUSY`` (nothing done) while another process holds the lock."""
+        with self._mutex:
+            try:
+                self._ensure_dir()
+                if self._lock_fd is None:
+                    path = self.directory / LOCK
+                    self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fd = self._lock_fd
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _BUSY
+            except OSError as exc:
+                raise StateStoreError(f"state store {self.directory}: {_why(exc)}") from None
+            try:
+                return work(*args)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    async def _update_waiting(self, key: str, fn: HealthUpdate) -> Health | None:
+        """``update`` while another process holds the lock: try again after each pause (the
+        loop serves other requests meanwhile). Once another call has put the store on local
+        memory, stop waiting and join it rather than wait out the lock that made it give up."""
+        wait = _LockWait(self.directory, self._lock_timeout_s)
+        while True:
+            await wait.pause()
+            if self._fallback is not None:
+                raise StateStoreError(self._reason or f"state store {self.directory}: degraded")
+            done = self._try_locked(self._update_disk, key, fn)
+            if not isinstance(done, _Busy):
+                return done
 
     def _count_write(self) -> bytes | None:
         """Bump the directory's write counter (lock held); None when it cannot be (the store
@@ -348,6 +386,28 @@ class FileStateStore(Degradable):
         self._dirty = False
         self._last_sync = now
         return True
+
+
+class _LockWait:
+    """The pauses between tries of a busy lock: doubling up to ``LOCK_WAIT_MAX_S``, on the
+    event loop (``asyncio.sleep``), until ``timeout_s`` has passed."""
+
+    def __init__(self, directory: Path, timeout_s: float) -> None:
+        self._directory = directory
+        self._timeout_s = timeout_s
+        self._deadline = time.monotonic() + timeout_s
+        self._pause_s = LOCK_WAIT_FIRST_S
+
+    async def pause(self) -> None:
+        """Sleep before the next try; raise :class:`StateStoreError` once the time is up."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise StateStoreError(
+                f"state store {self._directory}: lock held longer than {self._timeout_s} s "
+                "by another process"
+            )
+        await asyncio.sleep(min(self._pause_s, left))
+        self._pause_s = min(self._pause_s * 2, LOCK_WAIT_MAX_S)
 
 
 def _why(exc: OSError) -> str:
