@@ -39,6 +39,9 @@ _KEY_SHAPED = re.compile(
     r"[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{30,})"
 )
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@'\"<>]+@")
+#: Provider header names whose values are credentials (``Authorization``, ``X-Api-Key``,
+#: ``api-key``, ``x-goog-api-key``, ``Cookie``...).
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|credential", re.I)
 
 
 def secret_values(environ: Mapping[str, str]) -> frozenset[str]:
@@ -56,9 +59,12 @@ def redact(value: Any, *, secrets: frozenset[str], field: str = "") -> Any:
     """``value`` with every secret string replaced by ``***``."""
     if isinstance(value, dict):
         masked_block = field == "vars"
+        headers = field == "headers"
         return {
             k: (
-                MASK if masked_block and isinstance(v, str) else redact(v, secrets=secrets, field=k)
+                MASK
+                if isinstance(v, str) and (masked_block or (headers and _secret_header(str(k), v)))
+                else redact(v, secrets=secrets, field=k)
             )
             for k, v in value.items()
         }
@@ -116,9 +122,28 @@ def _scrub_tree(value: Any, secrets: list[str]) -> Any:
     return value
 
 
+def _secret_header(name: str, value: str) -> bool:
+    """A provider header that carries a credential, written as a value (not a reference)."""
+    return bool(value) and bool(_SECRET_HEADER.search(name)) and not _is_reference(value)
+
+
+def _header_values(headers: Mapping[Any, Any]) -> Iterable[str]:
+    """The credentials in a provider's ``headers``: each value, and its token without the
+    scheme word (``Bearer``, ``Basic``...), as an upstream may echo either."""
+    for name, value in headers.items():
+        if isinstance(value, str) and _secret_header(str(name), value):
+            yield value
+            scheme, _, token = value.partition(" ")
+            if token and scheme.isalpha():
+                yield token.strip()
+
+
 def _inline_values(value: Any, field: str = "") -> Iterable[str]:
-    """Strings written under a secret-bearing key that are not references."""
+    """Strings written under a secret-bearing key (or a credential header) that are not
+    references."""
     if isinstance(value, dict):
+        if field == "headers":
+            yield from _header_values(value)
         for k, v in value.items():
             yield from _inline_values(v, str(k))
     elif isinstance(value, list):
@@ -154,6 +179,7 @@ def _store_values(state_root: Path) -> Iterable[str]:
 
 def _table_values(table: RouteTable) -> Iterable[str]:
     for provider in table.providers.values():
+        yield from _header_values(provider.headers)
         for profile in provider.profiles:
             if profile.secret is not None and profile.source != "dummy":
                 yield profile.secret.reveal()

@@ -1,0 +1,149 @@
+"""Credentials in a provider's ``headers`` are secrets like its keys: masked in every output.
+
+OpenClaw lets a provider carry extra headers (``models.providers.<id>.headers``); gateways and
+some providers take their credential there (``X-Api-Key``, ``Authorization: Bearer ...``), and an
+upstream may echo it back in an error body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openclaw_failover.config import load_route_table
+from openclaw_failover.config._redact import known_secrets, redact, scrub_text
+
+INLINE_TOKEN = "hdr-inline-SECRET-5b7c9d"
+ENV_TOKEN = "hdr-env-SECRET-31e8aa"  # in a variable whose name does not look secret
+
+
+class _Echo(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _EchoHandler)
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        del format, args
+
+    def do_GET(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        if length:
+            self.rfile.read(length)
+        seen = {k: self.headers.get(k, "") for k in ("x-api-key", "x-gateway-auth")}
+        body = json.dumps({"error": {"message": f"rejected headers {seen}"}}).encode()
+        self.send_response(401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    server = _Echo()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _config(tmp_path: Path, base_url: str) -> tuple[Path, dict[str, str]]:
+    headers = {
+        "X-Api-Key": INLINE_TOKEN,
+        "X-Gateway-Auth": "Bearer ${GATEWAY_VALUE}",
+        "X-Title": "my-assistant-app",
+    }
+    document = {
+        "agents": {"defaults": {"model": {"primary": "gw/m1"}}},
+        "models": {
+            "providers": {
+                "gw": {"baseUrl": base_url, "api": "openai-completions", "headers": headers}
+            }
+        },
+        "providers": {"gw": {"auth": [{"key": "${GW_API_KEY}", "profile": "main"}]}},
+        "failover": {
+            "state": {"backend": "memory"},
+            "proxy": {"port": 9},
+            "audit": {"path": str(tmp_path / "audit.jsonl")},
+        },
+    }
+    path = tmp_path / "failover.json5"
+    path.write_text(json.dumps(document))
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "OPENCLAW_STATE_DIR": str(tmp_path / "state"),
+        "GATEWAY_VALUE": ENV_TOKEN,
+        "GW_API_KEY": "sk-gw-key-SECRET-0123456789ab",
+        "COLUMNS": "200",
+    }
+    env.pop("OPENCLAW_CONFIG_PATH", None)
+    return path, env
+
+
+def test_known_secrets_has_credential_headers_not_others(tmp_path: Path) -> None:
+    path, env = _config(tmp_path, "http://127.0.0.1:7/v1")
+    result = load_route_table(path, environ=env)
+    assert result.table is not None, result.problems
+    assert result.table.providers["gw"].headers["X-Gateway-Auth"] == f"Bearer {ENV_TOKEN}"
+    secrets = known_secrets(env, config_path=path, table=result.table)
+    assert INLINE_TOKEN in secrets  # written in the file
+    assert ENV_TOKEN in secrets  # resolved from a variable named like anything
+    assert f"Bearer {ENV_TOKEN}" in secrets
+    assert "my-assistant-app" not in secrets  # X-Title is not a credential
+    text = scrub_text(f"got {INLINE_TOKEN} and token {ENV_TOKEN}", secrets)
+    assert INLINE_TOKEN not in text
+    assert ENV_TOKEN not in text
+
+
+def test_redact_masks_credential_headers_in_a_document() -> None:
+    doc = {"models": {"providers": {"gw": {"headers": {
+        "Authorization": "Bearer abcdefgh12345",
+        "X-Api-Key": "${GW_HEADER_KEY}",
+        "X-Title": "my-assistant-app",
+    }}}}}  # fmt: skip
+    masked = redact(doc, secrets=frozenset())
+    headers = masked["models"]["providers"]["gw"]["headers"]
+    assert headers["Authorization"] == "***"
+    assert headers["X-Api-Key"] == "${GW_HEADER_KEY}"  # a reference names no secret
+    assert headers["X-Title"] == "my-assistant-app"
+
+
+def test_probe_against_an_echoing_upstream_prints_no_header_credential(
+    tmp_path: Path, echo_url: str
+) -> None:
+    path, env = _config(tmp_path, echo_url)
+    outputs = []
+    for args in (["probe"], ["probe", "--json"], ["status"], ["doctor"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "openclaw_failover", *args, "--config", str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        output = proc.stdout + proc.stderr
+        assert "Traceback" not in output, output[-3000:]
+        outputs.append(output)
+    assert '"verdict": "auth"' in outputs[1]  # the probe reached the echo, which refused it
+    for output in outputs:
+        assert INLINE_TOKEN not in output
+        assert ENV_TOKEN not in output
