@@ -10,7 +10,8 @@ request, and a LIFO list of idle connections per origin.
 Errors are httpx's own classes, raised where httpcore raises them: ``ConnectError`` /
 ``ConnectTimeout`` while connecting, ``WriteError`` while sending, ``ReadTimeout`` when a read
 waits longer than the request's read timeout, ``ReadError`` for a reset, and
-``RemoteProtocolError`` for a peer that closes early or sends bytes that are not HTTP.
+``RemoteProtocolError`` for a peer that closes early, sends bytes that are not HTTP, or a
+response head past its bounds (``_http1_conn.MAX_HEAD_BYTES``, ``MAX_HEADER_FIELDS``).
 A pooled connection whose FIN arrived is closed at once and never picked again. A request is
 never sent twice: a failure before any byte of the response may still be one the upstream read
 (it reset or closed the connection after reading it), and a second, unaudited call to it would

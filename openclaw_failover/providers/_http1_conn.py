@@ -5,6 +5,12 @@ At most one exchange runs on a connection at a time. The parser's callbacks fill
 the raw headers and the body's chunks; ``wait`` sleeps until the next of them (bounded by the
 read timeout) and ``take`` hands over every body byte received so far. Errors are httpx's own
 classes, set where httpcore raises them (:mod:`._http1` says which).
+
+A response head is bounded as the proxy's own server bounds a request's (64 KiB): an upstream
+that sends headers without end, or one header without end (httptools holds a header whole
+until it ends), fails the exchange as ``RemoteProtocolError`` once its head passes
+:data:`MAX_HEAD_BYTES` or :data:`MAX_HEADER_FIELDS`, and the connection is closed, instead of
+growing the proxy's memory until a deadline fires.
 """
 
 from __future__ import annotations
@@ -17,12 +23,18 @@ from collections import deque
 import httptools
 import httpx
 
-__all__ = ["Connection", "Origin"]
+__all__ = ["MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "Connection", "Origin"]
 
 #: (scheme, host, port), as httpx's ``URL`` spells them.
 Origin = tuple[bytes, bytes, int]
 _READ_PAUSE_BYTES = 1 << 20  # stop reading a body nobody consumes past 1 MiB buffered
 _NO_BODY_STATUSES = frozenset({204, 304})
+#: The most bytes a response head may take before its end: the status line and headers, with
+#: any interim 1xx heads before it (the server's ``max_head_bytes`` default for a request).
+#: Past the head, as many bytes that complete nothing (a trailer without end) fail it too.
+MAX_HEAD_BYTES = 65536
+#: The most header fields a response may carry (trailers included); providers send a score.
+MAX_HEADER_FIELDS = 128
 
 
 class Connection(asyncio.Protocol):
@@ -50,6 +62,9 @@ class Connection(asyncio.Protocol):
         self.buffered = 0
         self.error: Exception | None = None
         self.active = False
+        self._head_bytes = 0  # bytes read before the final head ended
+        self._stalled = 0  # bytes read since the parser last completed anything
+        self._progress = False
 
     # ------------------------------------------------------------------ protocol callbacks
 
@@ -64,14 +79,28 @@ class Connection(asyncio.Protocol):
         if not self.active:  # bytes nobody asked for: the connection cannot be trusted
             self.close()
             return
+        self._progress = False
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             if not self.complete:
-                self._fail(httpx.RemoteProtocolError(f"invalid HTTP response: {exc}"))
+                refused = exc.__context__
+                message = str(refused) if isinstance(refused, _HeadTooLarge) else None
+                self._fail(httpx.RemoteProtocolError(message or f"invalid HTTP response: {exc}"))
             # else bytes after a whole response (on_message_begin): the response stands,
             # and the connection, out of step with the upstream, is never used again.
             self.close()
+            return
+        if not self.headers_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse(f"more than {MAX_HEAD_BYTES} bytes and still no end of the head")
+        elif self._progress or self.complete:
+            self._stalled = 0
+        else:
+            self._stalled += len(data)
+            if self._stalled > MAX_HEAD_BYTES:
+                self._refuse(f"more than {MAX_HEAD_BYTES} bytes of trailers or chunk framing")
 
     def eof_received(self) -> bool:
         # The transport closes now (False below) and says so only a loop turn later, in
@@ -112,9 +141,13 @@ class Connection(asyncio.Protocol):
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self.headers) >= MAX_HEADER_FIELDS:
+            raise _HeadTooLarge(_too_large(f"more than {MAX_HEADER_FIELDS} header fields"))
         self.headers.append((name, value))
+        self._progress = True
 
     def on_headers_complete(self) -> None:
+        self._progress = True
         self.status = self._parser.get_status_code()
         if self.status < 200:  # an interim 1xx: wait for the real one
             self.reason, self.headers = b"", []
@@ -130,6 +163,7 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def on_body(self, body: bytes) -> None:
+        self._progress = True
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _READ_PAUSE_BYTES and self.transport is not None:
@@ -147,6 +181,14 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _refuse(self, found: str) -> None:
+        """Fail the exchange for a head past its bounds, and drop the connection (and what
+        the head had piled up: the parser holds it until the socket is gone)."""
+        if not self.headers_done:
+            self.headers = []
+        self._fail(httpx.RemoteProtocolError(_too_large(found)))
+        self.close()
 
     def _fail(self, error: Exception) -> None:
         if self.error is None:
@@ -206,6 +248,17 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+class _HeadTooLarge(Exception):
+    """A response head past its bounds, raised from a parser callback to stop the parse."""
+
+
+def _too_large(found: str) -> str:
+    return (
+        f"upstream response head too large: {found} (expected at most {MAX_HEAD_BYTES} bytes"
+        f" and {MAX_HEADER_FIELDS} header fields)"
+    )
 
 
 class _AfterResponse(Exception):
