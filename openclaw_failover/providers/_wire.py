@@ -132,15 +132,41 @@ async def finish_body(response: ResponseLike, rest: AsyncIterator[bytes]) -> Non
 async def body_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
     """The lines of a streamed body, split at CR, LF or CRLF (the SSE and NDJSON line ends, a
     CRLF split across two chunks included) and decoded as UTF-8; a last line without its end
-    is still delivered. Splitting bytes in C is cheaper than httpx's text line decoder."""
+    is still delivered. Splitting bytes in C is cheaper than httpx's text line decoder. A line
+    ending in CR is given with its chunk (:func:`_split_lines`)."""
     pending = b""
     async for chunk in chunks:
-        lines = (pending + chunk if pending else chunk).splitlines(keepends=True)
-        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        lines, pending = _split_lines(pending, chunk)
         for line in lines:
             yield line.rstrip(b"\r\n").decode("utf-8", "replace")
-    if pending:
+    if pending and pending != _AFTER_CR:
         yield pending.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+#: What :func:`_split_lines` keeps after a chunk that ended in CR: that line was given already,
+#: and a LF opening the next chunk is the rest of its line end (a CRLF split across two
+#: chunks). No line kept back is ever this, as one ending in CR is never kept back.
+_AFTER_CR = b"\r"
+
+
+def _split_lines(pending: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
+    """The whole lines (with their ends) of ``pending``, what the last call kept, followed by
+    ``chunk``; and what to keep for the next call: a last line without its end, or
+    :data:`_AFTER_CR`. A line ending in CR is given at once, not held for a LF that may follow:
+    with CR-only line ends that would hold each chunk's last line until the next chunk."""
+    if not chunk:
+        return [], pending
+    if pending == _AFTER_CR:
+        pending = b""
+        if chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+    lines = (pending + chunk if pending else chunk).splitlines(keepends=True)
+    if not lines or lines[-1].endswith(b"\n"):
+        return lines, b""
+    if lines[-1].endswith(b"\r"):
+        return lines, _AFTER_CR
+    last = lines.pop()
+    return lines, last
 
 
 def parse_json_object(text: str) -> dict[str, Any] | MalformedEvent:
@@ -200,8 +226,8 @@ class SseData:
                 and b"\r" not in chunk
             ):
                 return [block[6:] for block in blocks]
-        lines = (self._pending + chunk if self._pending else chunk).splitlines(keepends=True)
-        self._pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        # (After a read that ended in CR, _pending is _AFTER_CR, which keeps the fast path off.)
+        lines, self._pending = _split_lines(self._pending, chunk)
         if lines and lines[0].startswith(_BOM):  # opening the stream (never the fast path's)
             lines[0] = lines[0][3:]
         events: list[bytes] = []
@@ -222,7 +248,7 @@ class SseData:
     def end(self) -> list[bytes]:
         """The last event, when the body ended without the blank line that closes it."""
         pending, self._pending = self._pending, b""
-        events = self.feed(pending + b"\n\n") if pending else []
+        events = self.feed(pending + b"\n\n") if pending and pending != _AFTER_CR else []
         if self._data:
             events.append(b"\n".join(self._data))
             self._data.clear()
