@@ -42,7 +42,7 @@ from ._install_plan import (
 )
 from ._install_shape import PLUGIN_ID
 from .config import discover_config_path, load_route_table, resolve_state_dir
-from .config._env import read_dotenv
+from .config._env import parse_dotenv, read_dotenv
 from .config._redact import known_secrets, redact, scrub_text
 
 BACKUP_SUFFIX = ".failover-backup"
@@ -149,7 +149,13 @@ def _ensure_token(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
     notes: list[str] = []
     try:
         existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
-        if f"{TOKEN_ENV}=" not in existing:
+        found = parse_dotenv(existing).get(TOKEN_ENV)  # a commented-out line is no token
+        if found == "":
+            raise InstallError(
+                f"{env_file}: {TOKEN_ENV} is set but empty; expected a token: delete that "
+                "line (install then writes a new one) or give it a value"
+            )
+        if found is None:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as handle:

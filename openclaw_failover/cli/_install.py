@@ -60,6 +60,11 @@ def install_cmd(
             config, state_dir=state_dir, workspace=workspace, environ=os.environ
         )
         where = target.config_path
+        if config and not target.config_path.exists():  # a mistyped path: never a new file
+            raise InstallError(
+                f"--config: {target.config_path} does not exist; expected OpenClaw's "
+                "openclaw.json (check the path; to start a new config, write {} to it first)"
+            )
         commented = has_comments(target.config_path)
         chosen = tuple(a.strip() for a in agents.split(",") if a.strip())
         plan, diff = install(
