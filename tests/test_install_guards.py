@@ -15,14 +15,8 @@ import json5
 import pytest
 from typer.testing import CliRunner
 
-from openclaw_failover._install import (
-    BACKUP_SUFFIX,
-    SETTINGS_NAME,
-    InstallError,
-    has_comments,
-    install,
-    resolve_target,
-)
+from openclaw_failover._install import BACKUP_SUFFIX, SETTINGS_NAME, install, resolve_target
+from openclaw_failover._install_files import InstallError, has_comments
 from openclaw_failover._install_plan import (
     PROVIDER_ID,
     ROUTED_PRIMARY,
