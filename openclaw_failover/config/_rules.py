@@ -53,6 +53,7 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "openclaw.fallback-keys": "fallback/fallbackN in OpenClaw's own file (it refuses to start)",
         "standalone.duplicate-key": "model/providers both at the root and under failover",
         "state.redis-url": 'backend "redis" with no usable url',
+        "state.namespace": "a state.namespace with ':', whitespace or * ? [ ]",
         "state.redis-missing": 'backend "redis" without the redis client (warning)',
         "state.salt-unavailable": "the state folder is not writable (warning)",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from .._errors import Problem
 from .._model import Tier
@@ -98,10 +99,34 @@ def _local_order(n: Normalised) -> list[Problem]:
     return out
 
 
+#: What state.namespace may not hold (the schema's pattern says the same): ':' separates the
+#: namespace from its Redis keys, so namespace "a" would see the keys of namespace "a:h".
+_NAMESPACE_REFUSED = re.compile(r"[:\s*?\[\]]")
+
+
+def _namespace(n: Normalised) -> list[Problem]:
+    """Checked after ${VAR} substitution too (the schema sees the value as written)."""
+    namespace = n.settings.state.namespace
+    refused = sorted(set(_NAMESPACE_REFUSED.findall(namespace)))
+    if not refused:
+        return []
+    return [
+        Problem(
+            "state.namespace",
+            join(n.view.settings_path, "state", "namespace"),
+            f"the namespace {namespace[:80]!r}, which holds {' '.join(map(repr, refused))}",
+            "a name without ':', whitespace or the glob characters * ? [ ] (':' separates the "
+            'namespace from its Redis keys: namespace "a" would see the cooldowns of "a:h")',
+            'use letters, digits, ".", "-" or "_", e.g. "openclaw-failover" or "gw-eu"',
+        )
+    ]
+
+
 def _state(n: Normalised) -> list[Problem]:
     state = n.settings.state
+    found = _namespace(n)
     if state.backend != "redis" or state.url is not None:
-        return []
+        return found
     return [
         Problem(
             "state.redis-url",
@@ -109,7 +134,8 @@ def _state(n: Normalised) -> list[Problem]:
             'backend "redis" with no usable url (missing, or its ${VAR} is unset)',
             'a Redis URL, e.g. "${REDIS_URL}" with REDIS_URL=redis://127.0.0.1:6379/0',
             'set state.url, or use backend: "file"',
-        )
+        ),
+        *found,
     ]
 
 

@@ -21,6 +21,10 @@ Guarantees (the same as the file store, across processes and machines):
 - A restart that loses the data is noticed even when no call saw the connection drop: every
   read and write checks the namespace's epoch marker (``<namespace>:epoch``, no TTL). A marker
   gone or changed is an outage like any other, so the lost keys are restored as above.
+- Namespaces never overlap: a namespace is refused if it is empty or holds ``:`` or
+  whitespace (``ValueError``). With ``:`` allowed, namespace ``a`` would list the keys of
+  namespace ``a:h`` (``a:h:h:…`` starts with ``a:h:``). Glob characters are accepted here (the
+  key listing escapes them); the config refuses them as well (``state.namespace``).
 - Given ``fingerprint_salt`` (the salt this gateway's state keys were built with), the store
   writes it back whenever it (re)joins an epoch and Redis has none, first stored wins as in
   :func:`shared_fingerprint_salt`, so gateways started after an empty restart salt alike.
@@ -32,6 +36,7 @@ import asyncio
 import logging
 import math
 import random
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -57,6 +62,8 @@ _T = TypeVar("_T")
 _UNAVAILABLE = (RedisError, OSError)
 _TIMEOUT_S = 0.5
 _MAX_CAS_ROUNDS = 100
+# ':' separates the namespace from the rest of a key; whitespace has no place in a key name.
+_NAMESPACE_REFUSED = re.compile(r"[:\s]")
 
 # KEYS[1]: the key, KEYS[2]: the namespace's epoch marker. ARGV: has_expected ("1"/"0"),
 # expected value, new value ("" deletes), TTL in ms, the epoch this store works in. Returns {1}
@@ -113,6 +120,7 @@ class RedisStateStore(Degradable):
         retry_interval_s: float = 0.25,
         fingerprint_salt: bytes = b"",
     ) -> None:
+        _check_namespace(namespace)
         self._pool = _connect(url)
         self._client = Redis(connection_pool=self._pool)
         self._cas = self._client.register_script(_CAS_LUA)
@@ -354,6 +362,10 @@ def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
     """
     import redis
 
+    try:
+        _check_namespace(namespace)
+    except ValueError:  # the config reports it (state.namespace); touch no key meanwhile
+        return local
     client = redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
     try:
         name = _salt_name(namespace)
@@ -364,6 +376,19 @@ def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
     finally:
         client.close()
     return stored if isinstance(stored, bytes) and stored else local
+
+
+def _check_namespace(namespace: str) -> None:
+    """Raise ``ValueError`` naming what is wrong with ``namespace`` (see the module doc)."""
+    found = _NAMESPACE_REFUSED.search(namespace)
+    if namespace and found is None:
+        return
+    what = f"{found.group()!r} in {namespace!r}" if found is not None else "an empty string"
+    raise ValueError(
+        f"redis state store namespace: found {what}; expected a non-empty name without ':' "
+        "or whitespace (':' separates the namespace from its keys, so namespace 'a' would "
+        "see the keys of namespace 'a:h')"
+    )
 
 
 def _salt_name(namespace: str) -> str:
