@@ -30,6 +30,9 @@ class PlottedSeries:
     thresholds: Mapping[str, float]
     #: Why the picture has no line (no intent in the window), for the CLI to say; else None.
     note: str | None = None
+    #: The x axis as drawn (UTC, ``%Y-%m-%dT%H:%M:%SZ``): the report window (widened to any
+    #: bucket start before it, or a line stamped after now), or the data alone without a window.
+    x_range: tuple[str, str] | None = None
 
 
 def _pyplot() -> Any:
@@ -47,6 +50,20 @@ def _pyplot() -> Any:
 
 def _instant(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _x_limits(
+    report: Mapping[str, Any], times: list[datetime], step: timedelta
+) -> tuple[datetime, datetime] | None:
+    """The report window ``[since, until)``, widened to the plotted points (a bucket starts on
+    its boundary, before ``since``); without a start, the points alone, half a bucket around."""
+    since, until = report.get("since"), report.get("until")
+    if since and until:
+        start, end = datetime.fromisoformat(since), datetime.fromisoformat(until)
+        return min([start, *times[:1]]), max([end, *times[-1:]])
+    if times:
+        return times[0] - step / 2, times[-1] + step / 2
+    return None
 
 
 def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
@@ -81,28 +98,44 @@ def render_plot(report: Mapping[str, Any], path: str | Path) -> PlottedSeries:
             linewidth=1,
             label=f"hard-stop alert {limits['hardStopShare']:g}%",
         )
-        step = timedelta(seconds=int(series["bucket_s"]))
+        limits_x = _x_limits(report, times, timedelta(seconds=int(series["bucket_s"])))
+        if limits_x is not None:
+            ax.set_xlim(*limits_x)
+        else:  # no window, no data: not an x axis of bare numbers around zero
+            ax.set_xticks([])
         note = None
-        if times:
-            ax.set_xlim(times[0] - step / 2, times[-1] + step / 2)
-        else:  # say so on the picture, not with an x axis of bare numbers around zero
+        if not times:  # say so on the picture
             note = "no intents in the report window: nothing to plot"
             ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center")
-            ax.set_xticks([])
         ax.set_ylabel(f"% of intents per {_span(int(series['bucket_s']))}")
         ax.set_ylim(0, 100)
         ax.set_title("openclaw-failover: fallback share over time (UTC)")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize="small")
         fig.autofmt_xdate()
+        drawn_x = _drawn_x(ax) if limits_x is not None else None
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(target, format="png")
     finally:
         plt.close(fig)
     return PlottedSeries(
-        path=target, times=tuple(series["t"]), lines=drawn, thresholds=limits, note=note
+        path=target,
+        times=tuple(series["t"]),
+        lines=drawn,
+        thresholds=limits,
+        note=note,
+        x_range=drawn_x,
     )
+
+
+def _drawn_x(ax: Any) -> tuple[str, str]:
+    """The x limits read back from the axes, as UTC text."""
+    from matplotlib import dates
+
+    num2date: Any = dates.num2date  # untyped in matplotlib
+    low, high = (num2date(x).strftime("%Y-%m-%dT%H:%M:%SZ") for x in ax.get_xlim())
+    return low, high
 
 
 def _span(seconds: int) -> str:

@@ -1,15 +1,16 @@
 """Analytics over audit lines: one streaming pass into hourly/daily shares, rates and alerts.
 
-The pass keeps counters only (plus one latency list per route), so a million lines fit easily;
-``build_report`` returns a frozen :class:`Report` whose ``to_json`` is the one source for the
-CLI table, ``--json`` and the plot.
+The pass keeps counters only (plus one latency list per route, and the first failure of at most
+``_PENDING_MAX`` unfinished requests), so a million lines fit easily; ``build_report`` returns a
+frozen :class:`Report` whose ``to_json`` is the one source for the CLI table, ``--json`` and the
+plot.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "outcome_kind",
     "parse_since",
     "percentile",
+    "report_window",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -37,19 +39,79 @@ _LAST_TS = 253_402_300_800.0
 #: Fields the pass uses as dict keys: a line from a newer writer (or a corrupted one) with a
 #: list or an object there is a bad line, not a crash of the whole report.
 _TEXT_FIELDS = ("request_id", "reason", "route", "route_version", "profile")
+#: Unfinished requests whose first failure is remembered for the downgrade triggers. A request
+#: whose outcome line never comes (a plugin run with no agent_end, a sidecar that died, an older
+#: plugin's run that never completed) would otherwise be kept to the end of the pass, so the
+#: dict grew with the log; past this many the oldest is forgotten (its trigger, should its
+#: outcome still come, is the outcome's own reason). Far above the requests in flight at once.
+_PENDING_MAX = 10_000
+#: The newest manual interventions listed in full; all of them are counted.
+_MANUAL_LISTED = 20
+_EXAMPLE_ISO = "2026-01-31T01:10:00Z"
 
 
 def parse_since(text: str) -> float:
     """Parse a look-back such as ``7d``, ``24h``, ``90m``, ``2w`` into seconds."""
+    return _duration(text, option="--since")
+
+
+def _instant(text: str, *, option: str, now: float) -> float:
+    """One end of the window: a look-back (that long before ``now``) or an ISO-8601 time."""
+    if _DURATION.match(text):
+        return now - _duration(text, option=option)
+    iso = text.strip()
+    iso = iso[:-1] + "Z" if iso.endswith("z") else iso
+    expected = (
+        "a look-back (a number and a unit s/m/h/d/w, e.g. 90m) or an ISO-8601 time with Z or "
+        f"an offset, e.g. {_EXAMPLE_ISO}"
+    )
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError as exc:
+        detail = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
+        raise ValueError(f"{option}: found {text!r}{detail}; expected {expected}") from None
+    if when.tzinfo is None:  # 01:10 on an on-call laptop is not 01:10 UTC: never guess
+        raise ValueError(
+            f"{option}: found {text!r}, a time with no UTC offset; expected Z or an offset "
+            f"(the report is in UTC), e.g. {_EXAMPLE_ISO} or 2026-01-31T03:10:00+02:00"
+        )
+    return when.timestamp()
+
+
+def _duration(text: str, *, option: str) -> float:
     match = _DURATION.match(text)
     if not match:
         raise ValueError(
-            f"--since: found {text!r}; expected a number and a unit s/m/h/d/w, e.g. 7d"
+            f"{option}: found {text!r}; expected a number and a unit s/m/h/d/w, e.g. 7d"
         )
     seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
     if seconds <= 0:  # a zero window reports nothing (and a zero --bucket has no width)
-        raise ValueError(f"--since: found {text!r}; expected a duration above zero, e.g. 7d")
+        raise ValueError(f"{option}: found {text!r}; expected a duration above zero, e.g. 7d")
     return seconds
+
+
+def _iso_z(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_window(since: str, until: str | None, *, now: float) -> tuple[float, float | None]:
+    """``report --since/--until`` as epoch seconds ``[since, until)``; until None is now.
+
+    Each is a look-back (``7d``, ``24h``, ``90m``, ``2w``: that long before ``now``) or an
+    ISO-8601 time with ``Z`` or an offset; a time with no offset is refused, not taken as UTC
+    or local. ValueError (naming the option, the value and what was expected) for a bad value
+    or an ``--until`` not after ``--since``.
+    """
+    start = _instant(since, option="--since", now=now)
+    if until is None:
+        return start, None
+    end = _instant(until, option="--until", now=now)
+    if end <= start:
+        raise ValueError(
+            f"--until: found {until!r} ({_iso_z(end)}), not after --since {since!r} "
+            f"({_iso_z(start)}); expected an end later than the start"
+        )
+    return start, end
 
 
 def audit_files(path: str | Path) -> list[Path]:
@@ -123,6 +185,9 @@ class _Pass:
 
     since: float
     until: float
+    #: Lines stamped at or after this are outside the window; infinite when no --until was
+    #: given, so lines stamped after now still count (clock skew).
+    end: float = math.inf
     series_s: int = 3600
     hours: dict[int, Bucket] = field(default_factory=dict)
     series: dict[int, Bucket] = field(default_factory=dict)
@@ -132,7 +197,8 @@ class _Pass:
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
     triggers: Counter[str] = field(default_factory=Counter)
-    manual: list[dict[str, Any]] = field(default_factory=list)
+    manual: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_MANUAL_LISTED))
+    manual_count: int = 0
     versions: Counter[str] = field(default_factory=Counter)
     lines: int = 0
 
@@ -142,7 +208,7 @@ class _Pass:
         ts: Any = line.get("ts")  # checked below with the fast exact-type test
         if type(ts) not in _NUMBERS or ts >= _LAST_TS:
             return False
-        if ts < self.since:  # later lines stay (clock skew)
+        if ts < self.since or ts >= self.end:
             return True
         for name in _TEXT_FIELDS:
             value = line.get(name)
@@ -193,6 +259,8 @@ class _Pass:
         reason = line.get("reason")
         if request_id and reason and request_id not in self.pending:
             self.pending[request_id] = str(reason)
+            if len(self.pending) > _PENDING_MAX:  # the oldest, unfinished for too long
+                del self.pending[next(iter(self.pending))]
 
     def _attempt(self, line: dict[str, Any]) -> None:
         pair = (str(line.get("provider")), str(line.get("model")))
@@ -252,6 +320,7 @@ class _Pass:
         if bucket is None:
             bucket = self.days[day] = Bucket()
         bucket.manual += 1
+        self.manual_count += 1
         self.manual.append(
             {
                 "ts": ts,
@@ -343,7 +412,7 @@ def _days_and_total(run: _Pass) -> tuple[list[dict[str, Any]], Bucket]:
             day = run.days[start // 86400 * 86400] = Bucket()
         day.merge(bucket)
         total.merge(bucket)
-    total.manual = len(run.manual)
+    total.manual = run.manual_count
     return [bucket_json(_iso_day(k), b) for k, b in sorted(run.days.items())], total
 
 
@@ -352,8 +421,13 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
     days, total = _days_and_total(run)
     keys = [dict(k, by_reason=dict(k["by_reason"])) for _, k in sorted(run.keys.items())]
     data: dict[str, Any] = {
-        "since": datetime.fromtimestamp(run.since, UTC).isoformat() if run.since > 0 else None,
+        "since": (
+            datetime.fromtimestamp(run.since, UTC).isoformat() if math.isfinite(run.since) else None
+        ),
         "until": datetime.fromtimestamp(run.until, UTC).isoformat(),
+        # [since, until): False when until is the time of the report, and lines stamped after
+        # it (clock skew) were counted too.
+        "until_given": math.isfinite(run.end),
         "audit_files": [str(p) for p in paths],
         "lines": run.lines,
         "bad_lines": bad,
@@ -369,8 +443,8 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
         "downgrades": {
             "downgraded": total.fallback + total.local,
             "triggers": dict(run.triggers.most_common()),
-            "manual_interventions": len(run.manual),
-            "manual": run.manual[-20:],
+            "manual_interventions": run.manual_count,
+            "manual": list(run.manual),
         },
         "route_versions": [v for v, _ in run.versions.most_common()],
     }
@@ -382,14 +456,22 @@ def build_report(
     *,
     now: float,
     since_s: float | None = None,
+    until_at: float | None = None,
     hard_stop_share: float = 0.15,
     local_share: float = 0.35,
     series_bucket_s: int = 3600,
 ) -> Report:
-    """Read the audit file (and its rotations) once; report on ``[now - since, now]``."""
+    """Read the audit file (and its rotations) once; report on ``[since, until)``.
+
+    since is ``now - since_s`` (the start of the log without it); until is ``until_at`` (epoch),
+    else ``now`` with lines stamped later still counted (clock skew).
+    """
     paths = audit_files(audit_path)
     run = _Pass(
-        since=now - since_s if since_s is not None else 0.0, until=now, series_s=series_bucket_s
+        since=now - since_s if since_s is not None else -math.inf,
+        until=until_at if until_at is not None else now,
+        end=until_at if until_at is not None else math.inf,
+        series_s=series_bucket_s,
     )
     bad = 0
     add, loads, error = run.add, orjson.loads, orjson.JSONDecodeError

@@ -16,7 +16,20 @@ __all__ = ["demo", "report", "service_app"]
 
 
 def report(
-    since: Annotated[str, typer.Option(help="Look back this far: 7d, 24h, 90m, 2w.")] = "7d",
+    since: Annotated[
+        str,
+        typer.Option(
+            help="Window start: a look-back (7d, 24h, 90m, 2w) or an ISO-8601 time with Z or an "
+            "offset (2026-01-31T01:10:00Z); a time without one is refused."
+        ),
+    ] = "7d",
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Window end, exclusive (default: now): a look-back (30m = 30 minutes ago) or an "
+            "ISO-8601 time with Z or an offset, as --since."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     plot: Annotated[Path | None, typer.Option(help="Write the fallback-% plot (PNG) here.")] = None,
     incident: Annotated[
@@ -32,11 +45,13 @@ def report(
     config: ConfigOpt = None,
     kind: KindOpt = None,
 ) -> None:
-    """Fallback share by tier, hard stops, alerts, rates, latency, keys; --plot and --incident."""
-    from .._report import build_report, parse_since
+    """Fallback share by tier, hard stops, alerts, rates, latency, keys over [--since, --until);
+    --plot and --incident."""
+    from .._report import build_report, report_window
 
+    now = time.time()
     try:
-        since_s = parse_since(since)
+        start, end = report_window(since, until, now=now)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     table, path = _audit_source(audit, config, kind)
@@ -47,8 +62,9 @@ def report(
     alerts = table.settings.alerts if table else None
     report_json = build_report(
         path,
-        now=time.time(),
-        since_s=since_s,
+        now=now,
+        since_s=now - start,
+        until_at=end,
         hard_stop_share=alerts.hard_stop_share if alerts else 0.15,
         local_share=alerts.local_share if alerts else 0.35,
         series_bucket_s=_bucket(bucket),
@@ -64,11 +80,33 @@ def report(
     from ._ops_view import print_hours, print_report
 
     console = _console()
+    console.print(_window_line(built), markup=False)
     if hourly:
         print_hours(console, built)
     print_report(console, built)
+    console.print(_client_errors_line(built), markup=False)
     if plot is not None:
         typer.echo(f"plot: {built['plot']}")
+
+
+def _window_line(data: dict[str, Any]) -> str:
+    """The window the report covers, as the JSON states it (``since``, ``until``)."""
+    end = data["until"] if data.get("until_given") else f"now ({data['until']})"
+    note = "" if data.get("until_given") else "; lines stamped after now (clock skew) count too"
+    return f"window (UTC): from {data['since'] or 'the start of the log'} until {end}{note}"
+
+
+def _client_errors_line(data: dict[str, Any]) -> str:
+    """Client errors (refused before routing, hung up): no intents, so in no share or table."""
+    total = data["totals"]["client_errors"]
+    days = ", ".join(
+        f"{d['start']} {d['client_errors']}" for d in data["days"] if d["client_errors"]
+    )
+    per_day = f" ({days})" if days else ""
+    return (
+        f"Client errors (requests refused before routing, clients that hung up; not intents, "
+        f"in no share): {total}{per_day}"
+    )
 
 
 def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> tuple[Any, Path]:
