@@ -29,6 +29,7 @@ from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
     LocalReply,
+    body_lines,
     get_json,
     parse_json_object,
     request_timeout,
@@ -119,7 +120,7 @@ async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
         for chunk in _message_chunks(state, message):
             yield chunk
         return
-    async for event in sse_events(response.aiter_lines()):
+    async for event in sse_events(body_lines(response.aiter_bytes())):
         data = parse_json_object(event.data)
         if isinstance(data, MalformedEvent):
             yield data

@@ -28,6 +28,7 @@ from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
     LocalReply,
+    body_lines,
     get_json,
     parse_json_object,
     request_timeout,
@@ -104,7 +105,7 @@ class OllamaTransport:
 
 async def _decode(response: httpx.Response) -> AsyncIterator[ChunkOrMalformed]:
     state = OllamaStreamState()
-    async for raw in response.aiter_lines():
+    async for raw in body_lines(response.aiter_bytes()):
         if not raw.strip():
             continue
         line = parse_json_object(raw)
