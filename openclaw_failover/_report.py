@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ._report_buckets import Bucket, bucket_json
+from ._report_buckets import Bucket, bucket_json, parse_since, report_window
 
 __all__ = [
     "Report",
@@ -30,8 +30,6 @@ __all__ = [
     "report_window",
 ]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _ROTATED = re.compile(r"^\.(\d+)$")
 _NUMBERS = (float, int)
 #: Past this (the year 10000) an epoch has no date, and a bucket of it could not be printed.
@@ -47,71 +45,6 @@ _TEXT_FIELDS = ("request_id", "reason", "route", "route_version", "profile")
 _PENDING_MAX = 10_000
 #: The newest manual interventions listed in full; all of them are counted.
 _MANUAL_LISTED = 20
-_EXAMPLE_ISO = "2026-01-31T01:10:00Z"
-
-
-def parse_since(text: str) -> float:
-    """Parse a look-back such as ``7d``, ``24h``, ``90m``, ``2w`` into seconds."""
-    return _duration(text, option="--since")
-
-
-def _instant(text: str, *, option: str, now: float) -> float:
-    """One end of the window: a look-back (that long before ``now``) or an ISO-8601 time."""
-    if _DURATION.match(text):
-        return now - _duration(text, option=option)
-    iso = text.strip()
-    iso = iso[:-1] + "Z" if iso.endswith("z") else iso
-    expected = (
-        "a look-back (a number and a unit s/m/h/d/w, e.g. 90m) or an ISO-8601 time with Z or "
-        f"an offset, e.g. {_EXAMPLE_ISO}"
-    )
-    try:
-        when = datetime.fromisoformat(iso)
-    except ValueError as exc:
-        detail = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
-        raise ValueError(f"{option}: found {text!r}{detail}; expected {expected}") from None
-    if when.tzinfo is None:  # 01:10 on an on-call laptop is not 01:10 UTC: never guess
-        raise ValueError(
-            f"{option}: found {text!r}, a time with no UTC offset; expected Z or an offset "
-            f"(the report is in UTC), e.g. {_EXAMPLE_ISO} or 2026-01-31T03:10:00+02:00"
-        )
-    return when.timestamp()
-
-
-def _duration(text: str, *, option: str) -> float:
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(
-            f"{option}: found {text!r}; expected a number and a unit s/m/h/d/w, e.g. 7d"
-        )
-    seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
-    if seconds <= 0:  # a zero window reports nothing (and a zero --bucket has no width)
-        raise ValueError(f"{option}: found {text!r}; expected a duration above zero, e.g. 7d")
-    return seconds
-
-
-def _iso_z(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def report_window(since: str, until: str | None, *, now: float) -> tuple[float, float | None]:
-    """``report --since/--until`` as epoch seconds ``[since, until)``; until None is now.
-
-    Each is a look-back (``7d``, ``24h``, ``90m``, ``2w``: that long before ``now``) or an
-    ISO-8601 time with ``Z`` or an offset; a time with no offset is refused, not taken as UTC
-    or local. ValueError (naming the option, the value and what was expected) for a bad value
-    or an ``--until`` not after ``--since``.
-    """
-    start = _instant(since, option="--since", now=now)
-    if until is None:
-        return start, None
-    end = _instant(until, option="--until", now=now)
-    if end <= start:
-        raise ValueError(
-            f"--until: found {until!r} ({_iso_z(end)}), not after --since {since!r} "
-            f"({_iso_z(start)}); expected an end later than the start"
-        )
-    return start, end
 
 
 def audit_files(path: str | Path) -> list[Path]:

@@ -1,15 +1,84 @@
-"""One time bucket of the report: how intents ended, by tier, and which sessions hit a hard stop."""
+"""The report's time: its window (``--since``/``--until``), its bucket width (``--bucket``) and
+one time bucket (how intents ended, by tier, and which sessions hit a hard stop)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Bucket", "bucket_json", "parse_bucket"]
+__all__ = ["Bucket", "bucket_json", "parse_bucket", "parse_since", "report_window"]
 
 _WIDTH = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*")
 _WIDTH_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_EXAMPLE_ISO = "2026-01-31T01:10:00Z"
+
+
+def parse_since(text: str) -> float:
+    """Parse a look-back such as ``7d``, ``24h``, ``90m``, ``2w`` into seconds."""
+    return _duration(text, option="--since")
+
+
+def _instant(text: str, *, option: str, now: float) -> float:
+    """One end of the window: a look-back (that long before ``now``) or an ISO-8601 time."""
+    if _DURATION.match(text):
+        return now - _duration(text, option=option)
+    iso = text.strip()
+    iso = iso[:-1] + "Z" if iso.endswith("z") else iso
+    expected = (
+        "a look-back (a number and a unit s/m/h/d/w, e.g. 90m) or an ISO-8601 time with Z or "
+        f"an offset, e.g. {_EXAMPLE_ISO}"
+    )
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError as exc:
+        detail = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
+        raise ValueError(f"{option}: found {text!r}{detail}; expected {expected}") from None
+    if when.tzinfo is None:  # 01:10 on an on-call laptop is not 01:10 UTC: never guess
+        raise ValueError(
+            f"{option}: found {text!r}, a time with no UTC offset; expected Z or an offset "
+            f"(the report is in UTC), e.g. {_EXAMPLE_ISO} or 2026-01-31T03:10:00+02:00"
+        )
+    return when.timestamp()
+
+
+def _duration(text: str, *, option: str) -> float:
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(
+            f"{option}: found {text!r}; expected a number and a unit s/m/h/d/w, e.g. 7d"
+        )
+    seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if seconds <= 0:  # a zero window reports nothing (and a zero --bucket has no width)
+        raise ValueError(f"{option}: found {text!r}; expected a duration above zero, e.g. 7d")
+    return seconds
+
+
+def _iso_z(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_window(since: str, until: str | None, *, now: float) -> tuple[float, float | None]:
+    """``report --since/--until`` as epoch seconds ``[since, until)``; until None is now.
+
+    Each is a look-back (``7d``, ``24h``, ``90m``, ``2w``: that long before ``now``) or an
+    ISO-8601 time with ``Z`` or an offset; a time with no offset is refused, not taken as UTC
+    or local. ValueError (naming the option, the value and what was expected) for a bad value
+    or an ``--until`` not after ``--since``.
+    """
+    start = _instant(since, option="--since", now=now)
+    if until is None:
+        return start, None
+    end = _instant(until, option="--until", now=now)
+    if end <= start:
+        raise ValueError(
+            f"--until: found {until!r} ({_iso_z(end)}), not after --since {since!r} "
+            f"({_iso_z(start)}); expected an end later than the start"
+        )
+    return start, end
 
 
 def parse_bucket(text: str) -> int:
