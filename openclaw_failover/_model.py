@@ -4,11 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
+
+#: Header names whose values are credentials (``Authorization``, ``X-Api-Key``, ``api-key``,
+#: ``x-goog-api-key``, ``Cookie``...).
+_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|credential", re.I)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a provider header by this name carries a credential."""
+    return bool(_CREDENTIAL_HEADER.search(name))
+
+
+def header_credentials(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials in a provider's headers: each credential header's value, and its token
+    without the scheme word (``Bearer``, ``Basic``...), as an upstream may echo either."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if value and is_credential_header(name):
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token.strip() and scheme.isalpha():
+                found.append(token.strip())
+    return tuple(found)
 
 
 class FailureReason(StrEnum):

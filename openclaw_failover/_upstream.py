@@ -14,7 +14,7 @@ from typing import Any
 
 from ._classify import classify_outcome, upstream_message
 from ._idle import IdleWatch, Watchdog
-from ._model import FailureReason
+from ._model import FailureReason, header_credentials
 from ._ports import (
     BUDGET_SPENT,
     SLOT_WAIT_TIMEOUT,
@@ -208,7 +208,9 @@ async def _error_reply(
     reply: UpstreamReply, call: UpstreamCall, *, started: float, clock: Clock
 ) -> Failed:
     """A non-2xx reply, classified from its status, headers and body excerpt."""
-    excerpt = await reply.error_excerpt(4096)
+    excerpt = await reply.error_excerpt(4096)  # the key masked; and the provider's headers:
+    for credential in header_credentials(call.provider.headers):
+        excerpt = excerpt.replace(credential, "***")
     result = classify_outcome(
         status=reply.status,
         headers=reply.headers,

@@ -7,6 +7,7 @@ upstream may echo it back in an error body.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -19,8 +20,11 @@ from typing import Any
 
 import pytest
 
+from openclaw_failover._errors import RequestRejected
+from openclaw_failover._exchange import ChatRequest
 from openclaw_failover.config import load_route_table
 from openclaw_failover.config._redact import known_secrets, redact, scrub_text
+from tests.fixtures.engine import Spec, error, make_engine, make_table
 
 INLINE_TOKEN = "hdr-inline-SECRET-5b7c9d"
 ENV_TOKEN = "hdr-env-SECRET-31e8aa"  # in a variable whose name does not look secret
@@ -147,3 +151,21 @@ def test_probe_against_an_echoing_upstream_prints_no_header_credential(
     for output in outputs:
         assert INLINE_TOKEN not in output
         assert ENV_TOKEN not in output
+
+
+async def test_an_upstream_echoing_a_header_credential_in_a_400_is_masked_for_the_caller() -> None:
+    """A 400's own words go back to the caller (what to fix); a provider header credential
+    echoed in them, or its token alone, is masked first (as the key already is)."""
+    table = make_table([Spec("p", "m1", keys=("ka",))])
+    headers = {"X-Gateway-Auth": f"Bearer {ENV_TOKEN}", "X-Title": "my-assistant-app"}
+    provider = dataclasses.replace(table.providers["p"], headers=headers)
+    table = dataclasses.replace(table, providers={"p": provider})
+    rig = make_engine(table)
+    words = f"bad header value {ENV_TOKEN} for app my-assistant-app"
+    rig.upstream.set(error(400, body={"error": {"message": words}}), model="m1")
+    with pytest.raises(RequestRejected) as info:
+        await rig.engine.complete(
+            ChatRequest(body={"messages": [{"role": "user", "content": "x"}]})
+        )
+    assert ENV_TOKEN not in info.value.upstream_message
+    assert info.value.upstream_message == "bad header value *** for app my-assistant-app"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._catalog import DUMMY_KEYS
+from .._model import header_credentials, is_credential_header
 from ._env import env_vars_of, read_dotenv
 from ._paths import openclaw_state_root
 from ._source import read_document
@@ -39,9 +40,6 @@ _KEY_SHAPED = re.compile(
     r"[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{30,})"
 )
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@'\"<>]+@")
-#: Provider header names whose values are credentials (``Authorization``, ``X-Api-Key``,
-#: ``api-key``, ``x-goog-api-key``, ``Cookie``...).
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|credential", re.I)
 
 
 def secret_values(environ: Mapping[str, str]) -> frozenset[str]:
@@ -124,18 +122,13 @@ def _scrub_tree(value: Any, secrets: list[str]) -> Any:
 
 def _secret_header(name: str, value: str) -> bool:
     """A provider header that carries a credential, written as a value (not a reference)."""
-    return bool(value) and bool(_SECRET_HEADER.search(name)) and not _is_reference(value)
+    return bool(value) and is_credential_header(name) and not _is_reference(value)
 
 
 def _header_values(headers: Mapping[Any, Any]) -> Iterable[str]:
-    """The credentials in a provider's ``headers``: each value, and its token without the
-    scheme word (``Bearer``, ``Basic``...), as an upstream may echo either."""
-    for name, value in headers.items():
-        if isinstance(value, str) and _secret_header(str(name), value):
-            yield value
-            scheme, _, token = value.partition(" ")
-            if token and scheme.isalpha():
-                yield token.strip()
+    """The credentials written in a document's ``headers`` block."""
+    written = {str(k): v for k, v in headers.items() if isinstance(v, str)}
+    return header_credentials({k: v for k, v in written.items() if _secret_header(k, v)})
 
 
 def _inline_values(value: Any, field: str = "") -> Iterable[str]:
@@ -179,7 +172,7 @@ def _store_values(state_root: Path) -> Iterable[str]:
 
 def _table_values(table: RouteTable) -> Iterable[str]:
     for provider in table.providers.values():
-        yield from _header_values(provider.headers)
+        yield from header_credentials(provider.headers)
         for profile in provider.profiles:
             if profile.secret is not None and profile.source != "dummy":
                 yield profile.secret.reveal()
