@@ -252,7 +252,7 @@ def print_report(console: Console, data: Mapping[str, Any]) -> None:
     skipped = f"; {bad:,} unreadable lines skipped (the report is partial)" if bad else ""
     console.print(
         f"{data['lines']:,} audit lines from {', '.join(data['audit_files']) or '-'}; "
-        f"{totals['intents']:,} intents since {data['since'] or 'the start'}{skipped}",
+        f"{totals['intents']:,} intents in the window{skipped}",
         markup=False,
     )
     days = _table("Per day (UTC)", *_DAY_COLUMNS)
