@@ -201,6 +201,8 @@ def _parse_body(excerpt: str) -> _Body:
     return _Body(text, label)
 
 
+#: UTC, the zone of every HTTP date (taken from email.utils: the core imports no datetime).
+_UTC = parsedate_to_datetime("Thu, 01 Jan 1970 00:00:00 +0000").tzinfo
 _DELAY = re.compile(r"\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 
@@ -237,6 +239,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000" or asctime's zoneless form: an HTTP date is always GMT,
+        when = when.replace(tzinfo=_UTC)  # never the local time ``timestamp()`` would assume
     return max(0.0, when.timestamp() - now)
 
 
