@@ -123,6 +123,10 @@ _RATE = _cue(
     r"concurrency limit",
     r"resource[_ ]exhausted",
 )
+# Google's quota windows (per minute, per day): status RESOURCE_EXHAUSTED, whose message is
+# "You exceeded your current quota, please check your plan and billing details" even for a
+# per-minute limit. OpenClaw 4.1 maps the code to rate_limit; the words are no billing cue.
+_QUOTA_WINDOW = _cue(r"resource_exhausted")
 # Anthropic ``overloaded_error`` (529) and OpenClaw 4.1 "unless the message says overloaded".
 _OVERLOADED = _cue(r"overloaded")
 # Missing models. OpenAI code ``model_not_found`` / "does not exist"; Anthropic
@@ -297,9 +301,13 @@ def _payment(body: _Body, provider: str) -> R:
 
 
 def _too_many(body: _Body, provider: str) -> R:
-    """429 is a rate limit, unless the text says billing (OpenAI ``insufficient_quota``)."""
+    """429 is a rate limit, unless the text says billing (OpenAI ``insufficient_quota``); a
+    Google ``RESOURCE_EXHAUSTED`` quota window stays a rate limit whatever its words."""
     del provider
-    return R.BILLING if _BILLING.search(body.text) else R.RATE_LIMIT
+    text = body.text
+    if _BILLING.search(text) and not _QUOTA_WINDOW.search(text):
+        return R.BILLING
+    return R.RATE_LIMIT
 
 
 def _denied(body: _Body, provider: str) -> R:
@@ -372,6 +380,7 @@ def _by_cue(body: _Body, provider: str, *, quiet_server: bool = False) -> R | No
     ordered = (
         (_CONTEXT, R.CONTEXT_OVERFLOW),
         (_REVOKED, R.AUTH_PERMANENT),
+        (_QUOTA_WINDOW, R.RATE_LIMIT),
         (_BILLING, R.BILLING),
         (_RATE, R.RATE_LIMIT),
         (_OVERLOADED, R.OVERLOADED),
