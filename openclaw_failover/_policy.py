@@ -64,7 +64,11 @@ def cooldown_for(
         return CooldownDecision(0.0, "none", failures)
     schedule_s = min(rule.cap_s, _grown(rule, failures))
     if rule.honor_retry_after and retry_after_s is not None and retry_after_s > schedule_s:
-        return CooldownDecision(min(retry_after_s, rule.max_retry_after_s), "retry_after", failures)
+        # Capped, but never below the schedule: a longer Retry-After must not shorten it (a
+        # ``maxRetryAfterS`` under ``capS`` would have, from a late step on).
+        capped = min(retry_after_s, rule.max_retry_after_s)
+        if capped > schedule_s:
+            return CooldownDecision(capped, "retry_after", failures)
     return CooldownDecision(schedule_s, "schedule", failures)
 
 
