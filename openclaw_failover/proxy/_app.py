@@ -23,7 +23,7 @@ from ._limits import ProviderLimits
 from ._metrics import ProxyMetrics
 from ._probes import run_probes
 from ._reload import ConfigReloader, Loader, default_loader
-from ._request import new_request_id
+from ._request import new_request_id, request_id_in
 from ._routes import SmallRoutes, http_error, server_error
 from ._runtime import ChatEngine, ProxyRuntime, log
 
@@ -144,7 +144,8 @@ class ProxyApp(Starlette):
         except Exception:
             log.exception("POST %s failed inside the proxy", scope["path"])
             if not started:
-                await send_error(send, internal_error(), new_request_id(), {})
+                request_id = request_id_in(scope["headers"]) or new_request_id()
+                await send_error(send, internal_error(), request_id, {})
 
 
 def _token_of(runtime: ProxyRuntime) -> Callable[[], Secret | None]:

@@ -154,7 +154,7 @@ class ChatCompletions:
                     limit=table.settings.proxy.max_body_bytes,
                     declared=headers.content_length,
                 )
-            body = parse_body(raw)
+            body = parse_body(raw, scope["headers"])
             route = route_of(body["model"], table)
             request = chat_request(body, headers, route=route, table=table)
         except (BadRequest, BodyTooLarge) as exc:

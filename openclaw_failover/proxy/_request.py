@@ -146,14 +146,19 @@ def _deadline_ms(value: bytes) -> float:
     return number
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
-    """Parse and type-check the chat-completions body; raise ``BadRequest`` naming the field."""
+def parse_body(raw: bytes, headers: Iterable[tuple[bytes, bytes]] = ()) -> dict[str, Any]:
+    """Parse and type-check the chat-completions body; raise ``BadRequest`` naming the field
+    (a 415 naming ``Content-Encoding`` for a compressed body, which is never decoded here)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise _bad(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+        raise encoded_body(headers) or _bad(
+            f"the request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
     if not isinstance(body, dict):
-        raise _bad(f"the request body: found a JSON {type(body).__name__}; expected an object")
+        raise encoded_body(headers) or _bad(
+            f"the request body: found a JSON {type(body).__name__}; expected an object"
+        )
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise _bad(
@@ -172,6 +177,27 @@ def parse_body(raw: bytes) -> dict[str, Any]:
             wanted = " or ".join(_JSON_NAMES[t] for t in types)
             raise _bad(f"field '{key}': found {_shown(value)}; expected {wanted}", param=key)
     return body
+
+
+def encoded_body(headers: Iterable[tuple[bytes, bytes]]) -> BadRequest | None:
+    """The 415 for a body sent with a ``Content-Encoding`` (gzip, br, ...), None without one.
+
+    Asked only once the body failed to parse: compressed bytes are never JSON, and a body
+    that parsed is passed on as it is."""
+    for name, value in headers:
+        if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+            found = value.decode("latin-1")[:80]
+            return BadRequest(
+                openai_error(
+                    415,
+                    f"header content-encoding: found {found!r}; expected none: the failover "
+                    "proxy does not decode compressed request bodies, send the JSON "
+                    "uncompressed",
+                    code="unsupported_content_encoding",
+                    param="content-encoding",
+                )
+            )
+    return None
 
 
 _JSON_NAMES: dict[type, str] = {

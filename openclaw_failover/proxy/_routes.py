@@ -15,6 +15,10 @@ from ._runtime import ProxyRuntime, log
 from ._wire_errors import openai_error
 
 
+def _echoed_id(request: Request) -> str:
+    return request.headers.get("x-request-id") or new_request_id()
+
+
 def _json(data: Any, *, status: int = 200, request: Request, version: str = "") -> Response:
     headers = {"x-request-id": request.headers.get("x-request-id") or new_request_id()}
     if version:
@@ -83,9 +87,11 @@ class SmallRoutes:
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 as OpenAI-style errors; a 405 keeps its ``Allow`` header."""
+    """Starlette's own 404/405 as OpenAI-style errors; a 405 keeps its ``Allow`` header, and
+    the request id is echoed as on every other reply."""
     status = getattr(exc, "status_code", 500)
     headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
+    headers["x-request-id"] = _echoed_id(request)
     where = f"{request.method} {request.url.path}"
     if status == 405:
         allowed = headers.get("Allow", "")
@@ -105,4 +111,5 @@ async def server_error(request: Request, exc: Exception) -> Response:
         type_="server_error",
         code="internal_error",
     )
-    return Response(error.body, 500, media_type="application/json")
+    headers = {"x-request-id": _echoed_id(request)}
+    return Response(error.body, 500, headers=headers, media_type="application/json")

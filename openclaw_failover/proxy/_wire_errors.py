@@ -82,12 +82,20 @@ def hard_stop_error(
     the message is long-window rate-limit evidence, which stops same-model retries at once with
     or without a fallback; "Retry after N seconds" (N > 60) says the same in text. The message
     avoids words OpenClaw reads as billing, auth, format or a per-minute window.
+
+    ``retry-after-ms`` carries the true wait when it is known: the ``openai`` SDKs read it
+    before ``Retry-After`` (so a client retrying on its own waits for the soonest candidate,
+    not the 61 s floor), while OpenClaw takes the larger of the two (``@openclaw/ai``
+    ``parseRetryAfterHeadersSeconds``), so what it sees stays at least 61 s.
     """
     wait_s = retry_after_s(exc.soonest_retry_at, now)
     soonest = exc.soonest_retry_at
     when = "no candidate said when it is free again"
+    headers: tuple[tuple[str, str], ...] = (("retry-after", str(wait_s)),)
     if soonest is not None:
         when = f"the soonest candidate is free again at {_iso(soonest)}"
+        wait_ms = max(0, math.ceil((soonest - now) * 1000.0))
+        headers += (("retry-after-ms", str(wait_ms)),)
     tried = sum(1 for a in exc.attempts if not a.skipped)
     skipped = len(exc.attempts) - tried
     message = (
@@ -111,7 +119,7 @@ def hard_stop_error(
         type_="failover_hard_stop",
         code="rate_limit_exceeded",
         extra=extra,
-        headers=(("retry-after", str(wait_s)),),
+        headers=headers,
         outcome="hard_stop",
     )
 
