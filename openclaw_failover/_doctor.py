@@ -144,12 +144,13 @@ async def check_state(table: RouteTable, store: StateStore, *, now: float) -> li
     """The store answers (not degraded to local state); no probe claim or cooldown is stale."""
     try:
         items = await store.items()
-    except Exception as exc:  # reported, never raised
+    except Exception as exc:  # reported, never raised (the CLI masks the text)
         return [
             Finding(
                 "state",
                 "error",
-                f"state store {describe_store(table)} unreadable ({type(exc).__name__})",
+                f"state store {describe_store(table)} unreadable "
+                f"({type(exc).__name__}: {mask_url(str(exc))})",
                 "check that Redis answers at state.url"
                 if table.settings.state.backend == "redis"
                 else f"check state.backend / the directory {table.settings.state.directory}",

@@ -35,7 +35,8 @@ _LIST_TIMEOUT_S = 5.0
 
 
 def health_state(health: Health | None, now: float) -> str:
-    """healthy, cooling, disabled or probing, for one stored health."""
+    """healthy, cooling, disabled or probing, for one stored health (status adds "unknown"
+    when the store was not read, and "no key")."""
     if health is None:
         return "healthy"
     if health.cooldown_until > now:
@@ -200,13 +201,19 @@ def _worst(healths: Sequence[Health | None]) -> Health | None:
     return max(present, key=lambda h: (h.cooldown_until, h.disabled), default=None)
 
 
-def _key_status(profile: Profile | None, healths: Sequence[Health | None], now: float) -> KeyStatus:
+def _key_status(
+    profile: Profile | None, healths: Sequence[Health | None], now: float, *, known: bool = True
+) -> KeyStatus:
+    """One row; ``known`` False when the shared state was not read (its state is "unknown",
+    never "healthy" for lack of data)."""
     worst = _worst(healths)
     counts: dict[str, int] = {}
     for health in healths:
         for reason, n in (health.failure_counts if health else {}).items():
             counts[reason] = counts.get(reason, 0) + n
-    state = "no key" if profile is not None and profile.secret is None else health_state(worst, now)
+    state = health_state(worst, now) if known else "unknown"
+    if profile is not None and profile.secret is None:
+        state = "no key"
     source = ""
     if profile is not None:
         source = (
@@ -267,15 +274,19 @@ async def gather_status(
     store_error = None
     try:
         snapshot, everything = await store.snapshot(wanted), await store.items()
-    except Exception as exc:  # shown as a finding; never a stack trace
+    except Exception as exc:  # shown as a finding; never a stack trace (the CLI masks it)
         snapshot, everything = {}, {}
-        store_error = type(exc).__name__
+        store_error = f"{type(exc).__name__}: {exc}"
+    # Degraded with nothing held, the store answered from an empty local state (a fresh CLI
+    # process): no state was read, and every row would claim "healthy" for lack of data.
+    known = store_error is None and (bool(everything) or _degraded(store) is None)
     candidates = []
     for route_name, candidate, provider, keys in plan:
         rows = tuple(
-            _key_status(p, [snapshot.get(k) for k in keys[p.id]], now) for p in provider.profiles
+            _key_status(p, [snapshot.get(k) for k in keys[p.id]], now, known=known)
+            for p in provider.profiles
         )
-        model_row = _key_status(None, [snapshot.get(keys[""][0])], now)
+        model_row = _key_status(None, [snapshot.get(keys[""][0])], now, known=known)
         candidates.append(
             CandidateStatus(route_name, candidate.ref, str(candidate.tier), model_row, rows)
         )

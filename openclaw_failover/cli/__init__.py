@@ -11,6 +11,9 @@ from . import _install, _ops, _serve, _sidecar, _validate
 
 __all__ = ["app", "main"]
 
+#: The exit code after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
 
 def build_app() -> typer.Typer:
     """Build the Typer app with every command group registered."""
@@ -33,10 +36,13 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app and turn unexpected errors into one clear line."""
     try:
         app(args=argv, standalone_mode=True)
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit 130
+            typer.echo("openclaw-failover: interrupted (Ctrl-C); the command stopped", err=True)
         raise
     except KeyboardInterrupt:
-        sys.exit(130)
+        typer.echo("openclaw-failover: interrupted (Ctrl-C); the command stopped", err=True)
+        sys.exit(INTERRUPTED)
     except Exception as exc:  # the last seam: never a stack trace to the operator
         typer.echo(
             f"openclaw-failover: error: {_scrubbed(f'{type(exc).__name__}: {exc}')}", err=True

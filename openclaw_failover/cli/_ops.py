@@ -250,7 +250,8 @@ def probe(
 
 
 def doctor(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = False) -> None:
-    """Check config, keys, state, local tier, proxy, OpenClaw wiring and audit in one pass."""
+    """Check config, keys, state, local tier, proxy, OpenClaw wiring and audit in one pass;
+    exit 0 when all is ok, 1 on a warning, 2 on an error."""
     from .._doctor import check_config, run_checks, worst_exit
     from .._openclaw_state import openclaw_state_dir
     from ._ops_view import print_doctor

@@ -39,7 +39,7 @@ def cooldowns_clear(
 
     table = _clear_target(config, kind, provider=provider, profile=profile, everything=everything)
     what = "every cooldown" if everything else f"cooldowns of {provider or profile}"
-    if not yes and not typer.confirm(f"Clear {what}?", default=False):
+    if not yes and not _confirmed(f"Clear {what}?"):
         raise _fail("nothing cleared", code=1)
 
     async def go() -> Any:
@@ -77,6 +77,20 @@ def cooldowns_clear(
         read_openclaw_state(os.environ), now=time.time(), provider=provider
     ):
         typer.echo(line)
+
+
+def _confirmed(question: str) -> bool:
+    """The operator's answer; no answer (stdin closed or not a terminal, Ctrl-C at the
+    prompt) exits 1 saying nothing was cleared and how to clear without asking."""
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:  # typer's own (its vendored click), not click's
+        typer.echo(err=True)  # end the prompt's line
+        raise _fail(
+            "cooldowns clear: nothing cleared: no answer to the question (stdin closed or "
+            "not a terminal); pass --yes to clear without asking",
+            code=1,
+        ) from None
 
 
 def _clear_target(

@@ -25,14 +25,16 @@ _STATE_STYLE = {
     "probing": "cyan",
     "disabled": "red",
     "no key": "red",
+    "unknown": "yellow",
 }
 _LEVEL_STYLE = {"ok": "green", "warn": "yellow", "error": "red"}
 
 
 def _at(epoch: float | None, now: float | None = None) -> str:
+    """A time with its zone (UTC), and how far ahead it is when ``now`` is given."""
     if not epoch:
         return "-"
-    text = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    text = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     if now is not None and epoch > now:
         text += f" (in {int(epoch - now)} s)"
     return text
@@ -85,11 +87,15 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         f"route version [bold]{data['route_version']}[/]"
     )
     if data.get("store_error"):
-        console.print(f"[red]state store unreadable: {data['store_error']}[/]")
+        console.print(
+            f"[red]state store unreadable ({escape(str(data['store_error']))}): the states "
+            "below are unknown; openclaw-failover doctor says how to fix it[/]"
+        )
     if data.get("store_degraded"):
         console.print(
-            f"[yellow]state store degraded, showing this process's local state only: "
-            f"{escape(str(data['store_degraded']))}[/]"
+            f"[yellow]state store degraded, showing this process's local state only "
+            f"(unknown when it holds none): {escape(str(data['store_degraded']))}; "
+            "openclaw-failover doctor says how to fix it[/]"
         )
     _print_proxy(console, data.get("proxy"), str(data["route_version"]))
     table = _table("Candidates and keys", *_CANDIDATE_COLUMNS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -86,8 +87,23 @@ def run_server(table: RouteTable, *, host: str, port: int) -> None:
     except StartupFailed:  # already logged with its reason
         raise typer.Exit(3) from None
     except OSError as exc:
-        typer.echo(f"openclaw-failover serve: cannot listen on {host}:{port}: {exc}", err=True)
+        typer.echo(
+            f"openclaw-failover serve: cannot listen on {host}:{port}: {exc}; {_bind_fix(exc)}",
+            err=True,
+        )
         raise typer.Exit(1) from None
+
+
+def _bind_fix(exc: OSError) -> str:
+    """What to do when the listening socket cannot be had."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            "another process holds that port (a proxy already running? openclaw-failover "
+            "status asks it); stop it, or pass --port or set proxy.port to a free port"
+        )
+    return (
+        "pass --host and --port (or set proxy.host and proxy.port) to an address this machine has"
+    )
 
 
 def _log_to_stderr() -> None:
