@@ -185,3 +185,20 @@ def test_serve_on_a_busy_port_says_what_to_do(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "another process holds that port" in err
     assert "--port" in err
+
+
+def test_status_on_a_store_degraded_to_empty_local_state_says_unknown(tmp_path: Path) -> None:
+    """Redis down with onUnavailable local: this process's local state is empty, so every
+    state is "unknown" (was "healthy" under a degraded note), and the note says so."""
+    config = _config(tmp_path, {**_redis_down(), "onUnavailable": "local"})
+    code, out, _ = _invoke(["status", "--config", str(config), "--json"], tmp_path)
+    assert code == 0, out
+    data = json.loads(out)
+    assert "redis unavailable" in data["store_degraded"]
+    assert data["store_error"] is None
+    states = {c["state"]["state"] for c in data["candidates"]}
+    states |= {k["state"] for c in data["candidates"] for k in c["keys"]}
+    assert states == {"unknown"}
+    _, text, _ = _invoke(["status", "--config", str(config)], tmp_path)
+    assert "healthy" not in text
+    assert "unknown when it holds none" in text
