@@ -214,6 +214,10 @@ def _idle_failure(idle_s: float) -> Failed:
     return Failed(FailureReason.TIMEOUT, None, None, detail, "StreamIdleTimeout", idle_s * 1000.0)
 
 
+#: The delta fields ``_merge_choice`` merges itself; the rest go through ``_merge_other``.
+_MERGED = frozenset({"role", "content", "tool_calls"})
+
+
 def aggregate(chunks: Iterable[Chunk], *, model: str) -> dict[str, Any]:
     """The whole ``chat.completion`` body for a stream's chunks (tool-call deltas merged)."""
     first: Chunk | None = None
@@ -255,9 +259,46 @@ def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
     calls = delta.get("tool_calls")
     if calls:
         _merge_calls(acc, calls if isinstance(calls, list) else [calls])
+    if len(delta) > ("role" in delta) + ("content" in delta) + ("tool_calls" in delta):
+        _merge_other(acc, delta)
+    if choice.get("logprobs"):
+        _merge_logprobs(acc, choice["logprobs"])
     finish = choice.get("finish_reason")
     if finish is not None:
         acc["finish"] = finish
+
+
+def _merge_other(acc: dict[str, Any], delta: dict[str, Any]) -> None:
+    """The delta's other fields (``refusal``, ``reasoning_content``, ``reasoning``, a legacy
+    ``function_call``...): text sent in pieces is joined, objects are merged field by field,
+    any other value is kept as last sent."""
+    other: dict[str, Any] = acc.setdefault("other", {})
+    for key, value in delta.items():
+        if key not in _MERGED and value is not None:
+            other[key] = _joined(other.get(key), value)
+
+
+def _joined(old: Any, new: Any) -> Any:
+    if isinstance(new, str):
+        return old + new if isinstance(old, str) else new
+    if isinstance(new, dict):
+        merged = dict(old) if isinstance(old, dict) else {}
+        for key, value in new.items():
+            if value is not None:
+                merged[key] = _joined(merged.get(key), value)
+        return merged
+    return new
+
+
+def _merge_logprobs(acc: dict[str, Any], logprobs: Any) -> None:
+    """Each chunk's ``logprobs.content`` / ``logprobs.refusal`` tokens, in order."""
+    if not isinstance(logprobs, dict):
+        return
+    merged: dict[str, list[Any]] = acc.setdefault("logprobs", {})
+    for key in ("content", "refusal"):
+        tokens = logprobs.get(key)
+        if isinstance(tokens, list):
+            merged.setdefault(key, []).extend(tokens)
 
 
 def _merge_calls(acc: dict[str, Any], calls: list[Any]) -> None:
@@ -306,4 +347,13 @@ def _finish_choice(index: int, acc: dict[str, Any]) -> dict[str, Any]:
             }
             for c in acc["calls"]
         ]
-    return {"index": index, "message": message, "finish_reason": acc["finish"], "logprobs": None}
+    other = acc.get("other")
+    if other:
+        message.update({k: v for k, v in other.items() if k not in message})
+    logprobs = acc.get("logprobs")
+    return {
+        "index": index,
+        "message": message,
+        "finish_reason": acc["finish"],
+        "logprobs": {"content": None, "refusal": None, **logprobs} if logprobs else None,
+    }
