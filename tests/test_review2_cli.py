@@ -103,7 +103,7 @@ def test_status_shows_cooldown_times_in_utc_with_the_time_left(
     code, out, _ = _invoke(["status", "--config", str(config)], tmp_path)
     assert code == 0, out
     shown = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(until))
-    assert f"{shown} UTC (in 5" in out  # 599 or 598 s left, never a local time
+    assert f"{shown} UTC (in 9 min 5" in out  # 599 or 598 s left, never a local time
 
 
 def test_status_with_an_unreachable_store_says_unknown_not_healthy(tmp_path: Path) -> None:
@@ -202,3 +202,16 @@ def test_status_on_a_store_degraded_to_empty_local_state_says_unknown(tmp_path: 
     _, text, _ = _invoke(["status", "--config", str(config)], tmp_path)
     assert "healthy" not in text
     assert "unknown when it holds none" in text
+
+
+def test_a_wait_is_shown_in_units_an_operator_reads() -> None:
+    """status's times give how far ahead they are in s, min or h, not 86399 s."""
+    from openclaw_failover.cli._ops_view import _at
+
+    now = 1_800_000_000.0
+    assert _at(now + 45.5, now).endswith("(in 45 s)")
+    assert _at(now + 245, now).endswith("(in 4 min 5 s)")
+    assert _at(now + 600, now).endswith("(in 10 min)")
+    assert _at(now + 86_399, now).endswith("(in 23 h 59 min)")
+    assert _at(now + 7200, now).endswith("UTC (in 2 h)")
+    assert _at(now - 5, now).endswith("UTC")

@@ -36,8 +36,18 @@ def _at(epoch: float | None, now: float | None = None) -> str:
         return "-"
     text = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     if now is not None and epoch > now:
-        text += f" (in {int(epoch - now)} s)"
+        text += f" (in {_span(epoch - now)})"
     return text
+
+
+def _span(seconds: float) -> str:
+    """A wait as an operator reads it: ``45 s``, ``4 min 5 s``, ``23 h 59 min``."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min" if s % 3600 // 60 else f"{s // 3600} h"
 
 
 def _pct(share: float) -> str:
