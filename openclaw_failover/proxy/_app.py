@@ -13,8 +13,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._errors import StateStoreError
 from .._model import RouteTable, Secret
 from .._ports import AuditSink, Clock, StateStore
+from ..config._redact import mask_url
 from ..providers._http1 import PooledClient, PooledHTTP1Transport
 from ._auth import BearerAuth
 from ._chat import ChatCompletions, internal_error, send_error
@@ -22,6 +24,7 @@ from ._engine_build import EngineParts, build_engine
 from ._limits import ProviderLimits
 from ._metrics import ProxyMetrics
 from ._probes import run_probes
+from ._readiness import default_route, healthy_candidates
 from ._reload import ConfigReloader, Loader, default_loader
 from ._request import new_request_id, request_id_in
 from ._routes import SmallRoutes, http_error, server_error
@@ -174,6 +177,7 @@ def _lifespan(
             runtime.engine = engine
             runtime.reload.loaded_version = runtime.reload.disk_version = engine.table.version
             runtime.table_listeners.append(lambda t: parts.limits.configure(t.providers))
+            await _say_if_store_unreadable(runtime)
             path = config_path or engine.table.config_path
             tasks: list[asyncio.Task[Any]] = []
             if path:
@@ -214,6 +218,33 @@ async def _start_engine(
     runtime.store = built.store
     runtime.transports = built.transports
     return built.engine
+
+
+async def _say_if_store_unreadable(runtime: ProxyRuntime, *, within_s: float = 5.0) -> None:
+    """Log at startup when the state store cannot be read (a Redis that is down): with
+    ``onUnavailable: "closed"`` no request is routed until it answers, and nothing else would
+    say so before the first request fails."""
+    route = default_route(runtime.require_engine().table.routes)
+    if route is None or runtime.store is None:
+        return
+    try:
+        await asyncio.wait_for(healthy_candidates(runtime, route), within_s)
+    except StateStoreError as exc:
+        log.warning(
+            "state store unavailable at startup: %s; no request is routed until it answers "
+            "(GET /ready says when)",
+            mask_url(str(exc)),
+        )
+    except TimeoutError:
+        log.warning("state store did not answer within %g s at startup", within_s)
+    else:
+        degraded = getattr(runtime.store, "degraded_reason", None)
+        if degraded:
+            log.warning(
+                "state store unavailable at startup: %s; serving on this process's own state "
+                '(state.onUnavailable "local") until it answers',
+                mask_url(str(degraded)),
+            )
 
 
 async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:

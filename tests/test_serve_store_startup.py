@@ -1,0 +1,48 @@
+"""serve says at startup when its state store cannot be read, instead of staying silent until
+the first request fails (onUnavailable "closed") or quietly serving on local state ("local")."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+from openclaw_failover.proxy import create_app
+from openclaw_failover.stores.memory import MemoryStateStore
+from openclaw_failover.stores.redis import RedisStateStore
+from tests.fixtures.engine import Spec, make_table
+from tests.fixtures.proxy import running_server
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(store: object, caplog: pytest.LogCaptureFixture) -> list[str]:
+    app = create_app(make_table([Spec("p", "m1")]), store=store)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="openclaw_failover"), running_server(app):
+        pass
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("mode", ["closed", "local"])
+def test_a_redis_that_is_down_is_named_at_startup(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"redis://:hunter2-FAKE-pw@127.0.0.1:{_closed_port()}/0"
+    store = RedisStateStore(url, namespace="startup-test", on_unavailable=mode)
+    said = [m for m in _start(store, caplog) if "state store unavailable at startup" in m]
+    assert len(said) == 1, caplog.text
+    assert "redis unavailable" in said[0]
+    expected = "no request is routed" if mode == "closed" else "this process's own state"
+    assert expected in said[0]
+    assert "hunter2" not in caplog.text
+
+
+def test_a_readable_store_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    said = _start(MemoryStateStore(), caplog)
+    assert not [m for m in said if "state store" in m]
