@@ -188,6 +188,21 @@ def test_models_lists_routes(url: str) -> None:
     assert raw["data"][0]["candidates"][2] == {"provider": "ollama", "model": "q", "tier": "local"}
 
 
+def test_one_model_by_id_is_the_sdks_retrieve(url: str) -> None:
+    """GET /v1/models/{id} (the SDK's models.retrieve) gives that route; an unknown one is a
+    404 the SDK raises as NotFoundError, naming the routes there are, with the request id."""
+    model = client(url).models.retrieve("batch")
+    assert model.id == "batch"
+    assert model.owned_by == "openclaw-failover"
+    with pytest.raises(openai.NotFoundError) as info:
+        client(url).models.retrieve("gpt-4o")
+    assert "found 'gpt-4o'; expected one of the proxy's routes (auto, batch)" in str(info.value)
+    raw = httpx.get(f"{url}/v1/models/no/such", headers={"x-request-id": "rid-7"})
+    assert raw.status_code == 404
+    assert raw.headers["x-request-id"] == "rid-7"
+    assert raw.json()["error"]["code"] == "model_not_found"
+
+
 def test_healthz_and_metrics(url: str) -> None:
     """/healthz answers ok; /metrics counts requests and attempts by provider."""
     assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}

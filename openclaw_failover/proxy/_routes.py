@@ -1,4 +1,4 @@
-"""The small routes: ``/v1/models``, ``/healthz``, ``/readyz`` and ``/metrics``."""
+"""The small routes: ``/v1/models`` (and one by id), ``/healthz``, ``/readyz`` and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .._model import Route
 from ._readiness import ReadinessCheck, engine_health
 from ._request import new_request_id
 from ._runtime import ProxyRuntime, log
@@ -26,6 +27,19 @@ def _json(data: Any, *, status: int = 200, request: Request, version: str = "") 
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
 
 
+def _model_entry(name: str, route: Route) -> dict[str, Any]:
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "openclaw-failover",
+        "candidates": [
+            {"provider": c.provider, "model": c.model, "tier": str(c.tier)}
+            for c in route.candidates
+        ],
+    }
+
+
 class SmallRoutes:
     """Request handlers bound to one app's runtime."""
 
@@ -36,20 +50,21 @@ class SmallRoutes:
     async def models(self, request: Request) -> Response:
         """The routes, OpenAI ``/v1/models`` shaped, each with its chain of candidates."""
         table = self._rt.require_engine().table
-        data = [
-            {
-                "id": name,
-                "object": "model",
-                "created": 0,
-                "owned_by": "openclaw-failover",
-                "candidates": [
-                    {"provider": c.provider, "model": c.model, "tier": str(c.tier)}
-                    for c in route.candidates
-                ],
-            }
-            for name, route in table.routes.items()
-        ]
+        data = [_model_entry(name, route) for name, route in table.routes.items()]
         return _json({"object": "list", "data": data}, request=request, version=table.version)
+
+    async def model(self, request: Request) -> Response:
+        """One route by name (``GET /v1/models/{id}``, the SDK's ``models.retrieve``)."""
+        table = self._rt.require_engine().table
+        name = request.path_params["model_id"]
+        route = table.routes.get(name)
+        if route is None:
+            known = ", ".join(sorted(table.routes)) or "none"
+            message = f"model: found {name!r}; expected one of the proxy's routes ({known})"
+            error = openai_error(404, message, param="model", code="model_not_found")
+            headers = {"x-request-id": _echoed_id(request)}
+            return Response(error.body, 404, headers, media_type="application/json")
+        return _json(_model_entry(name, route), request=request, version=table.version)
 
     async def healthz(self, request: Request) -> Response:
         """Liveness: the process serves HTTP."""
