@@ -248,6 +248,17 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     return max(0.0, when.timestamp() - now)
 
 
+#: Google's RetryInfo detail in a 429 body (Gemini sends it instead of a Retry-After header):
+#: ``{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}``.
+_RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"([0-9]{1,9}(?:\.[0-9]{1,9})?)s"')
+
+
+def _retry_delay(excerpt: str) -> float | None:
+    """Seconds from a body's RetryInfo ``retryDelay``, else None."""
+    found = _RETRY_DELAY.search(excerpt) if "retryDelay" in excerpt else None
+    return float(found.group(1)) if found else None
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is not None:
@@ -277,6 +288,8 @@ def classify_outcome(
     if transport_error is not None:
         return _classify_transport(transport_error, provider)
     retry_after = parse_retry_after(headers, now=now) if status in (429, 503, 529) else None
+    if retry_after is None and status == 429:
+        retry_after = _retry_delay(body_excerpt)
     if status is not None and 200 <= status < 300:
         return Classification(None, retry_after, str(status))
     body = _parse_body(body_excerpt)
