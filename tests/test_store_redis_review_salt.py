@@ -68,3 +68,27 @@ async def test_the_salt_written_back_never_replaces_a_stored_one(
     finally:
         await other.aclose()
         await unsalted.aclose()
+
+
+async def test_a_gateway_salted_apart_from_the_others_says_so_once(
+    redis_server_factory: Callable[[], RedisServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway started while Redis was down built its keys with its own salt; once it
+    reaches a Redis that holds another gateway's salt, its cooldowns are not shared. It used
+    to say nothing; it now logs it once (not on every epoch check)."""
+    server = redis_server_factory()
+    assert shared_fingerprint_salt(server.url, namespace="gw", local=SALT) == SALT
+    apart = RedisStateStore(server.url, namespace="gw", fingerprint_salt=OTHER)
+    alike = RedisStateStore(server.url, namespace="gw", fingerprint_salt=SALT)
+    try:
+        with caplog.at_level("WARNING", logger="openclaw_failover"):
+            await apart.snapshot(["p:x"])
+            await apart.update("p:x", lambda old: replace(old or Health(), cooldown_until=NOW))
+            await alike.snapshot(["p:x"])
+        said = [r.getMessage() for r in caplog.records if "another salt" in r.getMessage()]
+        assert len(said) == 1, caplog.text
+        assert "namespace 'gw'" in said[0]
+        assert "restart it" in said[0]
+    finally:
+        await apart.aclose()
+        await alike.aclose()

@@ -87,13 +87,15 @@ return {1}
 
 # KEYS[1]: the epoch marker, KEYS[2]: the fingerprint salt. ARGV[1]: a fresh token, stored only
 # if there is none; ARGV[2]: this gateway's salt ("" if unknown), stored only if there is none.
-# Returns the stored token (the one every store on this namespace now works in).
+# Returns {the stored token (the one every store on this namespace now works in), the stored
+# salt (false if none)}.
 _EPOCH_LUA = """
 if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'NX') end
+local salt = redis.call('GET', KEYS[2])
 local cur = redis.call('GET', KEYS[1])
-if cur then return cur end
+if cur then return {cur, salt} end
 redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]
+return {ARGV[1], salt}
 """
 
 
@@ -133,6 +135,7 @@ class RedisStateStore(Degradable):
         self._epoch: bytes | None = None  # the marker's value our ``_seen`` values belong to
         # the salt our state keys were fingerprinted with, written back if Redis lost it
         self._salt = fingerprint_salt
+        self._salt_warned = False
         self._salt_name = _salt_name(namespace)
         self._closed_mode = closed_mode(on_unavailable, backend="redis")
         self._failure_window_s = failure_window_s
@@ -320,7 +323,17 @@ class RedisStateStore(Degradable):
         self._epoch = None
         token = secrets.token_hex(16).encode()
         keys, args = [self._epoch_name, self._salt_name], [token, self._salt]
-        self._epoch = _bytes(await self._epoch_script(keys=keys, args=args))
+        epoch, stored_salt = await self._epoch_script(keys=keys, args=args)
+        self._epoch = _bytes(epoch)
+        stored = _bytes(stored_salt) if stored_salt else None
+        if self._salt and stored and stored != self._salt and not self._salt_warned:
+            self._salt_warned = True
+            _log.warning(
+                "state store: this gateway's key fingerprints use another salt than the one "
+                "stored on redis (namespace %r; it started while redis was down?), so its "
+                "cooldowns are not shared with the other gateways; restart it to share them",
+                self._prefix.removesuffix(":h:"),
+            )
 
     async def _merge_back(self) -> None:
         """Put local state back into Redis; new calls wait on the gate meanwhile.
