@@ -21,7 +21,7 @@ from ._paths import (
     openclaw_state_root,
     resolve_state_dir,
 )
-from ._redact import mask_url
+from ._redact import loaded_secrets, mask_url, scrub_text
 from ._rules import check_rules
 from ._schema import check_schema
 from ._settings import build_settings
@@ -121,6 +121,23 @@ def _without_shadowed(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.rule.startswith("schema.") and p.path in ruled)]
 
 
+def _masked(problem: Problem, secrets: frozenset[str]) -> Problem:
+    """``problem`` with every secret of this load, and anything key-shaped, masked.
+
+    Findings leave through more than the CLI (which masks again): a refused reload logs them
+    and shows them in /readyz, and ``require_route_table`` raises them as a ``ConfigError``.
+    A key reaches them by accident: ``${OPENAI_API_KEY}`` written where a model ref goes, a
+    token pasted into ``api`` one line above ``apiKey``.
+    """
+    return replace(
+        problem,
+        path=scrub_text(problem.path, secrets),
+        found=scrub_text(problem.found, secrets),
+        expected=scrub_text(problem.expected, secrets),
+        fix=scrub_text(problem.fix, secrets),
+    )
+
+
 def load_route_table(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -151,9 +168,6 @@ def load_route_table(
     salt = _shared_salt(settings, local, problems, where=where)
     normalise(n, layers, salt=salt)
     check_rules(n)
-    problems = _without_shadowed(problems)
-    if any(p.severity == "error" for p in problems):
-        return LoadResult(None, tuple(problems), str(file), found_kind)
     table = RouteTable(
         routes=MappingProxyType(dict(n.routes)),
         providers=MappingProxyType(dict(n.providers)),
@@ -162,6 +176,10 @@ def load_route_table(
         kind=found_kind,
         fingerprint_salt=salt,
     )
+    secrets = loaded_secrets(doc, (v for _, v in layers.layers), table)
+    problems = [_masked(p, secrets) for p in _without_shadowed(problems)]
+    if any(p.severity == "error" for p in problems):
+        return LoadResult(None, tuple(problems), str(file), found_kind)
     table = replace(table, version=route_table_version(table))
     return LoadResult(table, tuple(problems), str(file), found_kind)
 

@@ -182,6 +182,17 @@ def _table_values(table: RouteTable) -> Iterable[str]:
         yield from _url_password(table.settings.state.url.reveal())
 
 
+def loaded_secrets(
+    doc: Any, variables: Iterable[Mapping[str, str]], table: RouteTable
+) -> frozenset[str]:
+    """The secrets one load knows of: secret-named variables of every env layer, values under
+    secret keys in the document, and the table's keys, token and URL password."""
+    found: set[str] = set(_inline_values(doc)) | set(_table_values(table))
+    for layer in variables:
+        found.update(secret_values(layer))
+    return frozenset(v for v in found if len(v) >= _MIN_SECRET and v not in DUMMY_KEYS)
+
+
 def known_secrets(
     environ: Mapping[str, str],
     *,
