@@ -324,7 +324,7 @@ async def test_pooled_client_sends_as_built_and_keeps_no_cookies() -> None:
 
 async def test_body_lines_split_crlf_across_chunks() -> None:
     """Lines end at LF, CR or CRLF, a CRLF cut between two chunks counting once."""
-    from openclaw_failover.providers._wire import body_lines
+    from openclaw_failover.providers._framing import body_lines
 
     async def chunks() -> AsyncIterator[bytes]:
         for part in (b"data: a\r", b"\ndata: b\r\n\r\n", b"x\ry\nlast"):

@@ -13,7 +13,7 @@ import pytest
 
 from openclaw_failover._model import Candidate, Provider
 from openclaw_failover._ports import UpstreamCall
-from openclaw_failover.providers._wire import SseData, body_lines
+from openclaw_failover.providers._framing import SseData, body_lines
 from openclaw_failover.providers.openai import OpenAICompatTransport
 from openclaw_failover.proxy import open_http_client
 from tests.test_providers_http1 import raw_server, read_request

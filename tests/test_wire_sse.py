@@ -11,13 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openclaw_failover._ports import MalformedEvent
-from openclaw_failover.providers._wire import (
-    SseData,
-    body_lines,
-    parse_json_bytes,
-    parse_json_object,
-    sse_events,
-)
+from openclaw_failover.providers._framing import SseData, body_lines, sse_events
+from openclaw_failover.providers._wire import parse_json_bytes, parse_json_object
 
 BODIES = [
     b'data: {"a":1}\n\ndata: [DONE]\n\n',

@@ -16,6 +16,7 @@ import httpx
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from ._framing import body_lines, sse_events
 from ._translate_anthropic import anthropic_request
 from ._translate_anthropic_stream import (
     AnthropicStreamError,
@@ -29,12 +30,10 @@ from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
     LocalReply,
-    body_lines,
     get_json,
     parse_json_object,
     request_timeout,
     sendable_key,
-    sse_events,
 )
 
 ANTHROPIC_VERSION = "2023-06-01"

@@ -16,6 +16,7 @@ import httpx
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from ._framing import body_lines
 from ._translate_common import TranslationError
 from ._translate_ollama import (
     OllamaStreamError,
@@ -28,7 +29,6 @@ from ._wire import (
     ChunkOrMalformed,
     HttpExchange,
     LocalReply,
-    body_lines,
     get_json,
     parse_json_object,
     request_timeout,

@@ -21,6 +21,7 @@ import orjson
 
 from .._model import Profile, Provider
 from .._ports import MalformedEvent, TransportFailure, UpstreamCall, UpstreamReply
+from ._framing import SseData
 from ._http1 import PooledClient, PooledResponse
 from ._openai_request import (
     MAX_HEADS,
@@ -39,7 +40,6 @@ from ._wire import (
     PooledExchange,
     RefusedExchange,
     ResponseLike,
-    SseData,
     finish_body,
     parse_json_bytes,
     parse_json_object,
