@@ -21,10 +21,9 @@ Guarantees (the same as the file store, across processes and machines):
 - A restart that loses the data is noticed even when no call saw the connection drop: every
   read and write checks the namespace's epoch marker (``<namespace>:epoch``, no TTL). A marker
   gone or changed is an outage like any other, so the lost keys are restored as above.
-- Namespaces never overlap: a namespace is refused if it is empty or holds ``:`` or
-  whitespace (``ValueError``). With ``:`` allowed, namespace ``a`` would list the keys of
-  namespace ``a:h`` (``a:h:h:…`` starts with ``a:h:``). Glob characters are accepted here (the
-  key listing escapes them); the config refuses them as well (``state.namespace``).
+- Namespaces never overlap: a namespace that is empty or holds ``:`` or whitespace is refused
+  (``ValueError``). The key names, the Lua scripts and the namespace rule live in
+  ``_redis_keys``; how a value is encoded and checked, in ``_redis_values``.
 - Given ``fingerprint_salt`` (the salt this gateway's state keys were built with), the store
   writes it back whenever it (re)joins an epoch and Redis has none, first stored wins as in
   :func:`shared_fingerprint_salt`, so gateways started after an empty restart salt alike.
@@ -34,16 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -52,6 +48,16 @@ from redis.exceptions import RedisError, ResponseError
 from .._errors import ConfigError, Problem, StateStoreError
 from .._ports import Clock, Health, HealthUpdate, StateStore
 from ._fallback import Degradable, closed_mode, merge_health, merging
+from ._redis_keys import (
+    CAS_LUA,
+    EPOCH_LUA,
+    TIMEOUT_S,
+    check_namespace,
+    escape_glob,
+    salt_name,
+    shared_fingerprint_salt,
+)
+from ._redis_values import _UnreadableValueError, as_bytes, decode, decode_or_none, encode
 from .memory import MemoryStateStore, forward_only
 
 __all__ = ["RedisStateStore", "merge_health", "shared_fingerprint_salt"]
@@ -60,43 +66,7 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 # Any Redis failure (down, hung, auth, OOM, read-only replica) means "not usable now".
 _UNAVAILABLE = (RedisError, OSError)
-_TIMEOUT_S = 0.5
 _MAX_CAS_ROUNDS = 100
-# ':' separates the namespace from the rest of a key; whitespace has no place in a key name.
-_NAMESPACE_REFUSED = re.compile(r"[:\s]")
-
-# KEYS[1]: the key, KEYS[2]: the namespace's epoch marker. ARGV: has_expected ("1"/"0"),
-# expected value, new value ("" deletes), TTL in ms, the epoch this store works in. Returns {1}
-# when written, {2} when the epoch is not ours (Redis lost the state: nothing is written),
-# else {0, current value} so the caller can retry.
-_CAS_LUA = """
-if redis.call('GET', KEYS[2]) ~= ARGV[5] then return {2} end
-local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '1' then
-  if cur ~= ARGV[2] then return {0, cur} end
-elseif cur then
-  return {0, cur}
-end
-if ARGV[3] == '' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-end
-return {1}
-"""
-
-# KEYS[1]: the epoch marker, KEYS[2]: the fingerprint salt. ARGV[1]: a fresh token, stored only
-# if there is none; ARGV[2]: this gateway's salt ("" if unknown), stored only if there is none.
-# Returns {the stored token (the one every store on this namespace now works in), the stored
-# salt (false if none)}.
-_EPOCH_LUA = """
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'NX') end
-local salt = redis.call('GET', KEYS[2])
-local cur = redis.call('GET', KEYS[1])
-if cur then return {cur, salt} end
-redis.call('SET', KEYS[1], ARGV[1])
-return {ARGV[1], salt}
-"""
 
 
 class _StateLostError(RedisError):
@@ -122,11 +92,11 @@ class RedisStateStore(Degradable):
         retry_interval_s: float = 0.25,
         fingerprint_salt: bytes = b"",
     ) -> None:
-        _check_namespace(namespace)
+        check_namespace(namespace)
         self._pool = _connect(url)
         self._client = Redis(connection_pool=self._pool)
-        self._cas = self._client.register_script(_CAS_LUA)
-        self._epoch_script = self._client.register_script(_EPOCH_LUA)
+        self._cas = self._client.register_script(CAS_LUA)
+        self._epoch_script = self._client.register_script(EPOCH_LUA)
         self._prefix = f"{namespace}:h:"
         # A restart without persistence is not always an error on the wire: redis-py silently
         # replaces a pooled connection found closed. Every read and write therefore checks a
@@ -136,7 +106,7 @@ class RedisStateStore(Degradable):
         # the salt our state keys were fingerprinted with, written back if Redis lost it
         self._salt = fingerprint_salt
         self._salt_warned = False
-        self._salt_name = _salt_name(namespace)
+        self._salt_name = salt_name(namespace)
         self._closed_mode = closed_mode(on_unavailable, backend="redis")
         self._failure_window_s = failure_window_s
         self._now = clock.now if clock is not None else time.time
@@ -215,7 +185,7 @@ class RedisStateStore(Degradable):
         self._tell(reason)
         # a value that was never readable (a foreign key) seeds nothing; it must not stop the
         # fall-back halfway (degraded, with no reconnect task to ever end it)
-        decoded = {k: _decode_or_none(k, raw) for k, raw in self._seen.items()}
+        decoded = {k: decode_or_none(k, raw) for k, raw in self._seen.items()}
         self._seeds = {k: h for k, h in decoded.items() if h is not None}
         self._seen.clear()
         self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
@@ -233,18 +203,18 @@ class RedisStateStore(Degradable):
         epoch, *raws = await self._client.mget(
             [self._epoch_name, *(self._prefix + k for k in keys)]
         )
-        if _bytes(epoch) != self._epoch:
+        if as_bytes(epoch) != self._epoch:
             raise _StateLostError
         found: dict[str, Health] = {}
         for key, raw in zip(keys, raws, strict=True):
-            self._seen[key] = _bytes(raw)
-            health = _decode(key, raw)
+            self._seen[key] = as_bytes(raw)
+            health = decode(key, raw)
             if health is not None:
                 found[key] = health
         return found
 
     async def _items_redis(self) -> Mapping[str, Health]:
-        pattern = _glob(self._prefix) + "*"
+        pattern = escape_glob(self._prefix) + "*"
         names = [n async for n in self._client.scan_iter(match=pattern, count=1000)]
         if not names:
             return {}
@@ -264,13 +234,13 @@ class RedisStateStore(Degradable):
 
     async def _cas_loop(self, key: str, fn: HealthUpdate) -> Health | None:
         name = self._prefix + key
-        raw = self._seen[key] if key in self._seen else _bytes(await self._client.get(name))
+        raw = self._seen[key] if key in self._seen else as_bytes(await self._client.get(name))
         for conflicts in range(_MAX_CAS_ROUNDS):
             if conflicts:  # jitter: without it the writer that won last keeps winning
                 await asyncio.sleep(random.random() * 0.0002 * min(conflicts, 10))  # noqa: S311
-            old = _decode(key, raw)
+            old = decode(key, raw)
             new = forward_only(old, fn(old))
-            new_raw = _encode(new)
+            new_raw = encode(new)
             args = ["0" if raw is None else "1", raw or b"", new_raw or b""]
             reply = await self._cas(
                 keys=[name, self._epoch_name], args=[*args, self._ttl_ms(new), self._epoch or b""]
@@ -280,7 +250,7 @@ class RedisStateStore(Degradable):
                 return new
             if reply[0] == 2:
                 raise _StateLostError
-            raw = _bytes(reply[1]) if len(reply) > 1 else None
+            raw = as_bytes(reply[1]) if len(reply) > 1 else None
         raise StateStoreError(f"state key {key!r}: gave up after {_MAX_CAS_ROUNDS} conflicts")
 
     def _ttl_ms(self, health: Health | None) -> int:
@@ -324,8 +294,8 @@ class RedisStateStore(Degradable):
         token = secrets.token_hex(16).encode()
         keys, args = [self._epoch_name, self._salt_name], [token, self._salt]
         epoch, stored_salt = await self._epoch_script(keys=keys, args=args)
-        self._epoch = _bytes(epoch)
-        stored = _bytes(stored_salt) if stored_salt else None
+        self._epoch = as_bytes(epoch)
+        stored = as_bytes(stored_salt) if stored_salt else None
         if self._salt and stored and stored != self._salt and not self._salt_warned:
             self._salt_warned = True
             _log.warning(
@@ -366,99 +336,8 @@ class RedisStateStore(Degradable):
             _log.warning("state store: local state of a key not merged back: %s", exc)
 
 
-def shared_fingerprint_salt(url: str, *, namespace: str, local: bytes) -> bytes:
-    """The key-fingerprint salt every gateway on this Redis uses: the first one stored wins.
-
-    State keys carry a salted key fingerprint, so gateways with different local salts would
-    never share a key's cooldown. The config loader calls this for ``backend: "redis"``; if
-    Redis cannot be reached it gets ``local`` back (the store then runs degraded anyway).
-    """
-    import redis
-
-    try:
-        _check_namespace(namespace)
-    except ValueError:  # the config reports it (state.namespace); touch no key meanwhile
-        return local
-    client = redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
-    try:
-        name = _salt_name(namespace)
-        client.set(name, local, nx=True)
-        stored = client.get(name)
-    except (redis.RedisError, OSError):  # down, hung, or refusing writes: not usable now
-        return local
-    finally:
-        client.close()
-    return stored if isinstance(stored, bytes) and stored else local
-
-
-def _check_namespace(namespace: str) -> None:
-    """Raise ``ValueError`` naming what is wrong with ``namespace`` (see the module doc)."""
-    found = _NAMESPACE_REFUSED.search(namespace)
-    if namespace and found is None:
-        return
-    what = f"{found.group()!r} in {namespace!r}" if found is not None else "an empty string"
-    raise ValueError(
-        f"redis state store namespace: found {what}; expected a non-empty name without ':' "
-        "or whitespace (':' separates the namespace from its keys, so namespace 'a' would "
-        "see the keys of namespace 'a:h')"
-    )
-
-
-def _salt_name(namespace: str) -> str:
-    return f"{namespace}:fingerprint-salt"
-
-
 def _restoring(seed: Health) -> HealthUpdate:
     return lambda current: seed if current is None else current
-
-
-def _encode(health: Health | None) -> bytes | None:
-    return None if health is None else orjson.dumps(health.to_json())
-
-
-def _bytes(raw: bytes | str | None) -> bytes | None:
-    return raw.encode() if isinstance(raw, str) else raw
-
-
-class _UnreadableValueError(StateStoreError):
-    """A key under our namespace holds something that is not a health value we wrote."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"state key {key!r} holds an unreadable value in redis")
-
-
-def _decode(key: str, raw: bytes | str | None) -> Health | None:
-    if raw is None:
-        return None
-    try:
-        health = Health.from_json(orjson.loads(raw))
-    except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
-        raise _UnreadableValueError(key) from exc
-    if not _plausible(health):
-        raise _UnreadableValueError(key)
-    return health
-
-
-def _decode_or_none(key: str, raw: bytes | str | None) -> Health | None:
-    try:
-        return _decode(key, raw)
-    except _UnreadableValueError:
-        return None
-
-
-def _plausible(health: Health) -> bool:
-    """Whether a decoded value has the types we write: an infinite ``*_until`` (a string
-    "1e999") would crash the TTL, a string counter the engine's arithmetic."""
-    h = health
-    times = (h.cooldown_until, h.probe_until, h.last_failure_at, h.last_used_at, h.last_good_at)
-    counts = health.failure_counts.values()
-    return (
-        all(math.isfinite(t) for t in times)
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in counts)
-        and all(isinstance(r, str) for r in health.failure_counts)
-        and isinstance(health.cooldown_reason, str | None)
-        and isinstance(health.probe_owner, str | None)
-    )
 
 
 def _connect(url: str) -> BlockingConnectionPool:
@@ -469,9 +348,9 @@ def _connect(url: str) -> BlockingConnectionPool:
     return BlockingConnectionPool.from_url(
         url,
         max_connections=64,
-        timeout=_TIMEOUT_S,
-        socket_timeout=_TIMEOUT_S,
-        socket_connect_timeout=_TIMEOUT_S,
+        timeout=TIMEOUT_S,
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
         # No retry, and no resend: a write whose reply timed out may have landed, and a resend
         # would run its update again (one failure counted twice). A connection a restart left
         # dead is an outage too: the store goes local with the values it last saw, and the
@@ -482,10 +361,6 @@ def _connect(url: str) -> BlockingConnectionPool:
 
 def _problem(field: str, found: str, expected: str) -> Problem:
     return Problem(rule="state-redis", path=f"state.{field}", found=found, expected=expected)
-
-
-def _glob(text: str) -> str:
-    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def _first_line(exc: BaseException) -> str:
