@@ -8,13 +8,11 @@ journal without breaking anyone's lock) and holds the write counter.
 - **Atomic, no lost update:** ``update`` takes the exclusive lock, catches up on records
   other processes appended, applies ``fn`` (with :func:`forward_only`), appends one record and
   unlocks. Readers take no lock.
-- **Waiting for the lock never blocks the event loop:** the first try is one non-blocking
-  ``flock``; while another process holds the lock (a gateway stopped with SIGSTOP, or stuck on
-  a slow disk), the update (or the merge back after an outage) tries again after an
-  ``asyncio.sleep`` that doubles up to ``LOCK_WAIT_MAX_S``, so other requests are served
-  meanwhile, until ``lock_timeout_s``. The thread mutex is held only for one try, never across
-  an ``await``. Once another call on this store has given up on the disk, a waiting update
-  stops waiting and joins it.
+- **Waiting for the lock never blocks the event loop:** while another process holds the lock,
+  the update (or the merge back after an outage) tries again after each pause of a
+  :class:`~openclaw_failover.stores._lock_wait.LockWait`, until ``lock_timeout_s``. The thread
+  mutex is held only for one try, never across an ``await``. Once another call on this store
+  has given up on the disk, a waiting update stops waiting and joins it.
 - **kill -9 at any moment:** an append cut short leaves a torn last line, which fails its
   checksum and is ignored; the next writer truncates it away before appending. Compaction
   writes a temp file, fsyncs it and renames it over the journal (then fsyncs the directory), so
@@ -41,7 +39,6 @@ journal without breaking anyone's lock) and holds the write counter.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import logging
 import os
@@ -50,13 +47,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import TypeVar
 
 from .._errors import StateStoreError
 from .._ports import Health, HealthUpdate
+from ._background_sync import sync_in_background
 from ._counter import WriteCounter
 from ._fallback import Degradable, closed_mode, merging
 from ._journal import Journal
+from ._lock_wait import BUSY, Busy, LockWait
 from ._memo import SnapshotMemo
 from .memory import MemoryStateStore, forward_only
 
@@ -66,18 +65,8 @@ _log = logging.getLogger("openclaw_failover.stores")
 
 JOURNAL = "state.journal"
 LOCK = "state.lock"
-#: The first and the longest pause between two tries of a busy lock (the pause doubles).
-LOCK_WAIT_FIRST_S: Final = 0.0005
-LOCK_WAIT_MAX_S: Final = 0.05
 
 _T = TypeVar("_T")
-
-
-class _Busy:
-    """What a try of the lock returns while another process holds it."""
-
-
-_BUSY: Final = _Busy()
 
 
 class FileStateStore(Degradable):
@@ -147,7 +136,7 @@ class FileStateStore(Degradable):
             try:
                 # The usual case: one non-blocking flock, no await. Only a busy lock waits.
                 done = self._try_locked(self._update_disk, key, fn)
-                return done if not isinstance(done, _Busy) else await self._update_waiting(key, fn)
+                return done if not isinstance(done, Busy) else await self._update_waiting(key, fn)
             except StateStoreError as exc:
                 local = self._fall_back(exc)
         else:
@@ -248,7 +237,7 @@ class FileStateStore(Degradable):
         if now < self._retry_at:
             return False
         self._retry_at = now + self._retry_interval_s
-        wait: _LockWait | None = None
+        wait: LockWait | None = None
         try:
             while True:
                 # A key deleted here stays on disk. Nothing awaits between this snapshot, the
@@ -256,9 +245,9 @@ class FileStateStore(Degradable):
                 # suspends), so no local write can fall between them; a busy lock takes a
                 # fresh snapshot after each pause.
                 mine = await local.snapshot(tuple(self._written))
-                if not isinstance(self._try_locked(self._merge_into, mine), _Busy):
+                if not isinstance(self._try_locked(self._merge_into, mine), Busy):
                     break
-                wait = wait or _LockWait(self.directory, self._lock_timeout_s)
+                wait = wait or LockWait(self.directory, self._lock_timeout_s)
                 await wait.pause()
                 if self._fallback is not local:  # another call's try got there meanwhile
                     return self._fallback is None
@@ -309,9 +298,9 @@ class FileStateStore(Degradable):
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
 
-    def _try_locked(self, work: Callable[..., _T], *args: object) -> _T | _Busy:
+    def _try_locked(self, work: Callable[..., _T], *args: object) -> _T | Busy:
         """``work(*args)`` under the mutex and the cross-process lock, taken without waiting;
-        ``_BUSY`` (nothing done) while another process holds the lock."""
+        ``BUSY`` (nothing done) while another process holds the lock."""
         with self._mutex:
             try:
                 self._ensure_dir()
@@ -321,7 +310,7 @@ class FileStateStore(Degradable):
                 fd = self._lock_fd
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return _BUSY
+                return BUSY
             except OSError as exc:
                 raise StateStoreError(f"state store {self.directory}: {_why(exc)}") from None
             try:
@@ -333,13 +322,13 @@ class FileStateStore(Degradable):
         """``update`` while another process holds the lock: try again after each pause (the
         loop serves other requests meanwhile). Once another call has put the store on local
         memory, stop waiting and join it rather than wait out the lock that made it give up."""
-        wait = _LockWait(self.directory, self._lock_timeout_s)
+        wait = LockWait(self.directory, self._lock_timeout_s)
         while True:
             await wait.pause()
             if self._fallback is not None:
                 raise StateStoreError(self._reason or f"state store {self.directory}: degraded")
             done = self._try_locked(self._update_disk, key, fn)
-            if not isinstance(done, _Busy):
+            if not isinstance(done, Busy):
                 return done
 
     def _count_write(self) -> bytes | None:
@@ -364,7 +353,7 @@ class FileStateStore(Degradable):
         ):
             return
         if now - self._last_sync >= self._fsync_interval_s:
-            _sync_in_background(journal)
+            sync_in_background(journal)
             self._dirty = False
             self._last_sync = now
 
@@ -388,52 +377,6 @@ class FileStateStore(Degradable):
         return True
 
 
-class _LockWait:
-    """The pauses between tries of a busy lock: doubling up to ``LOCK_WAIT_MAX_S``, on the
-    event loop (``asyncio.sleep``), until ``timeout_s`` has passed."""
-
-    def __init__(self, directory: Path, timeout_s: float) -> None:
-        self._directory = directory
-        self._timeout_s = timeout_s
-        self._deadline = time.monotonic() + timeout_s
-        self._pause_s = LOCK_WAIT_FIRST_S
-
-    async def pause(self) -> None:
-        """Sleep before the next try; raise :class:`StateStoreError` once the time is up."""
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise StateStoreError(
-                f"state store {self._directory}: lock held longer than {self._timeout_s} s "
-                "by another process"
-            )
-        await asyncio.sleep(min(self._pause_s, left))
-        self._pause_s = min(self._pause_s * 2, LOCK_WAIT_MAX_S)
-
-
 def _why(exc: OSError) -> str:
     """The OS's reason (``strerror``), or the message of an error raised without one."""
     return exc.strerror or str(exc)
-
-
-def _sync_in_background(journal: Journal) -> None:
-    """fdatasync the journal on the loop's executor: a sync can take tens of milliseconds, and
-    every request on the event loop would wait for it (the append is already in the page
-    cache, so a process crash loses nothing meanwhile)."""
-    fd = journal.dup_fd()
-    if fd is None:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # no loop (a synchronous caller): sync here
-        _sync_and_close(fd)
-        return
-    loop.run_in_executor(None, _sync_and_close, fd)
-
-
-def _sync_and_close(fd: int) -> None:
-    try:
-        os.fdatasync(fd)
-    except OSError as exc:
-        _log.warning("state store: background fdatasync failed: %s", exc.strerror)
-    finally:
-        os.close(fd)
