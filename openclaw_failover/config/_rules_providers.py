@@ -81,8 +81,39 @@ def _no_key(n: Normalised, p: Provider) -> Problem | None:
         f"no usable key for {p.id!r}" + (f"; tried {tried}" if tried else ""),
         f"a key in {join(n.view.providers_path, p.id, 'auth')}, models.providers.{p.id}.apiKey, "
         f"or one of {pre}_API_KEY, {pre}_API_KEYS, OPENCLAW_LIVE_{pre}_KEY",
-        f"export {pre}_API_KEY=... (or put it in $OPENCLAW_STATE_DIR/.env)",
+        _no_key_fix(n, p),
     )
+
+
+_ENV_SOURCES = frozenset({"env", ".env", "env.vars"})
+
+
+def _referenced_names(p: Provider) -> list[str]:
+    """The variables the config's key entries name (``${VAR}``, env SecretRef ids)."""
+    names: list[str] = []
+    for x in p.profiles:
+        if x.source in _ENV_SOURCES:
+            names += [name for name in x.source_name.split(",") if name]
+        elif x.source == "secretref" and x.source_name.startswith("env:"):
+            names.append(x.source_name.removeprefix("env:"))
+    return list(dict.fromkeys(names))
+
+
+def _no_key_fix(n: Normalised, p: Provider) -> str:
+    """A fix that works: once the config gives keys, OpenClaw's env names are not read."""
+    pre = env_prefix(p.id)
+    names = _referenced_names(p)
+    if names:
+        return (
+            f"export {'=... and export '.join(names)}=... (or put it in $OPENCLAW_STATE_DIR/.env)"
+        )
+    if p.profiles:  # profile ids, file/exec SecretRefs, placeholders: nothing the proxy can send
+        return (
+            f'write the key as "${{{pre}_API_KEY}}" in {_key_path(n, p.id)} '
+            f"and export {pre}_API_KEY (a profile id, a file or exec SecretRef or a placeholder "
+            "is not a key the proxy can send)"
+        )
+    return f"export {pre}_API_KEY=... (or put it in $OPENCLAW_STATE_DIR/.env)"
 
 
 def _no_url(n: Normalised, p: Provider) -> Problem | None:
