@@ -149,9 +149,28 @@ def _api(n: Normalised, p: Provider) -> Problem | None:
     return None
 
 
+def _tier_entry(n: Normalised, p: Provider) -> tuple[str, str] | None:
+    """``(path, entry)`` of the first ``tiers.local`` entry naming ``p`` (None: local by api)."""
+    if p.api == "ollama":
+        return None
+    tiers = n.view.settings.get("tiers")
+    listed = tiers.get("local") if isinstance(tiers, dict) else None
+    for i, entry in enumerate(listed if isinstance(listed, list) else ()):
+        if isinstance(entry, str) and (entry == p.id or entry.startswith(f"{p.id}/")):
+            return join(n.view.settings_path, "tiers", "local", i), entry
+    return None
+
+
 def _local(n: Normalised, p: Provider) -> list[Problem]:
     out = []
     path = field_path(n, p.id, "baseUrl")
+    fix = "point it at 127.0.0.1, or set allowRemoteLocal: true if that is intended"
+    listed = _tier_entry(n, p)
+    if listed is not None:  # local only because tiers.local says so: maybe by mistake
+        tiers = listed[0].rsplit("[", 1)[0]
+        fix = f"remove {listed[1]} from {tiers} if it is a cloud model, or {fix}"
+        if not path.endswith(".baseUrl"):  # the catalog's URL: the file has no key to fix
+            path = listed[0]
     if not is_loopback_url(p.base_url) and not n.settings.allow_remote_local:
         out.append(
             Problem(
@@ -159,7 +178,7 @@ def _local(n: Normalised, p: Provider) -> list[Problem]:
                 path,
                 f"local-tier baseUrl {mask_url(p.base_url)!r} off this machine",
                 "a loopback URL (127.0.0.1, localhost or [::1])",
-                "point it at 127.0.0.1, or set allowRemoteLocal: true if that is intended",
+                fix,
             )
         )
     return out
