@@ -12,6 +12,11 @@ own (skipped by the reader) and takes no record with it.
 Rotation renames ``audit.jsonl`` to ``audit.jsonl.1`` (older copies move up to ``.keep``) under
 an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file rotate it once.
 ``close``/``aclose`` write everything queued before returning.
+
+Records that cannot be written (a full or read-only disk, a queue past ``MAX_PENDING`` while
+the disk hangs) are dropped and counted in ``dropped``; the warning about them comes at once,
+then at most once per ``WARN_EVERY_S``, and a write that succeeds again says how many were lost.
+A string orjson refuses (a lone surrogate) is written with it escaped as text.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +48,11 @@ _BATCH = 512
 #: together: one wake-up (and one write) per interval instead of one per record. A kill -9
 #: can lose what is held, as it can lose what is queued.
 HAND_OVER_S = 0.002
+#: Records queued and not yet written past which new ones are dropped (and counted), so a
+#: disk that hangs cannot grow the queue, and the process, without bound.
+MAX_PENDING = 100_000
+#: After a warning about records not written, the next one comes no sooner than this.
+WARN_EVERY_S = 60.0
 #: Sinks still open, closed at interpreter exit so a forgotten ``aclose`` loses nothing.
 _OPEN: weakref.WeakSet[JsonlAuditSink] = weakref.WeakSet()
 
@@ -69,8 +80,16 @@ class JsonlAuditSink:
         self.path = Path(path)
         self.max_bytes = max_bytes
         self.keep = keep
-        #: Records dropped because they arrived after close or could not be written.
+        #: Records dropped because they arrived after close, found the queue full or could
+        #: not be written.
         self.dropped = 0
+        self.max_pending = MAX_PENDING
+        self._lost_lock = threading.Lock()
+        self._lost = 0  # dropped since the last warning
+        self._warned_at: float | None = None
+        #: Why writes fail (None while they succeed), and the records lost since they began to.
+        self._failing: str | None = None
+        self._failing_lost = 0
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         #: Records emitted on ``_owner`` (the first event loop to emit) since its last
         #: hand-over, which runs ``HAND_OVER_S`` after the first of them; other threads and
@@ -91,8 +110,7 @@ class JsonlAuditSink:
     def emit(self, record: AuditRecord) -> None:
         """Queue ``record`` and return at once."""
         if self._closed:
-            self.dropped += 1
-            _log.warning("audit %s is closed; a %s record was dropped", self.path, record.event)
+            self._lose(1, f"the sink is closed (a {record.event} record)")
             return
         loop = asyncio._get_running_loop()
         if loop is None or (loop is not self._owner and not self._own(loop)):
@@ -122,8 +140,36 @@ class JsonlAuditSink:
 
     def _put(self, records: list[AuditRecord]) -> None:
         with self._done:
-            self._queued += len(records)
+            full = self._queued - self._written + len(records) > self.max_pending
+            if not full:
+                self._queued += len(records)
+        if full:
+            why = f"the queue holds {self.max_pending} records not yet written (is the disk hung?)"
+            self._lose(len(records), why)
+            return
         self._queue.put(records)
+
+    def _lose(self, count: int, why: str) -> None:
+        """Count ``count`` dropped records; warn now unless a warning came in the last
+        ``WARN_EVERY_S`` (the next one then sums up what was dropped since)."""
+        with self._lost_lock:
+            self.dropped += count
+            self._lost += count
+            now = time.monotonic()
+            if self._warned_at is not None and now - self._warned_at < WARN_EVERY_S:
+                return
+            self._warned_at = now
+            lost, self._lost = self._lost, 0
+            total = self.dropped
+        _log.warning(
+            "audit %s: %d records not written (%d since the sink opened): %s; "
+            "the next such warning comes no sooner than %.0f s",
+            self.path,
+            lost,
+            total,
+            why,
+            WARN_EVERY_S,
+        )
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every record emitted so far is written; False on timeout."""
@@ -141,6 +187,16 @@ class JsonlAuditSink:
         self._queue.put(_STOP)
         self._thread.join(timeout_s)
         _OPEN.discard(self)
+        if self._thread.is_alive():
+            with self._done:
+                pending = self._queued - self._written
+            _log.warning(
+                "audit %s: close gave up after %.1f s with %d records not yet written "
+                "(is the disk hung?); they are lost if the process exits now",
+                self.path,
+                timeout_s,
+                pending,
+            )
 
     async def aclose(self) -> None:
         """:meth:`close` without blocking the event loop."""
@@ -165,19 +221,37 @@ class JsonlAuditSink:
             self._write([r for item in items if isinstance(item, list) for r in item])
         self._finish()
 
-    def _write(self, batch: list[object]) -> None:
+    def _write(self, batch: list[AuditRecord]) -> None:
         if batch:
-            records = [r for r in batch if isinstance(r, AuditRecord)]
-            data = b"".join(orjson.dumps(r.to_json()) + b"\n" for r in records)
             try:
-                self._append(data)
-            except OSError as exc:
-                self._ino = -1  # reopen before the next write: it starts after the fragment
-                self.dropped += len(batch)
-                _log.warning("audit %s: %d records not written: %s", self.path, len(batch), exc)
+                self._append(_encode(batch))
+            except Exception as exc:  # whatever it is, the thread goes on with the next batch
+                if isinstance(exc, OSError):
+                    self._ino = -1  # reopen before the next write: it starts after the fragment
+                    why = str(exc)
+                else:
+                    why = f"{type(exc).__name__}: {exc}"
+                self._failing = self._failing or why
+                self._failing_lost += len(batch)
+                self._lose(len(batch), why)
+            else:
+                if self._failing is not None:
+                    self._written_again()
         with self._done:
             self._written += len(batch)
             self._done.notify_all()
+
+    def _written_again(self) -> None:
+        lost, why = self._failing_lost, self._failing
+        self._failing, self._failing_lost = None, 0
+        with self._lost_lock:
+            self._warned_at, self._lost = None, 0  # the next failure is news again
+        _log.warning(
+            "audit %s: writing again; %d records were not written while writes failed (%s)",
+            self.path,
+            lost,
+            why,
+        )
 
     def _append(self, data: bytes) -> None:
         fd = self._current()
@@ -245,6 +319,30 @@ class JsonlAuditSink:
                 _log.warning("audit %s: fsync at close failed: %s", self.path, exc)
             os.close(self._fd)
             self._fd = None
+
+
+def _encode(records: list[AuditRecord]) -> bytes:
+    """The batch as JSON lines; a record orjson refuses is encoded leniently (rare path)."""
+    try:
+        return b"".join(orjson.dumps(r.to_json()) + b"\n" for r in records)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a value of no JSON type
+        return b"".join(_lenient(r.to_json()) + b"\n" for r in records)
+
+
+def _lenient(data: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return orjson.dumps({key: _escaped(value) for key, value in data.items()}, default=repr)
+
+
+def _escaped(value: object) -> object:
+    """A string's lone surrogates as ``\\udxxx`` text (orjson writes UTF-8 only)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_escaped(item) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------- reading
