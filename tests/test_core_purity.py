@@ -9,7 +9,7 @@ import pytest
 
 import openclaw_failover
 
-CORE = ("_classify.py", "_policy.py", "_ordering.py", "_toolpolicy.py")
+CORE = ("_classify.py", "_retry_after.py", "_policy.py", "_ordering.py", "_toolpolicy.py")
 ALLOWED = {
     "__future__",
     "collections.abc",
@@ -27,7 +27,15 @@ ALLOWED = {
     "unicodedata",
 }
 #: Package modules the core may import: the domain values and seam types, and each other.
-ALLOWED_LOCAL = {"_model", "_ports", "_policy", "_ordering", "_classify", "_toolpolicy"}
+ALLOWED_LOCAL = {
+    "_model",
+    "_ports",
+    "_policy",
+    "_ordering",
+    "_classify",
+    "_retry_after",
+    "_toolpolicy",
+}
 FORBIDDEN_CALLS = {"open", "print", "input", "exec", "eval"}
 
 
