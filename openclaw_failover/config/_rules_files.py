@@ -16,14 +16,18 @@ _REFUSES = "OpenClaw 2026.9.6 refuses to start on this unknown key"
 def _fallback_keys(model: Any, path: str) -> list[Problem]:
     if not isinstance(model, dict):
         return []
+    run = "run `openclaw-failover migrate --write` to"
+    if path == "agents.defaults.model":
+        fix = f"{run} move the chain to {PLUGIN_BLOCK_PATH}.model"
+    else:  # migrate rewrites a per-agent chain where it is
+        fix = f"{run} rewrite it as {path}.fallbacks: [...]"
     return [
         Problem(
             "openclaw.fallback-keys",
             join(path, key),
             f"{key} in OpenClaw's own file ({_REFUSES})",
             "fallbacks: [...] here, or fallback/fallbackN in the plugin block",
-            "run `openclaw-failover migrate --write` to move the chain to "
-            f"{PLUGIN_BLOCK_PATH}.model",
+            fix,
         )
         for key in model
         if fallback_index(key) is not None
