@@ -217,6 +217,11 @@ class ProxyMetrics:
             ["provider", "model"],
             registry=reg,
         )
+        self.audit_dropped = Gauge(
+            "openclaw_failover_audit_dropped_records",
+            "Audit records not written (disk full or hung, path not writable) by the audit sink.",
+            registry=reg,
+        )
 
     def record_attempts(self, attempts: Iterable[AttemptRecord]) -> None:
         """Count each attempt (skips included, as reason ``skipped:<reason>``)."""

@@ -95,6 +95,9 @@ class SmallRoutes:
         """Prometheus text exposition of this app's registry."""
         del request
         await self._refresh_cooldowns()
+        dropped = getattr(self._rt.audit, "dropped", None)  # JsonlAuditSink's count
+        if isinstance(dropped, int):
+            self._rt.metrics.audit_dropped.set(dropped)
         return Response(
             self._rt.metrics.render(),
             headers={"content-type": "text/plain; version=0.0.4; charset=utf-8"},
