@@ -42,7 +42,12 @@ def as_fallbacks(model: dict[str, Any]) -> dict[str, Any]:
     """``{primary, fallback, fallback2, ...}`` as ``{primary, fallbacks[]}`` in numeric order."""
     numbered = sorted((i, k) for k in model if (i := fallback_index(k)) is not None)
     out = {k: v for k, v in model.items() if fallback_index(k) is None}
-    out["fallbacks"] = list(out.get("fallbacks") or []) + [model[k] for _, k in numbered]
+    written = out.get("fallbacks")
+    if written is None:
+        head: list[Any] = []
+    else:  # one ref written as a string stays one ref (never a list of its characters)
+        head = list(written) if isinstance(written, list) else [written]
+    out["fallbacks"] = head + [model[k] for _, k in numbered]
     return out
 
 
