@@ -45,9 +45,12 @@ class Normalised:
 
 
 def split_ref(ref: str, aliases: Mapping[str, str]) -> tuple[str, str] | None:
-    """``(provider, model)`` split on the first ``/``; a bare alias is looked up first."""
+    """``(provider, model)`` split on the first ``/``; a bare alias is looked up first. The
+    ref and each side are trimmed, as OpenClaw reads a ref (``parseModelRef``)."""
+    ref = ref.strip()
     ref = aliases.get(ref, ref)
     provider, sep, model = ref.partition("/")
+    provider, model = provider.strip(), model.strip()
     return (provider, model) if sep and provider and model else None
 
 
@@ -157,6 +160,18 @@ def _route(n: Normalised, name: str, entries: list[ChainEntry]) -> Route:
                     repr(entry.ref)[:80],
                     'a "provider/model" reference or a defined alias',
                     'write it as "provider/model", e.g. "openai/gpt-5.4-mini"',
+                )
+            )
+            continue
+        if any(c.isspace() for c in parts[0] + parts[1]):  # sent upstream as written
+            n.problems.append(
+                Problem(
+                    "chain.invalid",
+                    entry.path,
+                    repr(entry.ref)[:80],
+                    'a "provider/model" reference with no space inside',
+                    "remove the spaces (a ${VAR} written into a ref would go out in every "
+                    "request as part of the model id)",
                 )
             )
             continue
