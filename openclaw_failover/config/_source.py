@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ class _Reader:
     def parse(self, file: Path, where: str, *, base: str = "") -> tuple[bool, Any]:
         """Read and decode ``file``; ``base`` is where its root lands in the merged document."""
         try:
-            size = file.stat().st_size
+            info = file.stat()
         except OSError as exc:
             if exc.errno in _ABSENT:
                 self.problem(
@@ -121,11 +122,15 @@ class _Reader:
             else:
                 self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
-        if size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+            # a FIFO would block the read for good, a device (/dev/zero) never end it
+            self._unreadable(file, where, "not a regular file")
+            return False, None
+        if info.st_size > MAX_FILE_BYTES:
             self.problem(
                 "file.too-large",
                 where,
-                f"{file} of {size} bytes",
+                f"{file} of {info.st_size} bytes",
                 f"at most {MAX_FILE_BYTES} bytes",
                 "split it with $include",
             )

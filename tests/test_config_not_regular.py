@@ -1,0 +1,34 @@
+"""A --config that is not a regular file: a FIFO (the read would wait for a writer forever) or a
+device (/dev/zero would never end) is refused by name at once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from openclaw_failover.config import load_route_table
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "HOME": str(tmp_path), "OPENCLAW_STATE_DIR": str(tmp_path / "s")}
+    env.pop("OPENCLAW_CONFIG_PATH", None)
+    return env
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "openclaw.json"
+    os.mkfifo(fifo)
+    result = load_route_table(fifo, environ=_env(tmp_path))
+    assert result.table is None
+    [problem] = [p for p in result.problems if p.rule == "file.unreadable"]
+    assert problem.found == f"{fifo} (not a regular file)"
+
+
+@pytest.mark.timeout(20)
+def test_a_device_is_refused(tmp_path: Path) -> None:
+    result = load_route_table("/dev/zero", environ=_env(tmp_path))
+    assert result.table is None
+    assert [p.found for p in result.problems] == ["/dev/zero (not a regular file)"]
