@@ -147,13 +147,16 @@ def _chains(n: Normalised) -> dict[str, list[ChainEntry]]:
     return chains
 
 
-def _route(n: Normalised, name: str, entries: list[ChainEntry]) -> Route:
+def place_entries(
+    n: Normalised, name: str, entries: list[ChainEntry], problems: list[Problem]
+) -> list[Placed]:
+    """Each well-formed entry as a candidate of route ``name``; a bad ref goes to ``problems``."""
     local = local_entries(n.view.settings)
     placed: list[Placed] = []
     for entry in entries:
         parts = split_ref(entry.ref, n.view.aliases)
         if parts is None:
-            n.problems.append(
+            problems.append(
                 Problem(
                     "chain.invalid",
                     entry.path,
@@ -164,7 +167,7 @@ def _route(n: Normalised, name: str, entries: list[ChainEntry]) -> Route:
             )
             continue
         if any(c.isspace() for c in parts[0] + parts[1]):  # sent upstream as written
-            n.problems.append(
+            problems.append(
                 Problem(
                     "chain.invalid",
                     entry.path,
@@ -176,12 +179,16 @@ def _route(n: Normalised, name: str, entries: list[ChainEntry]) -> Route:
             )
             continue
         provider = n.providers.get(parts[0])
-        if provider is None:
-            n.undefined.add(parts[0])
-            tier = Tier.CLOUD
-        else:
-            tier = tier_of(provider, parts[1], local)
+        tier = Tier.CLOUD if provider is None else tier_of(provider, parts[1], local)
         placed.append(Placed(Candidate(parts[0], parts[1], tier), entry.path, name))
+    return placed
+
+
+def _route(n: Normalised, name: str, entries: list[ChainEntry]) -> Route:
+    placed = place_entries(n, name, entries, n.problems)
+    n.undefined.update(
+        p.candidate.provider for p in placed if p.candidate.provider not in n.providers
+    )
     n.placed += placed
     ordered = [p.candidate for p in placed if p.candidate.tier is Tier.CLOUD]
     ordered += [p.candidate for p in placed if p.candidate.tier is Tier.LOCAL]

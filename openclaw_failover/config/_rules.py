@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from . import _rules_chain, _rules_files, _rules_providers, _rules_settings
+from . import _rules_agents, _rules_chain, _rules_files, _rules_providers, _rules_settings
 from ._normalise import Normalised
 
 #: Every rule id the loader can report (``schema.<keyword>`` aside), with what it means.
@@ -64,5 +64,6 @@ def check_rules(n: Normalised) -> None:
     """Append every rule's findings to ``n.problems``."""
     _rules_files.check(n)
     _rules_chain.check(n)
+    _rules_agents.check(n)
     _rules_providers.check(n)
     _rules_settings.check(n)

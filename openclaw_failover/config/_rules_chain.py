@@ -103,19 +103,26 @@ def _downgrade(n: Normalised, primary: Candidate, placed: Placed) -> Problem | N
     )
 
 
+def route_problems(
+    n: Normalised, route: list[Placed], *, has_primary: bool = True
+) -> list[Problem]:
+    """Duplicates, drift, bans and downgrades in one route's entries (primary first).
+
+    ``has_primary`` False: the chain inherits its primary (an agent's ``{fallbacks}``), so no
+    entry is compared with one for capability downgrades.
+    """
+    out = _duplicates(route)
+    primary = route[0].candidate if route and has_primary else None
+    for i, placed in enumerate(route):
+        downgrade = _downgrade(n, primary, placed) if primary is not None and i else None
+        out += [p for p in (_drift(n, placed), _banned(n, placed), downgrade) if p is not None]
+    return out
+
+
 def check(n: Normalised) -> None:
     """Drift, duplicates, bans and downgrades in every route."""
     by_route: dict[str, list[Placed]] = {}
     for placed in n.placed:
         by_route.setdefault(placed.route, []).append(placed)
     for entries in by_route.values():
-        n.problems.extend(_duplicates(entries))
-        primary = entries[0].candidate
-        for i, placed in enumerate(entries):
-            for found in (
-                _drift(n, placed),
-                _banned(n, placed),
-                _downgrade(n, primary, placed) if i else None,
-            ):
-                if found is not None:
-                    n.problems.append(found)
+        n.problems.extend(route_problems(n, entries))
