@@ -10,7 +10,8 @@ several processes never interleave and a crash can tear at most the last line; a
 opens a file ending in a torn line starts on a new one, so the fragment stays a line of its
 own (skipped by the reader) and takes no record with it.
 Rotation renames ``audit.jsonl`` to ``audit.jsonl.1`` (older copies move up to ``.keep``) under
-an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file rotate it once.
+an ``flock`` on ``audit.jsonl.lock``, so processes sharing the file rotate it once; copies
+numbered above ``keep`` (left by a larger ``keep`` before a restart) are removed then.
 ``close``/``aclose`` write everything queued before returning.
 
 Records that cannot be written (a full or read-only disk, a queue past ``MAX_PENDING`` while
@@ -27,6 +28,8 @@ import fcntl
 import logging
 import os
 import queue
+import re
+import stat
 import threading
 import time
 import weakref
@@ -39,7 +42,7 @@ import orjson
 
 from ._ports import AuditRecord
 
-__all__ = ["AuditReadStats", "JsonlAuditSink", "audit_paths", "read_audit"]
+__all__ = ["AuditReadStats", "JsonlAuditSink", "audit_paths", "read_audit", "rotated_copies"]
 
 _log = logging.getLogger("openclaw_failover.audit")
 _STOP = object()
@@ -53,6 +56,9 @@ HAND_OVER_S = 0.002
 MAX_PENDING = 100_000
 #: After a warning about records not written, the next one comes no sooner than this.
 WARN_EVERY_S = 60.0
+#: A rotated copy's suffix as rotation names it (``.1``, ``.2``, ...: ASCII digits, no leading
+#: zero); nothing else beside the audit file is taken for a copy, or removed as one.
+_COPY_SUFFIX = re.compile(r"\.([1-9][0-9]*)")
 #: Sinks still open, closed at interpreter exit so a forgotten ``aclose`` loses nothing.
 _OPEN: weakref.WeakSet[JsonlAuditSink] = weakref.WeakSet()
 
@@ -300,6 +306,7 @@ class JsonlAuditSink:
                 return  # another process rotated it and has not written since
             if st.st_ino != self._ino or st.st_size <= 0:
                 return  # another process rotated it already
+            self._prune()
             if self.keep == 0:
                 os.unlink(self.path)
                 return
@@ -310,6 +317,23 @@ class JsonlAuditSink:
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         finally:
             os.close(lock)
+
+    def _prune(self) -> None:
+        """Remove the rotated copies numbered above ``keep`` (regular files only, not what a
+        link points to); one that cannot be removed is logged and the rotation goes on."""
+        try:
+            copies = rotated_copies(self.path)
+        except OSError as exc:
+            copies = []
+            _log.warning("audit %s: could not list the rotated copies: %s", self.path, exc)
+        for number, copy in copies:
+            try:
+                if number > self.keep and stat.S_ISREG(os.lstat(copy).st_mode):
+                    os.unlink(copy)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            except OSError as exc:
+                _log.warning("audit %s: could not remove %s: %s", self.path, copy.name, exc)
 
     def _finish(self) -> None:
         if self._fd is not None:
@@ -355,6 +379,23 @@ class AuditReadStats:
     lines: int = 0
     skipped: int = 0
     torn_tail: bool = False
+
+
+def rotated_copies(path: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """The rotated copies beside ``path`` (``audit.jsonl.N``, named as rotation names them)
+    and their numbers, newest (1) first."""
+    base = Path(path)
+    try:
+        names = os.listdir(base.parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    copies: list[tuple[int, Path]] = []
+    for name in names:
+        if name.startswith(base.name):
+            match = _COPY_SUFFIX.fullmatch(name, len(base.name))
+            if match:
+                copies.append((int(match.group(1)), base.with_name(name)))
+    return sorted(copies)
 
 
 def audit_paths(path: str | os.PathLike[str], *, keep: int = 99) -> list[Path]:

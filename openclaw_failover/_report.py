@@ -9,7 +9,6 @@ plot.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ._audit import rotated_copies
 from ._report_buckets import Bucket, bucket_json, parse_since, report_window
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "report_window",
 ]
 
-_ROTATED = re.compile(r"^\.(\d+)$")
 _NUMBERS = (float, int)
 #: Past this (the year 10000) an epoch has no date, and a bucket of it could not be printed.
 _LAST_TS = 253_402_300_800.0
@@ -48,16 +47,10 @@ _MANUAL_LISTED = 20
 
 
 def audit_files(path: str | Path) -> list[Path]:
-    """The audit file and its rotated copies (``audit.jsonl.N``), oldest first."""
+    """The audit file and its rotated copies (``audit.jsonl.N`` as rotation names them, the
+    copies it removes above ``keep`` included while they last), oldest first."""
     base = Path(path)
-    rotated: list[tuple[int, Path]] = []
-    if base.parent.is_dir():
-        for sibling in base.parent.iterdir():
-            if sibling.name.startswith(base.name):
-                match = _ROTATED.match(sibling.name[len(base.name) :])
-                if match:
-                    rotated.append((int(match.group(1)), sibling))
-    files = [p for _, p in sorted(rotated, reverse=True)]
+    files = [copy for _, copy in reversed(rotated_copies(base))]
     if base.is_file():
         files.append(base)
     return files
