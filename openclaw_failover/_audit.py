@@ -15,8 +15,9 @@ numbered above ``keep`` (left by a larger ``keep`` before a restart) are removed
 ``close``/``aclose`` write everything queued before returning.
 
 Records that cannot be written (a full or read-only disk, a queue past ``MAX_PENDING`` while
-the disk hangs) are dropped and counted in ``dropped``; the warning about them comes at once,
-then at most once per ``WARN_EVERY_S``, and a write that succeeds again says how many were lost.
+the disk hangs) are dropped and counted in ``dropped`` (of a batch cut short, the lines written
+whole before the cut are not); the warning about them comes at once, then at most once per
+``WARN_EVERY_S``, and a write that succeeds again says how many were lost.
 A string orjson refuses (a lone surrogate) is written with it escaped as text.
 """
 
@@ -229,17 +230,23 @@ class JsonlAuditSink:
 
     def _write(self, batch: list[AuditRecord]) -> None:
         if batch:
+            data = b""
             try:
-                self._append(_encode(batch))
+                data = _encode(batch)
+                self._append(data)
             except Exception as exc:  # whatever it is, the thread goes on with the next batch
+                lost = len(batch)
+                if isinstance(exc, _CutShort):
+                    lost -= data.count(b"\n", 0, exc.written)  # one line per record
+                    exc = exc.error
                 if isinstance(exc, OSError):
                     self._ino = -1  # reopen before the next write: it starts after the fragment
                     why = str(exc)
                 else:
                     why = f"{type(exc).__name__}: {exc}"
                 self._failing = self._failing or why
-                self._failing_lost += len(batch)
-                self._lose(len(batch), why)
+                self._failing_lost += lost
+                self._lose(lost, why)
             else:
                 if self._failing is not None:
                     self._written_again()
@@ -266,8 +273,13 @@ class JsonlAuditSink:
             self._rotate()
             fd = self._current()
         view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            if len(view) == len(data):
+                raise
+            raise _CutShort(len(data) - len(view), exc) from exc
 
     def _current(self) -> int:
         """The descriptor of the file now at ``path`` (reopened if someone rotated it)."""
@@ -343,6 +355,15 @@ class JsonlAuditSink:
                 _log.warning("audit %s: fsync at close failed: %s", self.path, exc)
             os.close(self._fd)
             self._fd = None
+
+
+class _CutShort(Exception):
+    """A write that failed after ``written`` bytes of the batch were on disk."""
+
+    def __init__(self, written: int, error: OSError) -> None:
+        super().__init__(written, error)
+        self.written = written
+        self.error = error
 
 
 def _encode(records: list[AuditRecord]) -> bytes:
