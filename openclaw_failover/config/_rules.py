@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from . import _rules_agents, _rules_chain, _rules_files, _rules_providers, _rules_settings
+from . import (
+    _rules_agents,
+    _rules_bounds,
+    _rules_chain,
+    _rules_files,
+    _rules_providers,
+    _rules_settings,
+)
 from ._normalise import Normalised
 
 #: Every rule id the loader can report (``schema.<keyword>`` aside), with what it means.
@@ -48,6 +55,7 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "local.no-model": "a tiers.local entry no chain uses",
         "ollama.v1-path": "an Ollama baseUrl ending in /v1 (warning: breaks tool calls)",
         "deadlines.contradiction": "deadlines that contradict each other",
+        "settings.implausible": "a duration or count far past any sane use (warning: a typo?)",
         "deadlines.provider-timeout": "intentBudgetS not below the failover provider's timeout",
         "openclaw.root-providers": "root providers in OpenClaw's own file (it refuses to start)",
         "openclaw.fallback-keys": "fallback/fallbackN in OpenClaw's own file (it refuses to start)",
@@ -67,3 +75,4 @@ def check_rules(n: Normalised) -> None:
     _rules_agents.check(n)
     _rules_providers.check(n)
     _rules_settings.check(n)
+    _rules_bounds.check(n)
