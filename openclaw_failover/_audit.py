@@ -1,4 +1,5 @@
-"""The JSONL audit sink (a background writer thread, size rotation) and its reader.
+"""The JSONL audit sink (a background writer thread, size rotation); its reader is in
+``_audit_read`` (re-exported here).
 
 ``emit`` only puts the record on a queue, so the request path never waits for the disk. On an
 event loop the records of ``HAND_OVER_S`` (2 ms) go on the queue together (one wake-up of the
@@ -29,18 +30,16 @@ import fcntl
 import logging
 import os
 import queue
-import re
 import stat
 import threading
 import time
 import weakref
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ._audit_read import AuditReadStats, audit_paths, read_audit, rotated_copies
 from ._ports import AuditRecord
 
 __all__ = ["AuditReadStats", "JsonlAuditSink", "audit_paths", "read_audit", "rotated_copies"]
@@ -57,9 +56,6 @@ HAND_OVER_S = 0.002
 MAX_PENDING = 100_000
 #: After a warning about records not written, the next one comes no sooner than this.
 WARN_EVERY_S = 60.0
-#: A rotated copy's suffix as rotation names it (``.1``, ``.2``, ...: ASCII digits, no leading
-#: zero); nothing else beside the audit file is taken for a copy, or removed as one.
-_COPY_SUFFIX = re.compile(r"\.([1-9][0-9]*)")
 #: Sinks still open, closed at interpreter exit so a forgotten ``aclose`` loses nothing.
 _OPEN: weakref.WeakSet[JsonlAuditSink] = weakref.WeakSet()
 
@@ -388,64 +384,3 @@ def _escaped(value: object) -> object:
     if isinstance(value, list):
         return [_escaped(item) for item in value]
     return value
-
-
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass(slots=True)
-class AuditReadStats:
-    """What :func:`read_audit` saw: lines yielded, lines skipped, and a torn last line."""
-
-    lines: int = 0
-    skipped: int = 0
-    torn_tail: bool = False
-
-
-def rotated_copies(path: str | os.PathLike[str]) -> list[tuple[int, Path]]:
-    """The rotated copies beside ``path`` (``audit.jsonl.N``, named as rotation names them)
-    and their numbers, newest (1) first."""
-    base = Path(path)
-    try:
-        names = os.listdir(base.parent)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    copies: list[tuple[int, Path]] = []
-    for name in names:
-        if name.startswith(base.name):
-            match = _COPY_SUFFIX.fullmatch(name, len(base.name))
-            if match:
-                copies.append((int(match.group(1)), base.with_name(name)))
-    return sorted(copies)
-
-
-def audit_paths(path: str | os.PathLike[str], *, keep: int = 99) -> list[Path]:
-    """``path`` and its rotated copies that exist, oldest first."""
-    base = Path(path)
-    rotated = [base.with_name(f"{base.name}.{n}") for n in range(keep, 0, -1)]
-    return [p for p in [*rotated, base] if p.is_file()]
-
-
-def read_audit(
-    path: str | os.PathLike[str], *, stats: AuditReadStats | None = None
-) -> Iterator[dict[str, Any]]:
-    """Yield each audit line of ``path`` as a dict.
-
-    A torn last line (a writer killed mid-write) and any line that is not a JSON object are
-    skipped, counted in ``stats`` and reported once with a logger warning (never an exception).
-    """
-    stats = stats if stats is not None else AuditReadStats()
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                data = None
-            if isinstance(data, dict):
-                stats.lines += 1
-                yield data
-            elif raw.strip():
-                stats.skipped += 1
-                stats.torn_tail = not raw.endswith(b"\n")
-                what = "a torn last line" if stats.torn_tail else f"damaged line {number}"
-                _log.warning("audit %s: skipped %s", path, what)
