@@ -50,7 +50,7 @@ def audit_files(path: str | Path) -> list[Path]:
     """The audit file and its rotated copies (``audit.jsonl.N`` as rotation names them, the
     copies it removes above ``keep`` included while they last), oldest first."""
     base = Path(path)
-    files = [copy for _, copy in reversed(rotated_copies(base))]
+    files = [copy for _, copy in reversed(rotated_copies(base)) if copy.is_file()]
     if base.is_file():
         files.append(base)
     return files

@@ -105,3 +105,13 @@ def test_the_report_reads_only_copies_named_as_rotation_names_them(tmp_path: Pat
         "audit.jsonl.1",
         "audit.jsonl",
     ]
+
+
+def test_a_folder_named_like_a_copy_is_not_read_as_one(tmp_path: Path) -> None:
+    """A directory audit.jsonl.3 beside the audit file (made by hand) is no rotated copy: the
+    report's file list leaves it out instead of failing to open it."""
+    base = tmp_path / "audit.jsonl"
+    base.write_text("")
+    (tmp_path / "audit.jsonl.1").write_text("")
+    (tmp_path / "audit.jsonl.3").mkdir()
+    assert audit_files(base) == [tmp_path / "audit.jsonl.1", base]
