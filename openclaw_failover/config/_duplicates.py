@@ -43,29 +43,43 @@ def _hooked(text: str) -> tuple[Any, dict[int, list[str]]]:
     return json5.loads(text, object_pairs_hook=hook), repeats
 
 
-def duplicate_keys(text: str, *, base: str) -> list[Problem]:
-    """A warning per key repeated within one object of ``text``, at the key's JSON path."""
+def _where(key: str, inner: str, source: str | None) -> str:
+    if source is None:
+        return f"{key!r} given more than once in one object (the last one is used)"
+    return (
+        f"{key!r} given more than once in one object of the included file {source}, "
+        f"at {inner} there (the last one is used)"
+    )
+
+
+def duplicate_keys(text: str, *, base: str, source: str | None = None) -> list[Problem]:
+    """A warning per key repeated within one object of ``text``, at the key's JSON path.
+
+    ``source``: the included file ``text`` was read from; the warning names it and the key's
+    path inside it, since the path in the merged document does not say which file to edit.
+    """
     try:
         tree, repeats = _hooked(text)
     except (ValueError, RecursionError):  # the main parse already reported what is wrong
         return []
     out: list[Problem] = []
-    stack: list[tuple[Any, str]] = [(tree, base)]  # ``tree`` keeps every id in ``repeats`` alive
+    # ``tree`` keeps every id in ``repeats`` alive; each item: value, merged path, path in text
+    stack: list[tuple[Any, str, str]] = [(tree, base, "")]
     while stack and repeats:
-        value, path = stack.pop()
+        value, path, inner = stack.pop()
         if isinstance(value, dict):
             for key in dict.fromkeys(repeats.get(id(value), ())):
                 out.append(
                     Problem(
                         "file.duplicate-key",
                         join(path, key),
-                        f"{key!r} given more than once in one object (the last one is used)",
+                        _where(key, join(inner, key), source),
                         "each key once per object",
                         "delete the copies you do not mean; OpenClaw also reads only the last",
                         severity="warning",
                     )
                 )
-            stack.extend((v, join(path, k)) for k, v in value.items())
+            stack.extend((v, join(path, k), join(inner, k)) for k, v in value.items())
         elif isinstance(value, list):
-            stack.extend((v, join(path, i)) for i, v in enumerate(value))
+            stack.extend((v, join(path, i), join(inner, i)) for i, v in enumerate(value))
     return sorted(out, key=lambda p: p.path)

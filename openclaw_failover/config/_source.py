@@ -106,7 +106,9 @@ class _Reader:
             "flatten the structure (a config never needs this depth; check for a bad paste)",
         )
 
-    def parse(self, file: Path, where: str, *, base: str = "") -> tuple[bool, Any]:
+    def parse(
+        self, file: Path, where: str, *, base: str = "", included: bool = False
+    ) -> tuple[bool, Any]:
         """Read and decode ``file``; ``base`` is where its root lands in the merged document."""
         try:
             info = file.stat()
@@ -145,9 +147,16 @@ class _Reader:
         except OSError as exc:
             self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
-        return self._decode(file, text, where, base=base)
+        return self._decode(file, text, where, base=base, included=included)
 
-    def _decode(self, file: Path, text: str, where: str, *, base: str) -> tuple[bool, Any]:
+    def _shown(self, file: Path) -> str:
+        """``file`` relative to the config's folder (where includes live), else as it is."""
+        root = self.roots[0]
+        return str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
+
+    def _decode(
+        self, file: Path, text: str, where: str, *, base: str, included: bool
+    ) -> tuple[bool, Any]:
         try:
             data = parse_text(text)
         except RecursionError:
@@ -165,7 +174,8 @@ class _Reader:
         if nesting_depth(data) > MAX_NESTING:
             self.too_deep(where, f"{file}, nested more than {MAX_NESTING} levels deep")
             return False, None
-        self.problems += duplicate_keys(text, base=base)
+        source = self._shown(file) if included else None
+        self.problems += duplicate_keys(text, base=base, source=source)
         return True, data
 
     def expand(self, value: Any, *, here: Path, path: str, depth: int) -> Any:
@@ -227,7 +237,7 @@ class _Reader:
                 "move the file next to the config, or list its folder in OPENCLAW_INCLUDE_ROOTS",
             )
             return {}
-        ok, data = self.parse(target, where, base=path)
+        ok, data = self.parse(target, where, base=path, included=True)
         if not ok:
             return {}
         return self.expand(data, here=target.parent, path=path, depth=depth + 1)
