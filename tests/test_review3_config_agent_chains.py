@@ -1,5 +1,7 @@
 """Per-agent chains (agents.entries.<id>.model, agents.list[].model) get the default chain's
-drift checks, each finding at the agent's own path and reported once."""
+drift checks, each finding at the agent's own path and reported once, as a warning: the chain
+is OpenClaw's to run, its providers may come from the agent's own models.json (not read here),
+and a finding there must not stop serve."""
 
 from __future__ import annotations
 
@@ -35,10 +37,11 @@ def test_removed_provider_in_a_legacy_agent_chain(load_doc: Load) -> None:
     ]
     result = load_doc(doc, name="openclaw.json")
     assert _found(result, "chain.drift") == ["agents.list[1].model.fallbacks[0]"]
-    (problem,) = [p for p in result.errors if p.rule == "chain.drift"]
+    (problem,) = [p for p in result.problems if p.rule == "chain.drift"]
+    assert problem.severity == "warning"
     assert "'gone'" in problem.found
     assert "models.providers" in problem.fix
-    assert result.table is None
+    assert result.table is not None  # the route table still loads
 
 
 def test_model_the_provider_does_not_list_in_an_agent_entry(load_doc: Load) -> None:
@@ -46,7 +49,8 @@ def test_model_the_provider_does_not_list_in_an_agent_entry(load_doc: Load) -> N
     doc["agents"]["entries"] = {"ops": {"model": "gw/m2"}, "ok": {"model": "gw/m1"}}
     result = load_doc(doc, name="openclaw.json")
     assert _found(result, "chain.drift") == ["agents.entries.ops.model"]
-    (problem,) = [p for p in result.errors if p.rule == "chain.drift"]
+    (problem,) = [p for p in result.problems if p.rule == "chain.drift"]
+    assert problem.severity == "warning"
     assert "m1" in problem.expected
 
 

@@ -9,6 +9,7 @@ then a legacy ``agents.list`` entry with a string id that ``agents.entries`` doe
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .._errors import Problem
@@ -62,10 +63,13 @@ def agent_problems(n: Normalised, path: str, model: Any) -> list[Problem]:
 
 
 def check(n: Normalised) -> None:
-    """Every agent's chain, each finding once (a path already reported is not repeated)."""
+    """Every agent's chain, each finding once (a path already reported is not repeated), as a
+    warning: an agent's chain is OpenClaw's to run unless install routed it (then its refs are
+    ``failover/<route>``, checked as a plugin route), and its providers may come from that
+    agent's own ``models.json``, which is not read here; a finding must not stop ``serve``."""
     seen = {(p.rule, p.path) for p in n.problems}
     for path, model in agent_models(n.view.doc):
         for problem in agent_problems(n, path, model):
             if (problem.rule, problem.path) not in seen:
                 seen.add((problem.rule, problem.path))
-                n.problems.append(problem)
+                n.problems.append(dataclasses.replace(problem, severity="warning"))
