@@ -233,7 +233,7 @@ async def _say_if_store_unreadable(runtime: ProxyRuntime, *, within_s: float = 5
     except StateStoreError as exc:
         log.warning(
             "state store unavailable at startup: %s; no request is routed until it answers "
-            "(GET /ready says when)",
+            "(GET /readyz says when)",
             mask_url(str(exc)),
         )
     except TimeoutError:
