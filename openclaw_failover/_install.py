@@ -137,6 +137,25 @@ def bridge_dir() -> Path:
     return Path(str(resources.files("openclaw_failover") / "bridge"))
 
 
+def _token_line(env_file: Path) -> tuple[str, str | None]:
+    """``.env``'s text and its token (None when absent); an empty token is refused by name.
+    ``install`` asks this before it writes anything, and again when it adds a token."""
+    try:
+        existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+    except (OSError, ValueError) as exc:
+        raise InstallError(
+            f"{env_file}: cannot read it ({exc}); expected a readable UTF-8 file; fix it, "
+            f"or export {TOKEN_ENV}, then install again"
+        ) from exc
+    found = parse_dotenv(existing).get(TOKEN_ENV)  # a commented-out line is no token
+    if found == "":
+        raise InstallError(
+            f"{env_file}: {TOKEN_ENV} is set but empty; expected a token: delete that "
+            "line (install then writes a new one) or give it a value"
+        )
+    return existing, found
+
+
 def _ensure_token(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
     """Put a random proxy token in OpenClaw's ``.env`` unless one is set already.
 
@@ -148,13 +167,7 @@ def _ensure_token(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
         return []
     notes: list[str] = []
     try:
-        existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
-        found = parse_dotenv(existing).get(TOKEN_ENV)  # a commented-out line is no token
-        if found == "":
-            raise InstallError(
-                f"{env_file}: {TOKEN_ENV} is set but empty; expected a token: delete that "
-                "line (install then writes a new one) or give it a value"
-            )
+        existing, found = _token_line(env_file)
         if found is None:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -323,6 +336,8 @@ def install(
     if dry_run:
         shown = dataclasses.replace(plan, notes=(*plan.notes, *extra))
         return shown, _diff(original, plan.doc, target)
+    if mode == "provider" and TOKEN_ENV not in target.environ:
+        _token_line(target.state_dir / ".env")  # an empty or unreadable one stops us here
     backup = path.with_name(path.name + BACKUP_SUFFIX)
     if path.exists() and not backup.exists():
         back_up(path, backup)
