@@ -16,6 +16,10 @@ from typing import Literal
 _CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|credential", re.I)
 
 
+#: Below this length a header value is not taken for a credential (as ``known_secrets``).
+_MIN_CREDENTIAL = 6
+
+
 def is_credential_header(name: str) -> bool:
     """Whether a provider header by this name carries a credential."""
     return bool(_CREDENTIAL_HEADER.search(name))
@@ -31,7 +35,8 @@ def header_credentials(headers: Mapping[str, str]) -> tuple[str, ...]:
             scheme, _, token = value.partition(" ")
             if token.strip() and scheme.isalpha():
                 found.append(token.strip())
-    return tuple(found)
+    # a short value ("1", "true") is no credential, and masking it would mangle any text
+    return tuple(v for v in found if len(v) >= _MIN_CREDENTIAL)
 
 
 class FailureReason(StrEnum):

@@ -22,6 +22,7 @@ import pytest
 
 from openclaw_failover._errors import RequestRejected
 from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._model import header_credentials
 from openclaw_failover.config import load_route_table
 from openclaw_failover.config._redact import known_secrets, redact, scrub_text
 from tests.fixtures.engine import Spec, error, make_engine, make_table
@@ -169,3 +170,10 @@ async def test_an_upstream_echoing_a_header_credential_in_a_400_is_masked_for_th
         )
     assert ENV_TOKEN not in info.value.upstream_message
     assert info.value.upstream_message == "bad header value *** for app my-assistant-app"
+
+
+def test_a_short_header_value_is_not_taken_for_a_credential() -> None:
+    """X-Use-Auth: "1" or "true" is no secret: masking it would turn every "1" in a 400's
+    words into *** (the same minimum length as known_secrets)."""
+    headers = {"X-Use-Auth": "1", "X-Auth-Enabled": "true", "Authorization": "Bearer abcdefgh12"}
+    assert header_credentials(headers) == ("Bearer abcdefgh12", "abcdefgh12")

@@ -191,16 +191,26 @@ def test_models_lists_routes(url: str) -> None:
 def test_one_model_by_id_is_the_sdks_retrieve(url: str) -> None:
     """GET /v1/models/{id} (the SDK's models.retrieve) gives that route; an unknown one is a
     404 the SDK raises as NotFoundError, naming the routes there are, with the request id."""
-    model = client(url).models.retrieve("batch")
-    assert model.id == "batch"
-    assert model.owned_by == "openclaw-failover"
-    with pytest.raises(openai.NotFoundError) as info:
-        client(url).models.retrieve("gpt-4o")
-    assert "found 'gpt-4o'; expected one of the proxy's routes (auto, batch)" in str(info.value)
+    with client(url) as sdk:
+        model = sdk.models.retrieve("batch")
+        assert model.id == "batch"
+        assert model.owned_by == "openclaw-failover"
+        with pytest.raises(openai.NotFoundError) as info:
+            sdk.models.retrieve("gpt-4o")
+        message = str(info.value)
+        del info  # the error holds the response; the client closes its connection below
+    assert "found 'gpt-4o'; expected one of the proxy's routes (auto, batch)" in message
     raw = httpx.get(f"{url}/v1/models/no/such", headers={"x-request-id": "rid-7"})
     assert raw.status_code == 404
     assert raw.headers["x-request-id"] == "rid-7"
     assert raw.json()["error"]["code"] == "model_not_found"
+
+
+def test_small_routes_echo_a_request_id_cut_at_128_as_the_chat_endpoint_does(url: str) -> None:
+    long_id = "r" * 500
+    for path in ("/v1/models", "/v1/models/auto", "/healthz", "/no-such-path"):
+        raw = httpx.get(f"{url}{path}", headers={"x-request-id": long_id})
+        assert raw.headers["x-request-id"] == "r" * 128, path
 
 
 def test_healthz_and_metrics(url: str) -> None:

@@ -17,11 +17,12 @@ from ._wire_errors import openai_error
 
 
 def _echoed_id(request: Request) -> str:
-    return request.headers.get("x-request-id") or new_request_id()
+    """The client's ``x-request-id``, cut at 128 characters as the chat endpoint cuts it."""
+    return (request.headers.get("x-request-id") or "")[:128] or new_request_id()
 
 
 def _json(data: Any, *, status: int = 200, request: Request, version: str = "") -> Response:
-    headers = {"x-request-id": request.headers.get("x-request-id") or new_request_id()}
+    headers = {"x-request-id": _echoed_id(request)}
     if version:
         headers["x-openclaw-failover-route-version"] = version
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
