@@ -99,16 +99,18 @@ def _local_order(n: Normalised) -> list[Problem]:
     return out
 
 
-#: What state.namespace may not hold (the schema's pattern says the same): ':' separates the
-#: namespace from its Redis keys, so namespace "a" would see the keys of namespace "a:h".
+#: What state.namespace may not hold with backend "redis": ':' separates the namespace from its
+#: Redis keys, so namespace "a" would see the keys of namespace "a:h". Other backends do not
+#: use the namespace, so a config written before this rule still loads (and OpenClaw, which
+#: validates the plugin block with the same schema, has no pattern to refuse it with).
 _NAMESPACE_REFUSED = re.compile(r"[:\s*?\[\]]")
 
 
 def _namespace(n: Normalised) -> list[Problem]:
-    """Checked after ${VAR} substitution too (the schema sees the value as written)."""
+    """Checked after ${VAR} substitution, for backend "redis" only."""
     namespace = n.settings.state.namespace
     refused = sorted(set(_NAMESPACE_REFUSED.findall(namespace)))
-    if not refused:
+    if not refused or n.settings.state.backend != "redis":
         return []
     return [
         Problem(
