@@ -25,6 +25,8 @@ from .._errors import Problem
 from ._duplicates import duplicate_keys
 from ._jsonpath import join
 
+#: Why a pipe or device is refused as a config file.
+NOT_REGULAR = "not a regular file: a pipe or device is read more than once here; write it to a file"
 MAX_INCLUDE_DEPTH = 10
 MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Far beyond any real config (OpenClaw's deepest keys are about 8 levels down).
@@ -125,8 +127,10 @@ class _Reader:
                 self._unreadable(file, where, exc.strerror or type(exc).__name__)
             return False, None
         if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
-            # a FIFO would block the read for good, a device (/dev/zero) never end it
-            self._unreadable(file, where, "not a regular file")
+            # a FIFO without a writer blocks the read for good, a device (/dev/zero) never ends
+            # it, and a pipe (--config <(...), /dev/stdin) is empty the second time: the config
+            # is read again to mask its secrets and to notice edits
+            self._unreadable(file, where, NOT_REGULAR)
             return False, None
         if info.st_size > MAX_FILE_BYTES:
             self.problem(
