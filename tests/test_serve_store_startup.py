@@ -3,11 +3,14 @@ the first request fails (onUnavailable "closed") or quietly serving on local sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from typing import Any
 
 import pytest
 
+from openclaw_failover.proxy import _app as app_module
 from openclaw_failover.proxy import create_app
 from openclaw_failover.stores.memory import MemoryStateStore
 from openclaw_failover.stores.redis import RedisStateStore
@@ -46,3 +49,20 @@ def test_a_redis_that_is_down_is_named_at_startup(
 def test_a_readable_store_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
     said = _start(MemoryStateStore(), caplog)
     assert not [m for m in said if "state store" in m]
+
+
+class _Hanging(MemoryStateStore):
+    """A store whose reads never answer (a Redis that accepts and then hangs)."""
+
+    async def snapshot(self, keys: Any) -> Any:
+        await asyncio.Event().wait()
+
+
+def test_a_store_that_hangs_is_named_with_what_to_do(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "STARTUP_STORE_CHECK_S", 0.2)
+    said = [m for m in _start(_Hanging(), caplog) if "did not answer" in m]
+    assert len(said) == 1, caplog.text
+    assert "within 0.2 s at startup" in said[0]
+    assert "openclaw-failover doctor" in said[0]

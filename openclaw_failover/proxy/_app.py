@@ -178,7 +178,7 @@ def _lifespan(
             runtime.engine = engine
             runtime.reload.loaded_version = runtime.reload.disk_version = engine.table.version
             runtime.table_listeners.append(lambda t: parts.limits.configure(t.providers))
-            await _say_if_store_unreadable(runtime)
+            await _say_if_store_unreadable(runtime, within_s=STARTUP_STORE_CHECK_S)
             path = config_path or engine.table.config_path
             tasks: list[asyncio.Task[Any]] = []
             if path:
@@ -221,7 +221,11 @@ async def _start_engine(
     return built.engine
 
 
-async def _say_if_store_unreadable(runtime: ProxyRuntime, *, within_s: float = 5.0) -> None:
+#: How long startup waits for the state store's first answer before it says so and serves.
+STARTUP_STORE_CHECK_S = 5.0
+
+
+async def _say_if_store_unreadable(runtime: ProxyRuntime, *, within_s: float) -> None:
     """Log at startup when the state store cannot be read (a Redis that is down): with
     ``onUnavailable: "closed"`` no request is routed until it answers, and nothing else would
     say so before the first request fails."""
@@ -237,7 +241,12 @@ async def _say_if_store_unreadable(runtime: ProxyRuntime, *, within_s: float = 5
             mask_url(str(exc)),
         )
     except TimeoutError:
-        log.warning("state store did not answer within %g s at startup", within_s)
+        log.warning(
+            "state store did not answer within %g s at startup; requests wait on it until it "
+            "answers or its calls fail (then state.onUnavailable applies); "
+            "`openclaw-failover doctor` checks it",
+            within_s,
+        )
     else:
         degraded = getattr(runtime.store, "degraded_reason", None)
         if degraded:
