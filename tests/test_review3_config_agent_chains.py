@@ -109,3 +109,25 @@ def test_an_agent_routed_through_the_proxy_is_not_drift(load_doc: Load) -> None:
     assert _found(result, "chain.drift") == [
         "plugins.entries.openclaw-failover.config.routes.agent-ops.fallbacks[0]"
     ]
+
+
+def test_an_agent_routed_to_a_route_the_proxy_lacks_is_named(load_doc: Load) -> None:
+    """failover/<route> naming no route of the plugin block: every request of that agent would
+    get a 404 from the proxy. A warning at the agent's path names the routes there are."""
+    doc = base_openclaw()
+    doc["agents"]["entries"] = {
+        "ops": {"model": {"primary": "failover/agent-ops", "fallbacks": []}},
+        "web": {"model": "failover/agent-web"},
+    }
+    doc["plugins"]["entries"]["openclaw-failover"]["config"]["routes"] = {
+        "agent-web": {"primary": "openai/gpt-5.4-mini"}
+    }
+    result = load_doc(doc, name="openclaw.json")
+    (problem,) = [p for p in result.problems if p.path == "agents.entries.ops.model.primary"]
+    assert problem.rule == "chain.drift"
+    assert problem.severity == "warning"
+    assert "route 'agent-ops'" in problem.found
+    assert "agent-web" in problem.expected
+    assert "auto" in problem.expected
+    assert not [p for p in result.problems if p.path.startswith("agents.entries.web")]
+    assert result.table is not None

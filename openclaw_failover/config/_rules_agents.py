@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 
 from .._errors import Problem
-from ._chain import parse_chain
+from ._chain import ChainEntry, parse_chain
 from ._jsonpath import join
 from ._normalise import Normalised, place_entries
 from ._rules_chain import route_problems
@@ -55,11 +55,32 @@ def agent_problems(n: Normalised, path: str, model: Any) -> list[Problem]:
     """What the default chain's rules find in one agent's ``model``."""
     problems: list[Problem] = []
     entries = parse_chain(model, path=path, problems=problems)
+    problems += _missing_routes(n, [e for e in entries if _is_routed(e.ref)])
     entries = [e for e in entries if not _is_routed(e.ref)]
     placed = place_entries(n, f"agent:{path}", entries, problems)
     has_primary = isinstance(model, str) or (isinstance(model, dict) and "primary" in model)
     problems += route_problems(n, placed, has_primary=has_primary)
     return [p for p in problems if p.rule not in _NOT_FAULTS_FOR_AGENTS]
+
+
+def _missing_routes(n: Normalised, routed: list[ChainEntry]) -> list[Problem]:
+    """``failover/<route>`` entries naming a route the proxy does not have (every request of
+    that agent would get a 404)."""
+    problems: list[Problem] = []
+    for entry in routed:
+        name = entry.ref.strip().partition("/")[2].strip()
+        if name not in n.routes:
+            problems.append(
+                Problem(
+                    "chain.drift",
+                    entry.path,
+                    f"route {name!r}, which the failover proxy does not have",
+                    f"one of its routes ({', '.join(sorted(n.routes)) or 'none'})",
+                    f"add routes.{name} to the plugin block, or point the agent at an existing "
+                    "route (install --agents writes both)",
+                )
+            )
+    return problems
 
 
 def check(n: Normalised) -> None:
