@@ -44,10 +44,9 @@ def test_lines_are_record_json_in_order(tmp_path: Path) -> None:
     assert [json.loads(line) for line in lines] == [r.to_json() for r in records]
 
 
-def test_emit_returns_at_once(tmp_path: Path) -> None:
-    """10,000 emits return while the writer thread is stuck in a write: no I/O on the caller."""
-    path = tmp_path / "audit.jsonl"
-    sink = JsonlAuditSink(path)
+def stick_first_write(sink: JsonlAuditSink) -> tuple[threading.Event, threading.Event]:
+    """Make the sink's first write hang (a disk that stops answering) until ``release`` is set;
+    ``entered`` is set once the writer thread is in it. Returns (entered, release)."""
     inner, entered, release = sink._append, threading.Event(), threading.Event()
 
     def stuck_append(data: bytes) -> None:
@@ -57,6 +56,14 @@ def test_emit_returns_at_once(tmp_path: Path) -> None:
         inner(data)
 
     sink._append = stuck_append  # type: ignore[method-assign]
+    return entered, release
+
+
+def test_emit_returns_at_once(tmp_path: Path) -> None:
+    """10,000 emits return while the writer thread is stuck in a write: no I/O on the caller."""
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlAuditSink(path)
+    entered, release = stick_first_write(sink)
     try:
         sink.emit(record(0))
         assert entered.wait(10), "the writer thread never picked up the first record"

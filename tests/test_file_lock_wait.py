@@ -7,29 +7,16 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
 from openclaw_failover._errors import StateStoreError
 from openclaw_failover._ports import Health
 from openclaw_failover.stores import FileStateStore
+from tests.test_store_file import bump, count
 
 KEY = "p:a"
-
-
-def bump(old: Health | None) -> Health:
-    """One more rate_limit failure."""
-    health = old or Health()
-    n = health.failure_counts.get("rate_limit", 0) + 1
-    return replace(health, failure_counts=MappingProxyType({"rate_limit": n}))
-
-
-def count(health: Health | None) -> int:
-    """The rate_limit counter (0 when absent)."""
-    return 0 if health is None else health.failure_counts.get("rate_limit", 0)
 
 
 @contextmanager

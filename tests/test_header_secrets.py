@@ -12,11 +12,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,47 +22,10 @@ from openclaw_failover._model import header_credentials
 from openclaw_failover.config import load_route_table
 from openclaw_failover.config._redact import known_secrets, redact, scrub_text
 from tests.fixtures.engine import Spec, error, make_engine, make_table
+from tests.test_ops_secrets import echo_url  # noqa: F401  (a fixture: an upstream echoing headers)
 
 INLINE_TOKEN = "hdr-inline-SECRET-5b7c9d"
 ENV_TOKEN = "hdr-env-SECRET-31e8aa"  # in a variable whose name does not look secret
-
-
-class _Echo(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _EchoHandler)
-
-
-class _EchoHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        del format, args
-
-    def do_GET(self) -> None:
-        length = int(self.headers.get("content-length", "0"))
-        if length:
-            self.rfile.read(length)
-        seen = {k: self.headers.get(k, "") for k in ("x-api-key", "x-gateway-auth")}
-        body = json.dumps({"error": {"message": f"rejected headers {seen}"}}).encode()
-        self.send_response(401)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        self.do_GET()
-
-
-@pytest.fixture
-def echo_url() -> Iterator[str]:
-    server = _Echo()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def _config(tmp_path: Path, base_url: str) -> tuple[Path, dict[str, str]]:
@@ -132,7 +91,8 @@ def test_redact_masks_credential_headers_in_a_document() -> None:
 
 
 def test_probe_against_an_echoing_upstream_prints_no_header_credential(
-    tmp_path: Path, echo_url: str
+    tmp_path: Path,
+    echo_url: str,  # noqa: F811
 ) -> None:
     path, env = _config(tmp_path, echo_url)
     outputs = []

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from openclaw_failover.providers._http1 import PooledHTTP1Transport, PooledResponse
-from tests.test_providers_http1 import OK, client, raw_server, read_request
+from tests.test_providers_http1 import OK, client, each_request, raw_server, read_request
 
 HEAD = b"HTTP/1.1 200 OK\r\n"
 #: (the answer to each request, what the client reads, whether the connection is reused)
@@ -41,11 +41,7 @@ async def test_each_framing_reads_its_own_body_and_reuses_only_a_clean_connectio
     answer, body, reused = FRAMINGS[name]
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             writer.write(answer)
             await writer.drain()
 
@@ -85,11 +81,7 @@ async def test_a_late_half_response_never_reaches_the_next_request() -> None:
     served = asyncio.Event()
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             writer.write(OK)
             await writer.drain()
             if not served.is_set():

@@ -15,7 +15,7 @@ from openclaw_failover._model import Candidate, Provider
 from openclaw_failover._ports import UpstreamCall
 from openclaw_failover.providers._http1 import PooledClient, PooledHTTP1Transport
 from openclaw_failover.providers.openai import OpenAICompatTransport
-from tests.test_providers_http1 import raw_server, read_request
+from tests.test_providers_http1 import each_request, raw_server
 
 BIG = "x" * 200_000
 EVENTS = (
@@ -47,11 +47,7 @@ async def test_every_sse_liberty_one_byte_at_a_time(framing: str) -> None:
         payload = head + b"connection: close\r\n\r\n" + EVENTS
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             small = payload[: payload.index(BIG.encode())]
             for i in range(len(small)):  # one byte per segment up to the big event
                 writer.write(small[i : i + 1])

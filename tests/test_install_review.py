@@ -88,18 +88,26 @@ def _commented(doc: dict[str, Any]) -> str:
     return "// my notes\n" * (3 * LIMIT // 12) + json.dumps(doc) + "\n"
 
 
-def test_symlinked_config_is_written_through_and_the_link_stays(tmp_path: Path) -> None:
-    """A dotfile manager's symlink: install and uninstall edit the target; the link stays."""
+def _linked_config(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    """A dotfile manager's layout: ``text`` in ``dotfiles/openclaw.json``, and
+    ``state/openclaw.json`` a symlink to it. Returns (the real file, the link)."""
     dotfiles = tmp_path / "dotfiles"
     dotfiles.mkdir()
     real = dotfiles / "openclaw.json"
-    original = json.dumps(_doc())
-    real.write_text(original, encoding="utf-8")
-    real.chmod(0o600)
+    real.write_text(text, encoding="utf-8")
     state = tmp_path / "state"
     state.mkdir()
     link = state / "openclaw.json"
     link.symlink_to(real)
+    return real, link
+
+
+def test_symlinked_config_is_written_through_and_the_link_stays(tmp_path: Path) -> None:
+    """A dotfile manager's symlink: install and uninstall edit the target; the link stays."""
+    original = json.dumps(_doc())
+    real, link = _linked_config(tmp_path, original)
+    real.chmod(0o600)
+    dotfiles, state = real.parent, link.parent
 
     code, out = _cli(link, "install", "--no-openclaw-cli")
     assert code == 0, out
@@ -120,14 +128,7 @@ def test_symlinked_config_is_written_through_and_the_link_stays(tmp_path: Path) 
 
 
 def test_migrate_writes_through_a_symlinked_config(tmp_path: Path) -> None:
-    dotfiles = tmp_path / "dotfiles"
-    dotfiles.mkdir()
-    real = dotfiles / "openclaw.json"
-    real.write_text(json.dumps(_doc(providers={"anthropic": {"auth": []}})), encoding="utf-8")
-    state = tmp_path / "state"
-    state.mkdir()
-    link = state / "openclaw.json"
-    link.symlink_to(real)
+    real, link = _linked_config(tmp_path, json.dumps(_doc(providers={"anthropic": {"auth": []}})))
 
     code, out = _cli(link, "migrate", "--write")
     assert code == 0, out

@@ -49,7 +49,9 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         key = self.headers.get("authorization", "")
-        self._reply(401, {"error": {"message": f"Incorrect API key provided: {key}"}})
+        sent = "; ".join(f"{name}: {value}" for name, value in self.headers.items())
+        message = f"Incorrect API key provided: {key} (headers sent: {sent})"
+        self._reply(401, {"error": {"message": message}})
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", "0")))
@@ -58,7 +60,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_url() -> Iterator[str]:
-    """An upstream on loopback that puts the caller's key in its error body."""
+    """An upstream on loopback that puts the caller's key, and every header it was sent, in its
+    error body."""
     server = _Echo()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()

@@ -48,6 +48,16 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return head, await reader.readexactly(length)
 
 
+async def each_request(reader: asyncio.StreamReader) -> AsyncIterator[tuple[bytes, bytes]]:
+    """The head and body of each request on a connection, until the client goes (closes or
+    resets it)."""
+    while True:
+        try:
+            yield await read_request(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+
+
 def client(**limits: float) -> httpx.AsyncClient:
     transport = PooledHTTP1Transport(**limits)  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0), trust_env=False)

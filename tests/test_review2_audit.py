@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from openclaw_failover._audit import AuditReadStats, JsonlAuditSink, read_audit
-from openclaw_failover._ports import AuditRecord
-
-
-def record(n: int, **fields: Any) -> AuditRecord:
-    """An attempt record numbered by ``attempt``."""
-    return AuditRecord(event="attempt", ts=1_800_000_000.0 + n, attempt=n, **fields)
+from tests.test_audit_sink import record, stick_first_write
 
 
 def test_a_lone_surrogate_neither_kills_the_writer_nor_loses_the_batch(tmp_path: Path) -> None:
@@ -78,14 +72,7 @@ def test_a_hanging_disk_bounds_the_queue_and_counts_what_it_drops(
     path = tmp_path / "audit.jsonl"
     sink = JsonlAuditSink(path)
     sink.max_pending = 100
-    inner, entered, release = sink._append, threading.Event(), threading.Event()
-
-    def stuck(data: bytes) -> None:
-        entered.set()
-        release.wait(10)
-        inner(data)
-
-    sink._append = stuck  # type: ignore[method-assign]
+    entered, release = stick_first_write(sink)
     try:
         with caplog.at_level(logging.WARNING, logger="openclaw_failover.audit"):
             sink.emit(record(0))
@@ -148,14 +135,7 @@ def test_a_close_that_cannot_finish_says_what_it_left_unwritten(
     unwritten (it returned silently, as if all were written)."""
     path = tmp_path / "audit.jsonl"
     sink = JsonlAuditSink(path)
-    inner, entered, release = sink._append, threading.Event(), threading.Event()
-
-    def stuck(data: bytes) -> None:
-        entered.set()
-        release.wait(10)
-        inner(data)
-
-    sink._append = stuck  # type: ignore[method-assign]
+    entered, release = stick_first_write(sink)
     try:
         sink.emit(record(0))
         assert entered.wait(10)

@@ -20,16 +20,10 @@ from openclaw_failover._status import candidate_keys
 from openclaw_failover.cli import app
 from openclaw_failover.config import require_route_table
 from openclaw_failover.stores.file import FileStateStore
+from tests.fixtures.redis_server import free_port
 
 KEY = "sk-review2-cli-SECRET-0123456789"
 REDIS_PASSWORD = "pw-review2-SECRET"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _config(tmp_path: Path, state: dict[str, Any], *, port: int | None = None) -> Path:
@@ -40,12 +34,12 @@ def _config(tmp_path: Path, state: dict[str, Any], *, port: int | None = None) -
         "providers": {"p1": {"auth": [{"key": "${P1_KEY}", "profile": "main"}]}},
         "models": {
             "providers": {
-                "p1": {"api": "openai-completions", "baseUrl": f"http://127.0.0.1:{_free_port()}"}
+                "p1": {"api": "openai-completions", "baseUrl": f"http://127.0.0.1:{free_port()}"}
             }
         },
         "failover": {
             "state": state,
-            "proxy": {"port": port or _free_port()},
+            "proxy": {"port": port or free_port()},
             "audit": {"path": str(tmp_path / "audit.jsonl")},
         },
     }
@@ -77,9 +71,15 @@ def _invoke(args: list[str], tmp_path: Path, *, stdin: str | None = None) -> tup
 def _redis_down() -> dict[str, Any]:
     return {
         "backend": "redis",
-        "url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{_free_port()}/0",
+        "url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0",
         "onUnavailable": "closed",
     }
+
+
+def _states(status: dict[str, Any]) -> set[str]:
+    """Every state ``status --json`` shows: each candidate's and each of its keys'."""
+    states = {c["state"]["state"] for c in status["candidates"]}
+    return states | {k["state"] for c in status["candidates"] for k in c["keys"]}
 
 
 def test_status_shows_cooldown_times_in_utc_with_the_time_left(
@@ -114,9 +114,7 @@ def test_status_with_an_unreachable_store_says_unknown_not_healthy(tmp_path: Pat
     assert code == 0, out
     data = json.loads(out)
     assert "redis unavailable" in data["store_error"]
-    states = {c["state"]["state"] for c in data["candidates"]}
-    states |= {k["state"] for c in data["candidates"] for k in c["keys"]}
-    assert states == {"unknown"}
+    assert _states(data) == {"unknown"}
     _, text, _ = _invoke(["status", "--config", str(config)], tmp_path)
     assert "healthy" not in text
     assert "the states below are unknown" in text
@@ -196,9 +194,7 @@ def test_status_on_a_store_degraded_to_empty_local_state_says_unknown(tmp_path: 
     data = json.loads(out)
     assert "redis unavailable" in data["store_degraded"]
     assert data["store_error"] is None
-    states = {c["state"]["state"] for c in data["candidates"]}
-    states |= {k["state"] for c in data["candidates"] for k in c["keys"]}
-    assert states == {"unknown"}
+    assert _states(data) == {"unknown"}
     _, text, _ = _invoke(["status", "--config", str(config)], tmp_path)
     assert "healthy" not in text
     assert "unknown when it holds none" in text

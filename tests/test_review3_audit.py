@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from openclaw_failover._audit import JsonlAuditSink, read_audit
-from openclaw_failover._ports import AuditRecord
 from openclaw_failover._report import audit_files
-
-
-def record(n: int) -> AuditRecord:
-    """An attempt record numbered by ``attempt``."""
-    return AuditRecord(event="attempt", ts=1_800_000_000.0 + n, attempt=n)
+from tests.test_audit_sink import record
 
 
 def rotate_once(path: Path, keep: int) -> JsonlAuditSink:

@@ -11,12 +11,7 @@ from typing import Any
 import pytest
 
 from openclaw_failover._audit import AuditReadStats, JsonlAuditSink, read_audit
-from openclaw_failover._ports import AuditRecord
-
-
-def record(n: int) -> AuditRecord:
-    """An attempt record numbered by ``attempt``."""
-    return AuditRecord(event="attempt", ts=1_800_000_000.0 + n, attempt=n)
+from tests.test_audit_sink import record
 
 
 def emit_one_batch(sink: JsonlAuditSink, count: int) -> None:

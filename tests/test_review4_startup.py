@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 
 import pytest
 
@@ -13,17 +12,12 @@ from openclaw_failover.proxy import create_app
 from openclaw_failover.stores.redis import RedisStateStore
 from tests.fixtures.engine import Spec, make_table
 from tests.fixtures.proxy import running_server
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fixtures.redis_server import free_port
 
 
 def test_the_startup_warning_names_a_route_that_exists(caplog: pytest.LogCaptureFixture) -> None:
     store = RedisStateStore(
-        f"redis://127.0.0.1:{_closed_port()}/0", namespace="review4", on_unavailable="closed"
+        f"redis://127.0.0.1:{free_port()}/0", namespace="review4", on_unavailable="closed"
     )
     app = create_app(make_table([Spec("p", "m1")]), store=store)
     paths = {getattr(r, "path", "") for r in app.routes}

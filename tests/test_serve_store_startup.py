@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any
 
 import pytest
@@ -16,13 +15,7 @@ from openclaw_failover.stores.memory import MemoryStateStore
 from openclaw_failover.stores.redis import RedisStateStore
 from tests.fixtures.engine import Spec, make_table
 from tests.fixtures.proxy import running_server
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fixtures.redis_server import free_port
 
 
 def _start(store: object, caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -36,7 +29,7 @@ def _start(store: object, caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_a_redis_that_is_down_is_named_at_startup(
     mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"redis://:hunter2-FAKE-pw@127.0.0.1:{_closed_port()}/0"
+    url = f"redis://:hunter2-FAKE-pw@127.0.0.1:{free_port()}/0"
     store = RedisStateStore(url, namespace="startup-test", on_unavailable=mode)
     said = [m for m in _start(store, caplog) if "state store unavailable at startup" in m]
     assert len(said) == 1, caplog.text

@@ -20,7 +20,6 @@ import textwrap
 import time
 import zlib
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ import pytest
 
 from openclaw_failover._ports import Health
 from openclaw_failover.stores import FileStateStore
+from tests.test_store_file import bump, count
 
 pytestmark = pytest.mark.slow  # a 10 s multi-process soak and 100 forked writers
 
@@ -46,18 +46,6 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return done.value  # type: ignore[no-any-return]
     coro.close()
     raise AssertionError("the store suspended")
-
-
-def bump(old: Health | None) -> Health:
-    """One more rate_limit failure."""
-    health = old or Health()
-    n = health.failure_counts.get("rate_limit", 0) + 1
-    return replace(health, failure_counts=MappingProxyType({"rate_limit": n}))
-
-
-def count(health: Health | None) -> int:
-    """The rate_limit counter (0 when absent)."""
-    return 0 if health is None else health.failure_counts.get("rate_limit", 0)
 
 
 SOAK_WORKER = textwrap.dedent(
