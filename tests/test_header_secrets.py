@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from openclaw_failover._model import header_credentials
 from openclaw_failover.config import load_route_table
 from openclaw_failover.config._redact import known_secrets, redact, scrub_text
 from tests.fixtures.engine import Spec, error, make_engine, make_table
-from tests.test_ops_secrets import echo_url  # noqa: F401  (a fixture: an upstream echoing headers)
+from tests.test_ops_secrets import _run, echo_url  # noqa: F401  (echo_url: a fixture)
 
 INLINE_TOKEN = "hdr-inline-SECRET-5b7c9d"
 ENV_TOKEN = "hdr-env-SECRET-31e8aa"  # in a variable whose name does not look secret
@@ -95,19 +93,8 @@ def test_probe_against_an_echoing_upstream_prints_no_header_credential(
     echo_url: str,  # noqa: F811
 ) -> None:
     path, env = _config(tmp_path, echo_url)
-    outputs = []
-    for args in (["probe"], ["probe", "--json"], ["status"], ["doctor"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "openclaw_failover", *args, "--config", str(path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        output = proc.stdout + proc.stderr
-        assert "Traceback" not in output, output[-3000:]
-        outputs.append(output)
+    commands = (["probe"], ["probe", "--json"], ["status"], ["doctor"])
+    outputs = [_run([*args, "--config", str(path)], env) for args in commands]
     assert '"verdict": "auth"' in outputs[1]  # the probe reached the echo, which refused it
     for output in outputs:
         assert INLINE_TOKEN not in output
