@@ -47,11 +47,14 @@ def rotated_copies(path: str | os.PathLike[str]) -> list[tuple[int, Path]]:
     return sorted(copies)
 
 
-def audit_paths(path: str | os.PathLike[str], *, keep: int = 99) -> list[Path]:
-    """``path`` and its rotated copies that exist, oldest first."""
+def audit_paths(path: str | os.PathLike[str]) -> list[Path]:
+    """``path`` and its rotated copies (:func:`rotated_copies`, the copies rotation removes
+    above ``keep`` included while they last) that are files, oldest first."""
     base = Path(path)
-    rotated = [base.with_name(f"{base.name}.{n}") for n in range(keep, 0, -1)]
-    return [p for p in [*rotated, base] if p.is_file()]
+    files = [copy for _, copy in reversed(rotated_copies(base)) if copy.is_file()]
+    if base.is_file():
+        files.append(base)
+    return files
 
 
 def read_audit(

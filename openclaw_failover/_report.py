@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ._audit import rotated_copies
+from ._audit_read import audit_paths
 from ._report_buckets import Bucket, bucket_json, parse_since, report_window
 
 __all__ = [
@@ -46,14 +46,8 @@ _PENDING_MAX = 10_000
 _MANUAL_LISTED = 20
 
 
-def audit_files(path: str | Path) -> list[Path]:
-    """The audit file and its rotated copies (``audit.jsonl.N`` as rotation names them, the
-    copies it removes above ``keep`` included while they last), oldest first."""
-    base = Path(path)
-    files = [copy for _, copy in reversed(rotated_copies(base)) if copy.is_file()]
-    if base.is_file():
-        files.append(base)
-    return files
+#: The report reads the audit file and its rotated copies, oldest first.
+audit_files = audit_paths
 
 
 def percentile(values: list[float], pct: float) -> float | None:
