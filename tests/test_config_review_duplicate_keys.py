@@ -57,18 +57,3 @@ def test_no_duplicate_no_warning(load_doc):
     doc = base_standalone()
     doc["failover"] = {"deadlines": {"streamIdleS": 15}, "retries": {"inlineWaitMaxS": 1}}
     assert load_doc(json.dumps(doc)).problems == ()
-
-
-def test_a_large_json5_file_is_not_scanned_so_loading_stays_fast() -> None:
-    """The duplicate scan of JSON5 uses a slow pure-Python parser: past its size cap (64 KB,
-    about half a second of parsing) a file is not scanned at all, and plain JSON still is."""
-    from openclaw_failover.config._duplicates import MAX_JSON5_CHECK_BYTES, duplicate_keys
-
-    filler = "// " + "x" * 200 + "\n"
-    body = "{ a: 1, a: 2 }\n"
-    big = filler * (MAX_JSON5_CHECK_BYTES // len(filler) + 1) + body
-    assert MAX_JSON5_CHECK_BYTES <= 64 * 1024
-    assert duplicate_keys(big, base="") == []
-    assert [p.path for p in duplicate_keys(body, base="")] == ["a"]
-    big_json = " " * (MAX_JSON5_CHECK_BYTES + 1) + json.dumps({"b": 1}).replace("}", ', "b": 2}')
-    assert [p.path for p in duplicate_keys(big_json, base="")] == ["b"]

@@ -1,8 +1,9 @@
 """Keys written twice in one object: the last one wins (as in OpenClaw's JSON5), and we say so.
 
 The parsers keep the last value silently, so a second ``primary:`` pasted below the first
-would change the chain with no trace. This second, hooked parse only finds the repeats; the
-document itself comes from :func:`._source.parse_text`.
+would change the chain with no trace. This second look at the text (a scan of its tokens, see
+:mod:`._json5_scan`) only finds the repeats; the document itself comes from
+:func:`._source.parse_text`.
 """
 
 from __future__ import annotations
@@ -11,36 +12,48 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import json5
-
 from .._errors import Problem
+from ._json5_scan import Path, repeated_keys
 from ._jsonpath import join
 
-#: The pure-Python JSON5 parser takes about 8 ms per KB (a 20 KB config: 170 ms, against 14 ms
-#: for the whole load without it), and every load pays it: serve, each reload, each command.
-#: Larger JSON5 files are not checked, so a load stays well under a second (plain JSON, what
-#: OpenClaw's own writers produce, is checked at any size).
-MAX_JSON5_CHECK_BYTES = 64 * 1024
+#: Plain JSON (what OpenClaw's own writers produce) is checked at any size by the standard
+#: library's parser, hooked. Other JSON5 texts up to this size are scanned token by token
+#: (about 0.3 ms per KB; 1 ms per KB for a text of nothing but tiny values), so a load stays
+#: well under a second; a larger one is not checked.
+MAX_JSON5_CHECK_BYTES = 256 * 1024
 
 
-def _hooked(text: str) -> tuple[Any, dict[int, list[str]]]:
-    repeats: dict[int, list[str]] = {}
+def _hooked_json(text: str) -> list[tuple[Path, str]] | None:
+    """The repeats of a plain-JSON text, from the C parser with a hook; None if not JSON.
+
+    The parser builds objects inside out, so their paths are found afterwards by walking the
+    tree; an object that a later copy of its own key replaced is not in the tree, and its
+    repeats are not reported.
+    """
+    repeats: dict[int, tuple[dict[str, Any], list[str]]] = {}
 
     def hook(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
         obj: dict[str, Any] = {}
         for key, value in pairs:
-            if key in obj:
-                repeats.setdefault(id(obj), []).append(key)
+            if key in obj:  # the entry keeps ``obj`` alive: its id stays its own
+                repeats.setdefault(id(obj), (obj, []))[1].append(key)
             obj[key] = value
         return obj
 
     try:
-        return json.loads(text, object_pairs_hook=hook), repeats
+        tree = json.loads(text, object_pairs_hook=hook)
     except ValueError:
-        repeats.clear()
-    if len(text) > MAX_JSON5_CHECK_BYTES:
-        return None, {}
-    return json5.loads(text, object_pairs_hook=hook), repeats
+        return None
+    out: list[tuple[Path, str]] = []
+    stack: list[tuple[Any, Path]] = [(tree, ())]
+    while stack and repeats:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            out += [(path, key) for key in repeats.get(id(value), ({}, []))[1]]
+            stack.extend((v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+    return out
 
 
 def _where(key: str, inner: str, source: str | None) -> str:
@@ -58,28 +71,18 @@ def duplicate_keys(text: str, *, base: str, source: str | None = None) -> list[P
     ``source``: the included file ``text`` was read from; the warning names it and the key's
     path inside it, since the path in the merged document does not say which file to edit.
     """
-    try:
-        tree, repeats = _hooked(text)
-    except (ValueError, RecursionError):  # the main parse already reported what is wrong
-        return []
-    out: list[Problem] = []
-    # ``tree`` keeps every id in ``repeats`` alive; each item: value, merged path, path in text
-    stack: list[tuple[Any, str, str]] = [(tree, base, "")]
-    while stack and repeats:
-        value, path, inner = stack.pop()
-        if isinstance(value, dict):
-            for key in dict.fromkeys(repeats.get(id(value), ())):
-                out.append(
-                    Problem(
-                        "file.duplicate-key",
-                        join(path, key),
-                        _where(key, join(inner, key), source),
-                        "each key once per object",
-                        "delete the copies you do not mean; OpenClaw also reads only the last",
-                        severity="warning",
-                    )
-                )
-            stack.extend((v, join(path, k), join(inner, k)) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, join(path, i), join(inner, i)) for i, v in enumerate(value))
-    return sorted(out, key=lambda p: p.path)
+    found = _hooked_json(text)
+    if found is None and len(text) <= MAX_JSON5_CHECK_BYTES:
+        found = repeated_keys(text)
+    out: dict[tuple[Path, str], Problem] = {}
+    for path, key in found or ():
+        if (path, key) not in out:  # a key given three times is one warning
+            out[path, key] = Problem(
+                "file.duplicate-key",
+                join(base, *path, key),
+                _where(key, join("", *path, key), source),
+                "each key once per object",
+                "delete the copies you do not mean; OpenClaw also reads only the last",
+                severity="warning",
+            )
+    return sorted(out.values(), key=lambda p: p.path)
