@@ -19,8 +19,9 @@ import json5
 #: JSON5's white space (ES5 WhiteSpace and LineTerminator; Zs is spelled out).
 _SPACE: Final = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 #: Skipped before each token: white space and both kinds of comment. A ``//`` comment ends
-#: at any line terminator.
-_SKIP: Final = rf"(?:[{_SPACE}]+|//[^\n\r\u2028\u2029]*|/\*.*?\*/)*"
+#: at any line terminator. Possessive: a token that then fails to match must not make the
+#: engine try every way of splitting a run of spaces (exponential in its length).
+_SKIP: Final = rf"(?:[{_SPACE}]++|//[^\n\r\u2028\u2029]*+|/\*.*?\*/)*+"
 #: One token: a string in either quote (a backslash escapes any character, a line end
 #: included), one punctuation mark, or a run of anything else (a number, a literal, a key
 #: written as an identifier).
