@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ._model import FailureReason as R
 from ._ports import TransportFailure
-from ._retry_after import _retry_delay, parse_retry_after
+from ._retry_after import _retry_delay, parse_ratelimit_reset, parse_retry_after
 
 __all__ = ["TRANSPORT_REASONS", "Classification", "classify_outcome", "parse_retry_after"]
 
@@ -217,7 +217,7 @@ def classify_outcome(
     """Classify one attempt's outcome. A 2xx gives ``reason=None`` (the engine judges emptiness).
 
     ``transport_error`` is a :class:`TransportFailure` or its ``kind``; ``now`` (epoch seconds)
-    is needed only to read a Retry-After given as an HTTP date.
+    is needed only to read a Retry-After given as an HTTP date or an Anthropic RFC 3339 reset.
     """
     del api  # the body cues below are wire-format independent
     if transport_error is not None:
@@ -225,6 +225,8 @@ def classify_outcome(
     retry_after = parse_retry_after(headers, now=now) if status in (429, 503, 529) else None
     if retry_after is None and status == 429:
         retry_after = _retry_delay(body_excerpt)
+    if retry_after is None and status == 429:  # no hint but the used-up limit's reset time
+        retry_after = parse_ratelimit_reset(headers, now=now)
     if status is not None and 200 <= status < 300:
         return Classification(None, retry_after, str(status))
     body = _parse_body(body_excerpt)
