@@ -25,7 +25,7 @@ def parse_since(text: str) -> float:
 def _instant(text: str, *, option: str, now: float) -> float:
     """One end of the window: a look-back (that long before ``now``) or an ISO-8601 time."""
     if _DURATION.match(text):
-        return now - _duration(text, option=option)
+        return _on_calendar(now - _duration(text, option=option), text, option=option)
     iso = text.strip()
     iso = iso[:-1] + "Z" if iso.endswith("z") else iso
     expected = (
@@ -43,6 +43,19 @@ def _instant(text: str, *, option: str, now: float) -> float:
             f"(the report is in UTC), e.g. {_EXAMPLE_ISO} or 2026-01-31T03:10:00+02:00"
         )
     return when.timestamp()
+
+
+def _on_calendar(epoch: float, text: str, *, option: str) -> float:
+    """``epoch`` if it is a time the report can print; a look-back reaching before year 1 (or
+    too large for a timestamp at all) is refused naming the option, not left to fail later."""
+    try:
+        datetime.fromtimestamp(epoch, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(
+            f"{option}: found {text!r}, a look-back reaching before year 1; expected a shorter "
+            "one, e.g. 7d, or an ISO-8601 time such as " + _EXAMPLE_ISO
+        ) from None
+    return epoch
 
 
 def _duration(text: str, *, option: str) -> float:

@@ -1,0 +1,42 @@
+"""An on-call walk through the operator commands with broken inputs: each one a clear line
+naming the option or file, the right exit code, and no advice that is wrong for the case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from openclaw_failover.cli import app
+
+from .test_report_analytics import hour0, write
+
+
+def _report(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run ``report ARGS`` on hour0's audit file; the exit code and stdout + stderr."""
+    audit = tmp_path / "audit.jsonl"
+    if not audit.exists():
+        write(audit, hour0())
+    result = CliRunner().invoke(
+        app,
+        ["report", "--audit", str(audit), *args],
+        env={"HOME": str(tmp_path), "COLUMNS": "200"},
+    )
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_a_look_back_too_long_for_the_calendar_names_the_option(tmp_path: Path) -> None:
+    """``--since 99999999d`` (before year 1) and a look-back too large for a timestamp were an
+    unexpected ValueError/OverflowError at the last seam (exit 1, no option named); ``--until``
+    said only "year -271764 is out of range"."""
+    for option, value in (
+        ("--since", "99999999d"),
+        ("--since", "10000000000000000000000d"),
+        ("--since", "9" * 400 + "d"),
+        ("--until", "99999999d"),
+    ):
+        code, out = _report(tmp_path, option, value)
+        assert code == 2, (option, value, out)
+        assert f"openclaw-failover: {option}: found {value!r}" in out, out
+        assert "error:" not in out
+        assert "Traceback" not in out
