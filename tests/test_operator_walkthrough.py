@@ -40,3 +40,16 @@ def test_a_look_back_too_long_for_the_calendar_names_the_option(tmp_path: Path) 
         assert f"openclaw-failover: {option}: found {value!r}" in out, out
         assert "error:" not in out
         assert "Traceback" not in out
+
+
+def test_a_plot_path_that_cannot_be_written_names_the_option(tmp_path: Path) -> None:
+    """``--plot`` at a directory, or under a regular file, was an IsADirectoryError or a
+    FileExistsError (naming the parent, not the plot) at the last seam with exit 1."""
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    for target in (tmp_path / "plots", tmp_path / "a-file" / "p.png"):
+        code, out = _report(tmp_path, "--since", "3650d", "--plot", str(target))
+        assert code == 2, out
+        assert f"openclaw-failover: --plot: cannot write {target}" in out, out
+        assert "error:" not in out
+        assert "Traceback" not in out

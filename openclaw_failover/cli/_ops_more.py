@@ -146,6 +146,14 @@ def _plot(data: dict[str, Any], path: Path) -> Path:
         plotted = render_plot(data, path)
     except PlotUnavailable as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # a directory, a file where a folder should be, a full disk
+        where = f": {exc.filename}" if exc.filename else ""
+        reason = f"{exc.strerror or type(exc).__name__}{where}"
+        if isinstance(exc, FileExistsError):  # mkdir of a folder that is a file
+            reason = f"{exc.filename} is a file, not a folder"
+        raise _fail(
+            f"--plot: cannot write {path} ({reason}); expected a PNG file path in a writable folder"
+        ) from None
     if plotted.note:  # on stderr: --json stays one document
         typer.echo(f"note: {plotted.note} ({plotted.path})", err=True)
     return plotted.path
