@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
-from openclaw_failover.cli import app
+from openclaw_failover.cli import _ops_view, app
 
 from .test_report_analytics import hour0, write
 
@@ -53,3 +54,23 @@ def test_a_plot_path_that_cannot_be_written_names_the_option(tmp_path: Path) -> 
         assert f"openclaw-failover: --plot: cannot write {target}" in out, out
         assert "error:" not in out
         assert "Traceback" not in out
+
+
+def _openclaw_text(openclaw: dict[str, object]) -> str:
+    console = Console(record=True, width=300, color_system=None)
+    _ops_view.print_openclaw(console, {"cooldowns": [], "state_dir": "/s", **openclaw}, 0.0)
+    return console.export_text()
+
+
+def test_unreadable_openclaw_state_is_not_reported_as_no_cooldowns() -> None:
+    """Every OpenClaw state file was found but none could be read (a damaged SQLite): status
+    said "nothing found under /s" and "none active", as if OpenClaw had no cooldown."""
+    text = _openclaw_text({"read": [], "unreadable": ["/s/state/openclaw.sqlite: DatabaseError"]})
+    assert "nothing found" not in text
+    assert "none active" not in text
+    assert "unknown" in text
+    partly = _openclaw_text({"read": ["/s/a.json"], "unreadable": ["/s/b.sqlite: DatabaseError"]})
+    assert "none active in the files read" in partly
+    fine = _openclaw_text({"read": [], "unreadable": []})
+    assert "nothing found under /s" in fine
+    assert "none active" in fine

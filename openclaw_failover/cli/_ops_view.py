@@ -180,13 +180,22 @@ def _pulled(item: Mapping[str, Any]) -> str:
 
 def print_openclaw(console: Console, openclaw: Mapping[str, Any], now: float) -> None:
     """OpenClaw's own active cooldowns and where they were read from."""
-    read = ", ".join(openclaw["read"]) or f"nothing found under {openclaw['state_dir']}"
+    unreadable = openclaw["unreadable"]
+    nothing = "nothing readable" if unreadable else "nothing found"
+    read = ", ".join(openclaw["read"]) or f"{nothing} under {openclaw['state_dir']}"
     console.print(f"OpenClaw's own cooldowns (read-only), read from: {read}", markup=False)
-    for bad in openclaw["unreadable"]:
+    for bad in unreadable:
         console.print(f"[yellow]could not read {escape(str(bad))}[/]")
     active = [c for c in openclaw["cooldowns"] if c["active"]]
-    if not active:
-        console.print("  none active")
+    if not active:  # a file that could not be read may hold cooldowns: never "none" for it
+        if not unreadable:
+            console.print("  none active")
+        elif openclaw["read"]:
+            console.print(
+                f"  none active in the files read; unknown in the {len(unreadable)} above"
+            )
+        else:
+            console.print("  [yellow]unknown[/]: no OpenClaw state file could be read")
         return
     table = _table("OpenClaw cooldowns", "profile", "kind", "until", "reason", "model", "errors")
     for c in active:
