@@ -291,11 +291,30 @@ def check_wiring(table: RouteTable, raw: Mapping[str, Any], *, workspace: Path) 
 
 
 def check_audit(table: RouteTable) -> list[Finding]:
-    """The audit file's folder is writable and the file, if present, is private (0600)."""
+    """audit.path is a file (not a folder, nor under a file) in a writable folder, and private
+    (0600) if present."""
     path = Path(table.settings.audit.path) if table.settings.audit.path else None
     if path is None:
         return [Finding("audit", "warn", "no audit path configured", "set audit.path")]
+    if path.is_dir():  # every write fails (EISDIR); "chmod 600" would be wrong advice
+        return [
+            Finding(
+                "audit",
+                "error",
+                f"audit.path {path} is a directory; the audit is not written",
+                f"set audit.path to a file, e.g. {path / 'audit.jsonl'}",
+            )
+        ]
     folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
+    if folder.exists() and not folder.is_dir():  # a file where a folder must be: ENOTDIR
+        return [
+            Finding(
+                "audit",
+                "error",
+                f"{folder} is not a directory; the audit at {path} is not written",
+                f"set audit.path to a path under a folder (or move {folder} aside)",
+            )
+        ]
     if not os.access(folder, os.W_OK):
         return [Finding("audit", "error", f"{folder} is not writable", f"chown/chmod {folder}")]
     if path.exists() and path.stat().st_mode & 0o077:

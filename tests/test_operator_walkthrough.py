@@ -3,14 +3,18 @@ naming the option or file, the right exit code, and no advice that is wrong for 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 from typer.testing import CliRunner
 
+from openclaw_failover._doctor import check_audit
+from openclaw_failover._model import AuditSettings, Settings
 from openclaw_failover.cli import _ops_view, app
 
 from .test_report_analytics import hour0, write
+from .test_status_gather import make_table
 
 
 def _report(tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -74,3 +78,22 @@ def test_unreadable_openclaw_state_is_not_reported_as_no_cooldowns() -> None:
     fine = _openclaw_text({"read": [], "unreadable": []})
     assert "nothing found under /s" in fine
     assert "none active" in fine
+
+
+def test_doctor_audit_path_that_is_a_directory_or_under_a_file(tmp_path: Path) -> None:
+    """audit.path naming a directory got "readable by others: chmod 600 <dir>"; one under a
+    regular file got "audit writable". Every audit write fails in both (EISDIR, ENOTDIR)."""
+    folder = tmp_path / "audit-dir"
+    folder.mkdir()
+    table = replace(make_table(), settings=Settings(audit=AuditSettings(path=str(folder))))
+    [finding] = check_audit(table)
+    assert finding.level == "error", finding
+    assert f"{folder} is a directory" in finding.message
+    assert "chmod" not in finding.fix
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    under = blocker / "audit.jsonl"
+    table = replace(make_table(), settings=Settings(audit=AuditSettings(path=str(under))))
+    [finding] = check_audit(table)
+    assert finding.level == "error", finding
+    assert f"{blocker} is not a directory" in finding.message
