@@ -97,3 +97,25 @@ def test_doctor_audit_path_that_is_a_directory_or_under_a_file(tmp_path: Path) -
     [finding] = check_audit(table)
     assert finding.level == "error", finding
     assert f"{blocker} is not a directory" in finding.message
+
+
+def test_report_with_an_unusable_config_says_why_and_which_file_it_reads(tmp_path: Path) -> None:
+    """A config that does not load (here: a key variable unset in the operator's shell) made
+    report say only "config X is not usable; reading <default>", with no reason, while the
+    config's own audit.path was silently dropped."""
+    config = tmp_path / "failover.json5"
+    config.write_text(
+        '{ agents: { defaults: { model: { primary: "openai/m1" } } },'
+        ' providers: { openai: { auth: [{ key: "${WALK_UNSET_KEY}" }] } },'
+        f' failover: {{ audit: {{ path: "{tmp_path / "mine.jsonl"}" }} }} }}'
+    )
+    result = CliRunner().invoke(
+        app,
+        ["report", "--config", str(config)],
+        env={"HOME": str(tmp_path), "OPENCLAW_STATE_DIR": str(tmp_path / "oc"), "COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    note = result.stderr.splitlines()[0]
+    assert note.startswith(f"note: config {config} is not usable (1 error(s), first [")
+    assert "openclaw-failover validate" in note
+    assert f"reading the default audit file {tmp_path / 'oc' / 'failover' / 'audit.jsonl'}" in note

@@ -119,8 +119,7 @@ def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> 
         from ..config import resolve_state_dir
 
         path = resolve_state_dir(os.environ) / "audit.jsonl"
-        where = result.config_path if result is not None else "?"
-        typer.echo(f"note: config {where} is not usable; reading {path}", err=True)
+        typer.echo(f"note: {_unusable(result)}; reading the default audit file {path}", err=True)
     from .._report import audit_files
 
     # Just after a rotation (or with keep 0) the live file may not exist yet while its rotated
@@ -128,6 +127,18 @@ def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> 
     if not audit_files(path):
         raise _fail(f"no audit file at {path} (nor a rotated {path.name}.N); pass --audit FILE")
     return table, path
+
+
+def _unusable(result: Any) -> str:
+    """Why the config gave no table (its first error, masked), for the note that says which
+    audit file is read instead."""
+    errors = [p for p in result.problems if p.severity == "error"]
+    first = f"[{errors[0].rule}] {errors[0].path}" if errors else "no route table"
+    text = (
+        f"config {result.config_path} is not usable ({len(errors)} error(s), first {first}; "
+        "openclaw-failover validate lists them)"
+    )
+    return str(masked(text, config_path=result.config_path))
 
 
 def _bucket(text: str) -> int:
