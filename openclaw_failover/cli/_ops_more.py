@@ -119,7 +119,7 @@ def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> 
         from ..config import resolve_state_dir
 
         path = resolve_state_dir(os.environ) / "audit.jsonl"
-        typer.echo(f"note: {_unusable(result)}; reading the default audit file {path}", err=True)
+        typer.echo(f"note: {_unusable(result)}; reading {path}, the default audit file", err=True)
     from .._report import audit_files
 
     # Just after a rotation (or with keep 0) the live file may not exist yet while its rotated
