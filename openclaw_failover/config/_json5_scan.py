@@ -110,6 +110,11 @@ class _Walk:
         return tuple(current[0] for _, current in self.open[:-1])
 
 
+def only_comments(text: str) -> bool:
+    """Whether ``text`` holds nothing but white space and comments (or nothing at all)."""
+    return _TAIL.match(text) is not None
+
+
 def repeated_keys(text: str) -> list[tuple[Path, str]] | None:
     """``(path of the object, key)`` for each later copy of a key in one object, in text order.
 

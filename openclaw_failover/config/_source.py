@@ -24,6 +24,7 @@ import pyjson5
 from .._errors import Problem
 from ._duplicates import duplicate_keys
 from ._jsonpath import join
+from ._parse_errors import syntax_finding, type_described
 
 #: Why a pipe or device is refused as a config file.
 NOT_REGULAR = "not a regular file: a pipe or device is read more than once here; write it to a file"
@@ -32,6 +33,11 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Far beyond any real config (OpenClaw's deepest keys are about 8 levels down).
 MAX_NESTING = 64
 INCLUDE_KEY = "$include"
+_MISSING_FIX = (
+    "check the path: --config if given, else $OPENCLAW_CONFIG_PATH, else openclaw.json in "
+    "OpenClaw's state folder"
+)
+_MISSING_INCLUDE_FIX = "check the $include path; it is relative to the including file's folder"
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR})  # else the file is there but unreadable
 
 
@@ -121,7 +127,7 @@ class _Reader:
                     where,
                     f"{file} ({exc.strerror})",
                     "a readable file",
-                    "check the path, or pass --config",
+                    _MISSING_INCLUDE_FIX if included else _MISSING_FIX,
                 )
             else:
                 self._unreadable(file, where, exc.strerror or type(exc).__name__)
@@ -167,13 +173,8 @@ class _Reader:
             self.too_deep(where, f"{file}, nested too deep to parse")
             return False, None
         except ValueError as exc:
-            self.problem(
-                "file.parse",
-                where,
-                f"{file}: {exc}",
-                "valid JSON5",
-                "fix the syntax at the position shown",
-            )
+            found, fix = syntax_finding(file, text, exc)
+            self.problem("file.parse", where, found, "valid JSON5", fix)
             return False, None
         if nesting_depth(data) > MAX_NESTING:
             self.too_deep(where, f"{file}, nested more than {MAX_NESTING} levels deep")
@@ -267,7 +268,7 @@ def read_document(
         reader.problem(
             "file.not-object",
             "$",
-            type(data).__name__,
+            type_described(data),
             "an object at the root",
             "wrap the settings in { ... }",
         )
