@@ -18,7 +18,7 @@ import httpx
 from ._errors import Problem
 from ._model import RouteTable
 from ._ports import StateStore, Transport
-from ._status import health_state, local_health
+from ._status import damaged_records, health_state, local_health
 from .config._redact import mask_url
 
 __all__ = [
@@ -140,6 +140,27 @@ def _degraded(table: RouteTable, store: StateStore) -> Finding | None:
     )
 
 
+def _damaged(table: RouteTable, store: StateStore, readable: str) -> Finding | None:
+    """A warning when the journal holds damaged records: the state they held is not read, so
+    "N entries readable" alone would be a false ok (a journal of random bytes reads as 0)."""
+    count = damaged_records(store)
+    if not count:
+        return None
+    from .stores.file import JOURNAL
+
+    journal = Path(table.settings.state.directory or ".") / JOURNAL
+    records = "record" if count == 1 else "records"
+    return Finding(
+        "state",
+        "warn",
+        f"{readable}; {count} damaged {records} in {journal} skipped (checksum failed): "
+        "whatever state they held is not read",
+        f"they are skipped on every read until the journal is next compacted; to start clean, "
+        f"move {journal} aside (every cooldown in it is forgotten; the next write starts a "
+        "new journal)",
+    )
+
+
 async def check_state(table: RouteTable, store: StateStore, *, now: float) -> list[Finding]:
     """The store answers (not degraded to local state); no probe claim or cooldown is stale."""
     try:
@@ -159,11 +180,8 @@ async def check_state(table: RouteTable, store: StateStore, *, now: float) -> li
     degraded = _degraded(table, store)
     if degraded is not None:
         return [degraded]
-    found = [
-        Finding(
-            "state", "ok", f"{len(items)} state entries readable ({table.settings.state.backend})"
-        )
-    ]
+    readable = f"{len(items)} state entries readable ({table.settings.state.backend})"
+    found = [_damaged(table, store, readable) or Finding("state", "ok", readable)]
     for key, health in sorted(items.items()):
         if health.probe_owner and 0 < health.probe_until < now - 60:
             found.append(

@@ -25,6 +25,7 @@ __all__ = [
     "StatusReport",
     "candidate_keys",
     "cleared",
+    "damaged_records",
     "gather_status",
     "health_state",
     "local_health",
@@ -161,6 +162,8 @@ class StatusReport:
     other_keys: Mapping[str, Health] = field(default_factory=dict)
     store_degraded: str | None = None
     proxy: ProxyView | None = None
+    #: Damaged records the file store's journal skipped (its state there is not read).
+    store_damaged_records: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The ``status --json`` document."""
@@ -171,6 +174,7 @@ class StatusReport:
             "route_version": self.version,
             "store_error": self.store_error,
             "store_degraded": self.store_degraded,
+            "store_damaged_records": self.store_damaged_records,
             "proxy": self.proxy.to_json() if self.proxy is not None else None,
             "candidates": [c.to_json() for c in self.candidates],
             "local": [x.to_json() for x in self.local],
@@ -310,6 +314,7 @@ async def gather_status(
         other_keys=other,
         store_degraded=_degraded(store),
         proxy=proxy,
+        store_damaged_records=damaged_records(store),
     )
 
 
@@ -317,3 +322,10 @@ def _degraded(store: StateStore) -> str | None:
     """Why a store serves local state instead of its shared backend, or None."""
     reason = getattr(store, "degraded_reason", None)
     return reason if isinstance(reason, str) else None
+
+
+def damaged_records(store: StateStore) -> int:
+    """How many records of a file store's journal failed their checksum when last read (0 for
+    the other stores, which have no journal)."""
+    count = getattr(store, "damaged_records", 0)
+    return count if isinstance(count, int) else 0

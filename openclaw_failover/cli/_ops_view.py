@@ -96,17 +96,7 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         f"config [bold]{escape(str(data['config_path']))}[/] ({data['kind']}), "
         f"route version [bold]{data['route_version']}[/]"
     )
-    if data.get("store_error"):
-        console.print(
-            f"[red]state store unreadable ({escape(str(data['store_error']))}): the states "
-            "below are unknown; openclaw-failover doctor says how to fix it[/]"
-        )
-    if data.get("store_degraded"):
-        console.print(
-            f"[yellow]state store degraded, showing this process's local state only "
-            f"(unknown when it holds none): {escape(str(data['store_degraded']))}; "
-            "openclaw-failover doctor says how to fix it[/]"
-        )
+    _print_store_notes(console, data)
     _print_proxy(console, data.get("proxy"), str(data["route_version"]))
     table = _table("Candidates and keys", *_CANDIDATE_COLUMNS)
     for cand in data["candidates"]:
@@ -130,6 +120,29 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
             "(status --json lists them; cooldowns clear --all clears them)"
         )
     print_openclaw(console, data["openclaw"], now)
+
+
+def _print_store_notes(console: Console, data: Mapping[str, Any]) -> None:
+    """One line each: the store could not be read, fell back to local state, or skipped
+    damaged records of its journal."""
+    if data.get("store_error"):
+        console.print(
+            f"[red]state store unreadable ({escape(str(data['store_error']))}): the states "
+            "below are unknown; openclaw-failover doctor says how to fix it[/]"
+        )
+    if data.get("store_degraded"):
+        console.print(
+            f"[yellow]state store degraded, showing this process's local state only "
+            f"(unknown when it holds none): {escape(str(data['store_degraded']))}; "
+            "openclaw-failover doctor says how to fix it[/]"
+        )
+    damaged = data.get("store_damaged_records") or 0
+    if damaged:
+        records = "record" if damaged == 1 else "records"
+        console.print(
+            f"[yellow]state journal: {damaged} damaged {records} skipped (checksum failed; "
+            "whatever state they held is not shown); openclaw-failover doctor says what to do[/]"
+        )
 
 
 def _print_proxy(console: Console, proxy: Mapping[str, Any] | None, file_version: str) -> None:

@@ -51,7 +51,9 @@ class Journal:
         self.state: dict[str, Health] = {}
         self.size = 0  # end of the last valid record read
         self.live_bytes = 0
-        self.skipped = 0  # complete lines that failed their checksum (never expected)
+        #: Complete lines of the journal as read that failed their checksum (never expected):
+        #: skipped on every read until a compaction rewrites the journal without them.
+        self.skipped = 0
         self._lens: dict[str, int] = {}
         self._fd: int | None = None
         self._ino = -1
@@ -111,7 +113,7 @@ class Journal:
 
     def _read_from(self, start: int, end: int) -> bool:
         """Apply every whole valid line in [start, end); False if a partial tail remains."""
-        offset, pending = start, b""
+        offset, pending, skipped = start, b"", self.skipped
         while offset < end:
             data = os.pread(self._require(), min(_READ_CHUNK, end - offset), offset)
             if not data:
@@ -119,6 +121,14 @@ class Journal:
             offset += len(data)
             pending += data
             pending = self._apply_lines(pending)
+        if self.skipped > skipped:  # one line per read, however many records are damaged
+            found = self.skipped - skipped
+            _log.warning(
+                "state journal %s: skipped %d damaged record%s",
+                self.path,
+                found,
+                "" if found == 1 else "s",
+            )
         return not pending
 
     def _apply_lines(self, buffer: bytes) -> bytes:
@@ -130,7 +140,6 @@ class Journal:
             record = _parse(line)
             if record is _BAD:
                 self.skipped += 1
-                _log.warning("state journal %s: skipped a damaged record", self.path)
             elif isinstance(record, tuple):
                 self._apply(record[0], record[1], length)
             self.size += length
@@ -149,7 +158,7 @@ class Journal:
     def _reset(self) -> None:
         self.version += 1
         self.state, self._lens = {}, {}
-        self.size = self.live_bytes = 0
+        self.size = self.live_bytes = self.skipped = 0
         self._seen, self._path_due = None, 0.0
 
     # ------------------------------------------------------------------ writing

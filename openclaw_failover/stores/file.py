@@ -184,6 +184,12 @@ class FileStateStore(Degradable):
                 os.close(self._lock_fd)
                 self._lock_fd = None
 
+    @property
+    def damaged_records(self) -> int:
+        """Records of the journal, as last read, that failed their checksum: skipped (their
+        state is not read) on every read until a compaction rewrites the journal."""
+        return self._journal.skipped
+
     def __repr__(self) -> str:
         return f"FileStateStore({str(self.directory)!r})"
 

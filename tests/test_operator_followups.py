@@ -1,0 +1,113 @@
+"""Follow-ups to the on-call walk: a damaged state journal is named, not "state ok"; every
+output says what it means once, in the form asked for, with counts read as English."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from openclaw_failover.cli import app
+from openclaw_failover.stores.file import FileStateStore
+
+from .fixtures.redis_server import free_port
+
+
+def _config(tmp_path: Path, state: dict[str, Any]) -> Path:
+    """A standalone config: p1/m1 (inline key); nothing listens upstream nor on the proxy port."""
+    path = tmp_path / "failover.json"
+    doc = {
+        "agents": {"defaults": {"model": {"primary": "p1/m1", "fallbacks": []}}},
+        "providers": {"p1": {"auth": [{"key": "sk-followups-0123456789", "profile": "main"}]}},
+        "models": {
+            "providers": {
+                "p1": {"api": "openai-completions", "baseUrl": f"http://127.0.0.1:{free_port()}"}
+            }
+        },
+        "failover": {
+            "state": state,
+            "proxy": {"port": free_port()},
+            "audit": {"path": str(tmp_path / "audit.jsonl")},
+        },
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _invoke(tmp_path: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of one command, with an isolated HOME and OpenClaw dir."""
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "OPENCLAW_STATE_DIR": str(tmp_path / "oc"),
+        "OPENCLAW_CONFIG_PATH": str(tmp_path / "missing.json"),
+        "COLUMNS": "250",
+    }
+    result = CliRunner().invoke(app, list(args), env=env, input=stdin)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _damaged_journal(directory: Path) -> int:
+    """4 KB of random bytes as the journal; the number of complete (newline-ended) lines."""
+    directory.mkdir(mode=0o700)
+    data = random.Random(7).randbytes(4096)
+    (directory / "state.journal").write_bytes(data)
+    return data.count(b"\n")
+
+
+def _damage_logged(caplog: pytest.LogCaptureFixture) -> int:
+    """How many log records (stderr lines, without pytest) spoke of damaged records; cleared."""
+    count = sum("damaged" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    return count
+
+
+def test_a_journal_of_random_bytes_is_named_by_doctor_and_status(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every record failing its checksum: doctor said "state ok, 0 state entries readable" and
+    stderr had one line per bad record (15 for 4 KB); status said nothing of it."""
+    caplog.set_level(logging.WARNING)
+    state = tmp_path / "state"
+    damaged = _damaged_journal(state)
+    assert damaged > 2
+    config = _config(tmp_path, {"backend": "file", "directory": str(state)})
+    code, out, _ = _invoke(tmp_path, "doctor", "--config", str(config), "--json")
+    assert code >= 1, out
+    (finding,) = [f for f in json.loads(out) if f["check"] == "state"]
+    assert finding["level"] == "warn"
+    assert f"{damaged} damaged records in {state / 'state.journal'} skipped" in finding["message"]
+    assert f"move {state / 'state.journal'} aside" in finding["fix"]
+    assert _damage_logged(caplog) <= 1
+    code, out, _ = _invoke(tmp_path, "status", "--config", str(config))
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if "damaged" in line]
+    assert len(lines) == 1, out
+    assert f"{damaged} damaged records" in lines[0]
+    assert _damage_logged(caplog) <= 1
+    code, out, _ = _invoke(tmp_path, "status", "--config", str(config), "--json")
+    assert json.loads(out)["store_damaged_records"] == damaged
+
+
+async def test_the_file_store_counts_damaged_records_and_logs_once_per_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The count is the journal's as last read (0 again once it is replaced), and one read
+    logs one summary line, not one line per damaged record."""
+    state = tmp_path / "state"
+    damaged = _damaged_journal(state)
+    store = FileStateStore(state)
+    with caplog.at_level(logging.WARNING, logger="openclaw_failover.stores"):
+        assert await store.items() == {}
+    assert store.damaged_records == damaged
+    said = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert said == [f"state journal {state / 'state.journal'}: skipped {damaged} damaged records"]
+    (state / "state.journal").unlink()
+    assert await store.items() == {}
+    assert store.damaged_records == 0
+    await store.aclose()
