@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["find_request", "render_incident"]
+__all__ = ["find_request", "incident_json", "render_incident"]
 
 _SAMPLE_WINDOW_S = 300.0
 _SAMPLES = 5
@@ -83,9 +83,14 @@ def _attempt_rows(own: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _outcome(own: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request's last outcome line ({} when it has none)."""
+    return next((d for d in reversed(own) if d.get("event") == "outcome"), {})
+
+
 def _summary(own: list[dict[str, Any]], config_path: str | None) -> list[str]:
     """The when / outcome / route version / config / session lines."""
-    outcome: dict[str, Any] = next((d for d in reversed(own) if d.get("event") == "outcome"), {})
+    outcome = _outcome(own)
     first = own[0]
     version = outcome.get("route_version") or first.get("route_version")
     return [
@@ -141,3 +146,28 @@ def render_incident(
         "_cooldowns cleared, routes changed (with the new version)_",
     ]
     return "\n".join(lines)
+
+
+def incident_json(
+    request_id: str,
+    own: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+    *,
+    config_path: str | None,
+    audit_files: list[Path],
+) -> dict[str, Any]:
+    """The ``report --incident ID --json`` document: what the template shows, with the report's
+    field names (``audit_files``) and the audit's (``request_id``, ``route_version``); the
+    request's own audit lines as written (``records``) and the nearby outcomes (``samples``)."""
+    outcome, first = _outcome(own), own[0] if own else {}
+    return {
+        "request_id": request_id,
+        "found": bool(own),
+        "audit_files": [str(p) for p in audit_files],
+        "route": outcome.get("route") or first.get("route"),
+        "route_version": outcome.get("route_version") or first.get("route_version"),
+        "config_path": outcome.get("config_path") or first.get("config_path") or config_path,
+        "outcome": outcome.get("outcome"),
+        "records": own,
+        "samples": samples,
+    }

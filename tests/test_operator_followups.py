@@ -16,6 +16,7 @@ from openclaw_failover.cli import app
 from openclaw_failover.stores.file import FileStateStore
 
 from .fixtures.redis_server import free_port
+from .test_report_analytics import hour0, write
 
 
 def _config(tmp_path: Path, state: dict[str, Any]) -> Path:
@@ -111,3 +112,28 @@ async def test_the_file_store_counts_damaged_records_and_logs_once_per_read(
     assert await store.items() == {}
     assert store.damaged_records == 0
     await store.aclose()
+
+
+def test_report_incident_json_prints_one_json_document(tmp_path: Path) -> None:
+    """``report --incident X --json`` printed the Markdown template; it is JSON now, with the
+    report's field names (audit_files) and the audit's (request_id, route_version)."""
+    audit = tmp_path / "audit.jsonl"
+    write(audit, hour0())
+    code, out, _ = _invoke(tmp_path, "report", "--audit", str(audit), "--incident", "r9", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    _, report, _ = _invoke(tmp_path, "report", "--audit", str(audit), "--since", "3650d", "--json")
+    assert data["audit_files"] == json.loads(report)["audit_files"]
+    assert (data["request_id"], data["found"], data["route_version"]) == ("r9", True, "rv1")
+    assert data["config_path"] == "/etc/oc.json"
+    assert data["outcome"] == "hard_stop"
+    assert [r["event"] for r in data["records"]].count("attempt") == 3
+    assert {r["request_id"] for r in data["records"]} == {"r9"}
+    assert data["samples"]
+    assert "r9" not in {r["request_id"] for r in data["samples"]}
+    code, out, _ = _invoke(
+        tmp_path, "report", "--audit", str(audit), "--incident", "nope", "--json"
+    )
+    assert code == 1
+    missing = json.loads(out)
+    assert (missing["request_id"], missing["found"], missing["records"]) == ("nope", False, [])

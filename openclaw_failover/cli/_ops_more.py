@@ -33,7 +33,8 @@ def report(
     as_json: JsonOpt = False,
     plot: Annotated[Path | None, typer.Option(help="Write the fallback-% plot (PNG) here.")] = None,
     incident: Annotated[
-        str | None, typer.Option(help="Print the incident template for this request id.")
+        str | None,
+        typer.Option(help="Print the incident template for this request id (--json: as JSON)."),
     ] = None,
     audit: Annotated[Path | None, typer.Option(help="Audit file (default: audit.path).")] = None,
     bucket: Annotated[
@@ -57,7 +58,7 @@ def report(
     table, path = _audit_source(audit, config, kind)
     config_path = table.config_path if table else None
     if incident is not None:
-        _print_incident(path, incident, config_path, table)
+        _print_incident(path, incident, config_path, table, as_json=as_json)
         return
     alerts = table.settings.alerts if table else None
     report_json = build_report(
@@ -170,13 +171,21 @@ def _plot(data: dict[str, Any], path: Path) -> Path:
     return plotted.path
 
 
-def _print_incident(path: Path, request_id: str, config_path: str | None, table: Any) -> None:
-    from .._incident import find_request, render_incident
+def _print_incident(
+    path: Path, request_id: str, config_path: str | None, table: Any, *, as_json: bool
+) -> None:
+    """The incident template (or its JSON with ``--json``); exit 1 when the id is not found."""
+    from .._incident import find_request, incident_json, render_incident
     from .._report import audit_files
 
-    own, samples = find_request(audit_files(path), request_id)
-    text = render_incident(request_id, own, samples, config_path=config_path)
-    typer.echo(masked(text, config_path=config_path, table=table))
+    files = audit_files(path)
+    own, samples = find_request(files, request_id)
+    if as_json:
+        data = incident_json(request_id, own, samples, config_path=config_path, audit_files=files)
+        echo_json(masked(data, config_path=config_path, table=table))
+    else:
+        text = render_incident(request_id, own, samples, config_path=config_path)
+        typer.echo(masked(text, config_path=config_path, table=table))
     if not own:
         raise typer.Exit(1)
 
