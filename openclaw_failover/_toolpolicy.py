@@ -75,29 +75,32 @@ _NESTED_FIELDS = ("args", "arguments")
 
 #: A tool name is ``[a-z0-9_-]`` in every schema OpenClaw sends; anything else splits it.
 _NOT_NAME = re.compile(r"[^a-z0-9_-]+")
-#: Namespaces models put before a tool name (``functions.exec``, ``tools_exec``), which
-#: OpenClaw's dispatch drops before it looks the tool up.
-_NAMESPACES = ("functions_", "tools_")
+#: What OpenClaw 2026.9.6's dispatch drops from a called name before it looks the tool up
+#: (``resolveToolCallName``): a namespace in front, its separator optional (``functions_exec``,
+#: ``toolexec``), and a call counter behind (``exec1``, ``exec_2``, ``exec-3``).
+_SHORTENINGS = (re.compile(r"^(?:functions?|tools?)[_-]?"), re.compile(r"[_-]?[0-9]+$"))
 
 
 def name_forms(raw: str) -> frozenset[str]:
     """Every tool a host may run for the called name ``raw``, lower-cased.
 
     OpenClaw's dispatch is forgiving (trim, any case, ``apply-patch`` for ``apply_patch``,
-    ``functions.exec`` / ``tools/exec`` / ``functions:exec`` for ``exec``), so the guard must
-    see through the same spellings or a model walks past it. Each piece of the name between
-    characters no tool name has counts, so one mangled spelling cannot hide a high-risk tool;
-    a well-formed name is a single piece and only matches itself (and ``-`` read as ``_``).
+    ``functions.exec`` / ``tools/exec`` / ``functions:exec`` / ``toolexec`` / ``exec1`` for
+    ``exec``), so the guard must see through the same spellings or a model walks past it.
+    Each piece of the name between characters no tool name has counts, so one mangled
+    spelling cannot hide a high-risk tool; a piece also counts without the namespace or
+    counter OpenClaw drops, and with ``-`` read as ``_``.
     """
     name = unicodedata.normalize("NFKC", raw).strip().lower()
     forms = {name, *(piece for piece in _NOT_NAME.split(name) if piece)}
     forms |= {form.replace("-", "_") for form in forms}
-    forms |= {
-        form.removeprefix(prefix)
-        for form in forms
-        for prefix in _NAMESPACES
-        if form.startswith(prefix) and len(form) > len(prefix)
-    }
+    for _ in range(2):  # a namespace and a counter, in either order
+        forms |= {
+            shorter
+            for form in forms
+            for pattern in _SHORTENINGS
+            if (shorter := pattern.sub("", form, count=1)) and shorter != form
+        }
     return frozenset(forms)
 
 

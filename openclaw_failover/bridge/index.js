@@ -129,8 +129,14 @@ export function nameForms(raw) {
   const name = String(raw ?? "").normalize("NFKC").trim().toLowerCase();
   const forms = new Set([name, ...name.split(/[^a-z0-9_-]+/).filter(Boolean)]);
   for (const f of [...forms]) forms.add(f.replaceAll("-", "_"));
-  for (const f of [...forms]) {
-    for (const ns of ["functions_", "tools_"]) if (f.startsWith(ns) && f.length > ns.length) forms.add(f.slice(ns.length));
+  // OpenClaw drops a namespace (functions_exec, toolexec) and a call counter (exec1, exec_2).
+  for (let round = 0; round < 2; round += 1) {
+    for (const f of [...forms]) {
+      for (const re of [/^(?:functions?|tools?)[_-]?/, /[_-]?[0-9]+$/]) {
+        const shorter = f.replace(re, "");
+        if (shorter && shorter !== f) forms.add(shorter);
+      }
+    }
   }
   return [...forms].sort();
 }
