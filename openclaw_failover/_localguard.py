@@ -94,7 +94,7 @@ class LocalToolGuard:
         legacy: list[Chunk] = []
         refusals: list[str] = []
         for call in self._calls.pop(choice_index, []):
-            refused = blocked_name(call["name"], call["arguments"] or "{}", self._policy)
+            refused = blocked_name(_run_name(call), call["arguments"] or "{}", self._policy)
             if refused is not None:
                 self.blocked.append(refused)
                 refusals.append(REFUSAL.format(name=refused))
@@ -118,6 +118,18 @@ class LocalToolGuard:
         if allowed:
             out.append(_with_delta(template, choice_index, {"tool_calls": allowed}))
         return out + legacy
+
+
+def _run_name(call: Call) -> str:
+    """The name the host runs ``call`` by: its own, or its id when the name is blank.
+
+    OpenClaw 2026.9.6 reads the tool from the id of a call whose name trims to nothing
+    (``functions.exec:0`` runs ``exec``); JavaScript's trim takes a BOM, Python's strip not.
+    """
+    name: str = call["name"]
+    if any(not char.isspace() and char != "\ufeff" for char in name):
+        return name
+    return str(call["id"])
 
 
 def _call_for(held: list[Call], delta: Mapping[str, Any]) -> Call:

@@ -117,3 +117,26 @@ def test_the_bridge_fail_safe_reads_counters_and_glued_namespaces_too(node: Path
     names = sorted(COUNTED_OR_GLUED)
     got = bridge_value(node, f"{json.dumps(names)}.map(m.nameForms)")
     assert [sorted(forms) for forms in got] == [sorted(name_forms(name)) for name in names]
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\ufeff", "\u00a0\t"])
+@pytest.mark.parametrize("call_id", ["exec", "functions.exec:0", "exec_5"])
+def test_a_blank_name_is_read_from_the_call_id(blank: str, call_id: str) -> None:
+    """OpenClaw 2026.9.6 names a call whose name trims to nothing by its id
+    (``normalizeToolCallsInMessage``: ``functions.exec:0`` runs ``exec``)."""
+    out, guard = _run(
+        _chunk({"tool_calls": [_call(blank, '{"command": "id"}', call_id=call_id)]}),
+        _chunk({}, finish="tool_calls"),
+    )
+    assert _calls(out) == []
+    assert guard.blocked == ["exec"]
+
+
+def test_a_named_call_is_not_read_from_its_id() -> None:
+    """Only a blank name falls back to the id: ``read`` with any id stays ``read``."""
+    out, guard = _run(
+        _chunk({"tool_calls": [_call("read", '{"path": "a"}', call_id="functions.exec:0")]}),
+        _chunk({}, finish="tool_calls"),
+    )
+    assert [c["function"]["name"] for c in _calls(out)] == ["read"]
+    assert guard.blocked == []
