@@ -137,3 +137,15 @@ def test_report_incident_json_prints_one_json_document(tmp_path: Path) -> None:
     assert code == 1
     missing = json.loads(out)
     assert (missing["request_id"], missing["found"], missing["records"]) == ("nope", False, [])
+
+
+def test_one_unreadable_audit_line_is_singular(tmp_path: Path) -> None:
+    """The report said "1 unreadable lines skipped"."""
+    audit = tmp_path / "audit.jsonl"
+    write(audit, hour0(), tail=b"not json\n")
+    code, out, _ = _invoke(tmp_path, "report", "--audit", str(audit), "--since", "3650d")
+    assert code == 0, out
+    assert "; 1 unreadable line skipped (the report is partial)" in " ".join(out.split())
+    write(audit, hour0(), tail=b"not json\nnor this\n")
+    _, out, _ = _invoke(tmp_path, "report", "--audit", str(audit), "--since", "3650d")
+    assert "; 2 unreadable lines skipped (the report is partial)" in " ".join(out.split())

@@ -287,7 +287,8 @@ def print_report(console: Console, data: Mapping[str, Any]) -> None:
     """The report tables: per day, alerts, rates, latency, keys, downgrades."""
     totals = data["totals"]
     bad = data.get("bad_lines", 0)
-    skipped = f"; {bad:,} unreadable lines skipped (the report is partial)" if bad else ""
+    lines = "line" if bad == 1 else "lines"
+    skipped = f"; {bad:,} unreadable {lines} skipped (the report is partial)" if bad else ""
     console.print(
         f"{data['lines']:,} audit lines from {', '.join(data['audit_files']) or '-'}; "
         f"{totals['intents']:,} intents in the window{skipped}",
