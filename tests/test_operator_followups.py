@@ -149,3 +149,13 @@ def test_one_unreadable_audit_line_is_singular(tmp_path: Path) -> None:
     write(audit, hour0(), tail=b"not json\nnor this\n")
     _, out, _ = _invoke(tmp_path, "report", "--audit", str(audit), "--since", "3650d")
     assert "; 2 unreadable lines skipped (the report is partial)" in " ".join(out.split())
+
+
+def test_wait_port_refuses_a_negative_or_endless_timeout(tmp_path: Path) -> None:
+    """``--timeout -1`` was accepted ("did not accept connections within -1 s", exit 1); nan
+    and inf never gave up. Each is an option error naming --timeout (exit 2)."""
+    address = f"127.0.0.1:{free_port()}"
+    for value in ("-1", "-0.5", "nan", "inf"):  # -1 first: the old code returned at once
+        code, out, err = _invoke(tmp_path, "service", "wait-port", address, "--timeout", value)
+        assert code == 2, (value, out, err)
+        assert f"openclaw-failover: --timeout: found {value}; expected a finite number" in err

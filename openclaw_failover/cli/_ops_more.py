@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -253,6 +254,8 @@ def service_wait_port(
     """Wait until HOST:PORT accepts TCP connections (used by the service units)."""
     from .._service import wait_for_port
 
+    if not (math.isfinite(timeout) and timeout >= 0):  # nan and inf would never give up
+        raise _fail(f"--timeout: found {timeout:g}; expected a finite number of seconds, 0 or more")
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise _fail(f"wait-port: found {address!r}; expected HOST:PORT")
