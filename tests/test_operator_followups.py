@@ -159,3 +159,14 @@ def test_wait_port_refuses_a_negative_or_endless_timeout(tmp_path: Path) -> None
         code, out, err = _invoke(tmp_path, "service", "wait-port", address, "--timeout", value)
         assert code == 2, (value, out, err)
         assert f"openclaw-failover: --timeout: found {value}; expected a finite number" in err
+
+
+def test_answering_no_to_cooldowns_clear_names_the_command(tmp_path: Path) -> None:
+    """ "n" printed a bare "nothing cleared"; the command's other refusals start with
+    "cooldowns clear:"."""
+    config = _config(tmp_path, {"backend": "file", "directory": str(tmp_path / "state")})
+    code, _, err = _invoke(
+        tmp_path, "cooldowns", "clear", "--all", "--config", str(config), stdin="n\n"
+    )
+    assert code == 1
+    assert "openclaw-failover: cooldowns clear: nothing cleared: the answer was no" in err

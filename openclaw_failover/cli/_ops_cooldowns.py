@@ -40,7 +40,7 @@ def cooldowns_clear(
     table = _clear_target(config, kind, provider=provider, profile=profile, everything=everything)
     what = "every cooldown" if everything else f"cooldowns of {provider or profile}"
     if not yes and not _confirmed(f"Clear {what}?"):
-        raise _fail("nothing cleared", code=1)
+        raise _fail("cooldowns clear: nothing cleared: the answer was no", code=1)
 
     async def go() -> Any:
         audit = _audit_sink(table)
