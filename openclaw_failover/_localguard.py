@@ -4,7 +4,8 @@ passed through, or replaced by a plain-text refusal when the core's policy block
 A ``tool_call``'s target is known only once its arguments arrived, so every tool-call delta of
 a local answer is held until its choice finishes (or the stream ends). The guard passes on its
 own whole copy of each call, never the upstream's deltas, so the caller runs exactly the call
-that was checked, however the upstream split or numbered it.
+that was checked, however the upstream split or numbered it. A high-risk call written in the
+answer's text, which OpenClaw runs too, gets a refusal after it at the choice's finish.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._toolpolicy import blocked_name
+from ._toolpolicy import blocked_name, text_call_words
 
 __all__ = ["REFUSAL", "LocalToolGuard"]
 
@@ -42,6 +43,8 @@ class LocalToolGuard:
         self._template: Chunk | None = None
         #: Choices whose every held call was refused (their ``tool_calls`` finish becomes stop).
         self._all_refused: set[int] = set()
+        #: Each choice's text so far: a call written in it is refused at its finish.
+        self._text: dict[int, list[str]] = {}
         self.blocked: list[str] = []
 
     def feed(self, chunk: Chunk) -> list[Chunk]:
@@ -64,9 +67,14 @@ class LocalToolGuard:
         if isinstance(delta, dict) and _HELD_FIELDS & delta.keys():
             self._hold(index, delta, chunk)
             choice = {**choice, "delta": {k: v for k, v in delta.items() if k not in _HELD_FIELDS}}
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            self._template = chunk
+            self._text.setdefault(index, []).append(delta["content"])
         finish = choice.get("finish_reason")
         if finish is not None and index in self._calls:
             out.extend(self._release(chunk, index))
+        if finish is not None and index in self._text:
+            choice = _with_text(choice, self._text_refusal(index))
         if finish in _CALL_FINISHES and index in self._all_refused:
             choice = {**choice, "finish_reason": "stop"}
         return choice
@@ -76,7 +84,22 @@ class LocalToolGuard:
         if self._template is None:
             return []
         template = self._template
-        return [chunk for index in sorted(self._calls) for chunk in self._release(template, index)]
+        out = [chunk for index in sorted(self._calls) for chunk in self._release(template, index)]
+        for index in sorted(self._text):
+            refusal = self._text_refusal(index)
+            if refusal:
+                out.append(_with_delta(template, index, {"content": refusal}))
+        return out
+
+    def _text_refusal(self, choice_index: int) -> str:
+        """A refusal for each high-risk call written in the choice's text, else "".
+
+        OpenClaw 2026.9.6 runs a text that is nothing but calls as those calls. The refusal
+        comes after them, so the text is no longer only calls and nothing is run.
+        """
+        words = text_call_words("".join(self._text.pop(choice_index, ())), self._policy)
+        self.blocked.extend(words)
+        return "".join(["\n", *(REFUSAL.format(name=word) for word in words)]) if words else ""
 
     def _hold(self, choice_index: int, delta: Mapping[str, Any], chunk: Chunk) -> None:
         self._template = chunk
@@ -179,6 +202,15 @@ def _text(value: Any) -> str:
 def _index(value: Any) -> int | None:
     """An ``index`` field when it is an integer; None when missing or malformed."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _with_text(choice: dict[str, Any], text: str) -> dict[str, Any]:
+    """``choice`` with ``text`` after its delta's content (the choice itself when empty)."""
+    if not text:
+        return choice
+    delta = choice.get("delta")
+    delta = delta if isinstance(delta, dict) else {}
+    return {**choice, "delta": {**delta, "content": (delta.get("content") or "") + text}}
 
 
 def _with_delta(template: Chunk, index: int, delta: dict[str, Any]) -> Chunk:

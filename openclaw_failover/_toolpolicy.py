@@ -24,6 +24,7 @@ __all__ = [
     "high_risk_set",
     "is_blocked",
     "name_forms",
+    "text_call_words",
     "tool_call_targets",
     "tool_name",
 ]
@@ -102,6 +103,30 @@ def name_forms(raw: str) -> frozenset[str]:
             if (shorter := pattern.sub("", form, count=1)) and shorter != form
         }
     return frozenset(forms)
+
+
+#: Where OpenClaw 2026.9.6 reads a tool name in an answer's text. Its tool-call repair runs a
+#: text that is nothing but such calls as real calls: ``<function=NAME>``, ``[NAME]`` or
+#: ``[tool:NAME]`` before a ``{`` or ``<`` payload, and Harmony's ``to=NAME``.
+_TEXT_CALL = re.compile(
+    r"<function=([a-z0-9_.:-]+)|\[(?:tool:)?([a-z0-9_-]+)\](?=\s*[{<])|to=([a-z0-9_-]+)",
+    re.IGNORECASE,
+)
+
+
+def text_call_words(text: str, policy: frozenset[str]) -> tuple[str, ...]:
+    """The policy's words for the high-risk calls a host may read in an answer's ``text``, in
+    order, once each. A ``tool_call`` written as text counts: its target is not read there
+    (fail safe)."""
+    words: dict[str, None] = {}
+    for match in _TEXT_CALL.finditer(text):
+        forms = name_forms(next(group for group in match.groups() if group))
+        matched = forms & policy
+        if matched:
+            words[min(matched)] = None
+        elif _TOOL_CALL in forms:
+            words[_TOOL_CALL] = None
+    return tuple(words)
 
 
 def expand_tools(names: Iterable[str]) -> frozenset[str]:

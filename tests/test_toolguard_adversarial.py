@@ -140,3 +140,68 @@ def test_a_named_call_is_not_read_from_its_id() -> None:
     )
     assert [c["function"]["name"] for c in _calls(out)] == ["read"]
     assert guard.blocked == []
+
+
+# Answers OpenClaw 2026.9.6 runs as an ``exec`` call though they carry no tool call: its
+# tool-call repair (``projectStandalonePlainTextToolCallMessage``) promotes a text that is
+# nothing but calls in these forms, when the answer stops normally.
+TEXT_CALLS = [
+    'commentary to=exec code {"command": "id"}',
+    '<|channel|>commentary to=exec code<|message|>{"command": "id"}',
+    "<function=exec>\n<parameter=command>\nid\n</parameter>\n</function>",
+    "<FUNCTION=functions.exec:0>\n<parameter=command>\nid\n</parameter>\n</FUNCTION>",
+    '[tool:exec]{"command": "id"}',
+    '[exec]\n{"command": "id"}[END_TOOL_REQUEST]',
+]
+
+
+def _pieces(text: str, size: int = 5) -> list[dict[str, Any]]:
+    return [_chunk({"content": text[i : i + size]}) for i in range(0, len(text), size)]
+
+
+@pytest.mark.parametrize("text", TEXT_CALLS)
+def test_a_tool_call_written_as_text_gets_a_refusal_after_it(text: str) -> None:
+    """The refusal line after the call leaves a text that is no longer only calls, which
+    OpenClaw does not promote; the refusal is audited like a refused tool call."""
+    out, guard = _run(*_pieces(text), _chunk({}, finish="stop"))
+    said = _text(out)
+    assert said.startswith(text)
+    assert "The call to the tool 'exec' was refused" in said[len(text) :]
+    assert guard.blocked == ["exec"]
+    assert out[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_a_text_call_is_refused_when_the_stream_ends_without_a_finish() -> None:
+    out, guard = _run(*_pieces(TEXT_CALLS[0]))
+    assert "The call to the tool 'exec' was refused" in _text(out)
+    assert guard.blocked == ["exec"]
+
+
+def test_a_text_call_in_the_finishing_chunk_is_read_too() -> None:
+    out, guard = _run(_chunk({"content": TEXT_CALLS[4]}, finish="stop"))
+    said = _text(out)
+    assert said.startswith(TEXT_CALLS[4])
+    assert "refused" in said[len(TEXT_CALLS[4]) :]
+    assert guard.blocked == ["exec"]
+
+
+def test_a_tool_call_dispatch_written_as_text_is_refused() -> None:
+    """Its target is not read from text: a ``tool_call`` there is refused (fail safe)."""
+    out, guard = _run(_chunk({"content": '[tool:tool_call]{"id": "terminal"}'}, finish="stop"))
+    assert "The call to the tool 'tool_call' was refused" in _text(out)
+    assert guard.blocked == ["tool_call"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I will not run exec or write files; see [the docs](https://example.invalid).",
+        '[tool:read]{"path": "a"}',
+        "<function=read>\n<parameter=path>\na\n</parameter>\n</function>",
+        "Use `to=` sparingly; [write] is a tool I lack.",
+    ],
+)
+def test_plain_answers_and_harmless_text_calls_are_left_alone(text: str) -> None:
+    out, guard = _run(*_pieces(text), _chunk({}, finish="stop"))
+    assert _text(out) == text
+    assert guard.blocked == []
