@@ -170,3 +170,21 @@ def test_answering_no_to_cooldowns_clear_names_the_command(tmp_path: Path) -> No
     )
     assert code == 1
     assert "openclaw-failover: cooldowns clear: nothing cleared: the answer was no" in err
+
+
+def test_an_unreachable_redis_is_said_once_by_status_and_doctor(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis down (onUnavailable local): status printed its degraded line and the store's own
+    warning to stderr with the same reason, twice in all; doctor too beside its finding."""
+    caplog.set_level(logging.WARNING)
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    config = _config(tmp_path, {"backend": "redis", "url": url})
+    code, out, _ = _invoke(tmp_path, "status", "--config", str(config))
+    assert code == 0, out  # status's exit codes are not documented: unchanged
+    assert " ".join(out.split()).count("redis unavailable") == 1, out
+    assert [r.getMessage() for r in caplog.records if "redis unavailable" in r.getMessage()] == []
+    code, out, _ = _invoke(tmp_path, "doctor", "--config", str(config), "--json")
+    assert code == 2, out
+    assert [f["level"] for f in json.loads(out) if f["check"] == "state"] == ["error"]
+    assert [r.getMessage() for r in caplog.records if "redis unavailable" in r.getMessage()] == []

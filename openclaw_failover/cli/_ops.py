@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -99,6 +100,20 @@ def run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(coro())
 
 
+@contextmanager
+def store_state_told() -> Iterator[None]:
+    """Hold back the stores' warnings (degraded to local state, damaged journal records) while
+    a command that reports the store's state in its own output runs (status, doctor): each is
+    said once there, masked and with its fix, not again on stderr. Errors still pass."""
+    logger = logging.getLogger("openclaw_failover.stores")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def echo_json(data: Any) -> None:
     """Print a JSON document."""
     typer.echo(json.dumps(data, indent=2, default=str))
@@ -131,7 +146,9 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
             )
             return report.to_json()
 
-    data = masked(run(go), config_path=result.config_path, table=table)
+    with store_state_told():
+        gathered = run(go)
+    data = masked(gathered, config_path=result.config_path, table=table)
     echo_json(data) if as_json else print_status(_console(), data)
 
 
@@ -281,7 +298,8 @@ def doctor(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
                     now=time.time(),
                 )
 
-        findings += run(go)
+        with store_state_told():
+            findings += run(go)
     rows = masked([f.to_json() for f in findings], config_path=result.config_path, table=table)
     echo_json(rows) if as_json else print_doctor(_console(), rows)
     raise typer.Exit(worst_exit(findings))
