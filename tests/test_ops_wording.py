@@ -76,3 +76,13 @@ def test_serve_rejects_an_out_of_range_port_naming_the_option(tmp_path: Path) ->
         assert result.exit_code == 2, output
         assert "'--port'" in output
         assert "OverflowError" not in output
+
+
+def test_one_other_cooling_key_is_singular() -> None:
+    """'1 other state key is cooling', not '1 other state keys are cooling'."""
+    doc = _status_doc([])
+    for count, said in [(1, "1 other state key is cooling"), (2, "2 other state keys are")]:
+        doc["other_state"] = {f"k{i}": {"state": "cooling"} for i in range(count)}
+        console = Console(record=True, width=200, highlight=False)
+        print_status(console, doc)
+        assert said in console.export_text()

@@ -72,7 +72,8 @@ def cooldowns_clear(
     result = run(go)
     for key, was in result.cleared.items():
         typer.echo(f"cleared {key} (was {was})")
-    typer.echo(f"{len(result.cleared)} cleared of {result.selected} selected state keys")
+    keys = "state key" if result.selected == 1 else "state keys"
+    typer.echo(f"{len(result.cleared)} cleared of {result.selected} selected {keys}")
     for line in clear_instructions(
         read_openclaw_state(os.environ), now=time.time(), provider=provider
     ):

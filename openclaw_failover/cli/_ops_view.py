@@ -116,7 +116,8 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
     others = [k for k, v in data["other_state"].items() if v["state"] != "healthy"]
     if others:
         console.print(
-            f"{len(others)} other state keys are cooling outside the routes "
+            f"{len(others)} other state {'key is' if len(others) == 1 else 'keys are'} cooling"
+            " outside the routes "
             "(status --json lists them; cooldowns clear --all clears them)"
         )
     print_openclaw(console, data["openclaw"], now)
