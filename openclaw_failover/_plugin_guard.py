@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._model import Candidate, RouteTable, Tier
-from ._toolpolicy import blocked_name, high_risk_set
+from ._toolpolicy import blocked_name, expand_tools, high_risk_set
 
 #: Tools OpenClaw 2026.9.6 offers directly (reference/openclaw-live.md 5.2), plus our status tool.
 #: ``toolsAllow`` on the local tier is this offer minus the high-risk set.
@@ -180,6 +180,9 @@ class ToolGuard:
         return {
             "highRisk": sorted(self.high_risk),
             "highRiskDeferred": sorted(self._table.settings.tools.high_risk_deferred),
+            # The bridge adds tool_search_code to a policy with any high-risk tool unless this
+            # names it (a policy file from before that rule blocks it: fail safe).
+            "allowOnLocal": sorted(expand_tools(self._table.settings.tools.allow_on_local)),
             "localCandidates": [{"provider": p, "model": m} for p, m in local],
             "localProviders": sorted({*ollama, *map(provider_id, ollama)}),
             "chainHasLocal": chain_has_local(self._table),

@@ -16,6 +16,7 @@ from ._model import ToolSettings
 
 __all__ = [
     "ALIASES",
+    "CODE_MODE_TOOL",
     "TOOL_GROUPS",
     "blocked_name",
     "expand_tools",
@@ -67,6 +68,11 @@ ALIASES: Mapping[str, str] = {
 
 #: The meta tool whose ``id`` argument names a deferred tool (tool search, 2026.9.6).
 _TOOL_CALL = "tool_call"
+#: OpenClaw 2026.9.6's code-mode tool search (``TOOL_SEARCH_CODE_MODE_TOOL_NAME``): it runs the
+#: model's JavaScript, whose ``openclaw.tools.call('terminal', ...)`` reaches every deferred
+#: tool. Its targets cannot be read, so it is high-risk whenever any tool is (fail safe, as a
+#: ``tool_call`` with no readable target); ``allowOnLocal`` may name it.
+CODE_MODE_TOOL = "tool_search_code"
 #: Where a ``tool_call`` may name its target. OpenClaw 2026.9.6 takes the first of ``id``,
 #: ``toolId``, ``name`` that is in its catalog, and ``args.id`` when none of those is at the
 #: top; every one counts here, as any could be the one it runs (``tool``/``tool_id`` too).
@@ -145,9 +151,11 @@ def expand_tools(names: Iterable[str]) -> frozenset[str]:
 
 def high_risk_set(tools: ToolSettings) -> frozenset[str]:
     """Every tool off on the local tier: the list, the deferred ones and the operator's
-    additions, minus ``allowOnLocal``."""
-    blocked = expand_tools((*tools.high_risk, *tools.high_risk_deferred, *tools.also_high_risk))
-    return blocked - expand_tools(tools.allow_on_local)
+    additions, minus ``allowOnLocal``; and :data:`CODE_MODE_TOOL` when any of them is left."""
+    allowed = expand_tools(tools.allow_on_local)
+    listed = (*tools.high_risk, *tools.high_risk_deferred, *tools.also_high_risk)
+    blocked = expand_tools(listed) - allowed
+    return blocked | ({CODE_MODE_TOOL} - allowed) if blocked else blocked
 
 
 def tool_call_targets(arguments: Mapping[str, Any] | str | None) -> tuple[str, ...]:

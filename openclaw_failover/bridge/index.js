@@ -66,7 +66,8 @@ function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from th
   const highRisk = off([...(cfg.tools?.highRisk ? names(cfg.tools.highRisk) : LAST_RESORT.highRisk),
     ...names(cfg.tools?.alsoHighRisk)]);
   const highRiskDeferred = off(cfg.tools?.highRiskDeferred ? names(cfg.tools.highRiskDeferred) : LAST_RESORT.highRiskDeferred);
-  return { ...LAST_RESORT, highRisk, highRiskDeferred, localCandidates: tiers.filter((t) => t.includes("/")).map(split),
+  return { ...LAST_RESORT, highRisk, highRiskDeferred, allowOnLocal: [...allowed],
+    localCandidates: tiers.filter((t) => t.includes("/")).map(split),
     localProviders: [...tiers.filter((t) => !t.includes("/")), ...ollama.map(([id]) => id)] };
 }
 function onLine(line) {
@@ -140,9 +141,13 @@ export function nameForms(raw) {
   }
   return [...forms].sort();
 }
+// OpenClaw's code-mode tool search runs the model's JavaScript, which may call any tool: it is
+// high-risk whenever any tool is, unless allowOnLocal names it (as _toolpolicy.high_risk_set).
+export const CODE_MODE = "tool_search_code";
 export function failSafe(p, runs, event, ctx) {
   const run = runs.get(event.runId ?? ctx?.runId);
   const risky = new Set([...p.highRisk, ...p.highRiskDeferred].map((t) => String(t).toLowerCase()));
+  if (risky.size && !(p.allowOnLocal ?? []).some((t) => String(t).toLowerCase() === CODE_MODE)) risky.add(CODE_MODE);
   const hit = (called) => nameForms(called).filter((f) => risky.has(f)).sort()[0]; // the policy's word
   const forms = nameForms(event.toolName);
   let target = hit(event.toolName);

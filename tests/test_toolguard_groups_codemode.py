@@ -1,0 +1,185 @@
+"""The local-tier tool guard against OpenClaw 2026.9.6's code-mode tool search.
+
+``tool_search_code`` (``TOOL_SEARCH_CODE_MODE_TOOL_NAME`` in the dist's local-model-lean module)
+runs the model's JavaScript, whose ``openclaw.tools.call('terminal', ...)`` reaches every
+deferred tool. Its targets cannot be read, so on the local tier it is high-risk whenever any
+tool is, as a ``tool_call`` with an unreadable target; ``allowOnLocal`` may name it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openclaw_failover._exchange import ChatRequest
+from openclaw_failover._localguard import REFUSAL, LocalToolGuard
+from openclaw_failover._model import Tier, ToolSettings
+from openclaw_failover._plugin_guard import ToolGuard
+from openclaw_failover._toolpolicy import blocked_name, filter_tools, high_risk_set
+from tests.fixtures import plugin_host
+from tests.fixtures.engine import Spec, chunk, error, make_engine, make_table, stream
+from tests.test_plugin_bridge import bridge_value, run_bridge, tool_step
+
+POLICY = high_risk_set(ToolSettings())
+CODE = "tool_search_code"
+#: What a model sends it: JavaScript that reaches a deferred high-risk tool.
+ARGS = json.dumps({"code": "return await openclaw.tools.call('terminal', {input: 'id'});"})
+
+
+def _offer(*names: str) -> dict[str, Any]:
+    return {
+        "messages": [{"role": "user", "content": "do it"}],
+        "tools": [{"type": "function", "function": {"name": n}} for n in names],
+    }
+
+
+def _call_chunk(name: str, args: str = ARGS) -> dict[str, Any]:
+    call = {"index": 0, "id": "c1", "type": "function", "function": {"name": name}}
+    call["function"]["arguments"] = args
+    return {"id": "x", "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}
+
+
+FINISH = {"id": "x", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+
+
+# -- 1. tool_search_code ---------------------------------------------------------------------
+
+
+def test_code_mode_is_high_risk_by_default() -> None:
+    assert CODE in POLICY
+
+
+@pytest.mark.parametrize(
+    "called", [CODE, "Tool_Search_Code", "functions.tool_search_code", "tool_search_code1"]
+)
+def test_code_mode_is_refused_under_any_spelling_openclaw_runs(called: str) -> None:
+    assert blocked_name(called, ARGS, POLICY) == CODE
+
+
+def test_code_mode_is_refused_whatever_its_code() -> None:
+    """Even code that only searches: what it calls is decided when it runs (fail safe)."""
+    assert blocked_name(CODE, '{"code": "return openclaw.tools.search(\'x\')"}', POLICY) == CODE
+    assert blocked_name(CODE, "{}", POLICY) == CODE
+
+
+def test_code_mode_is_taken_out_of_a_local_request() -> None:
+    body = {**_offer("read", CODE), "tool_choice": {"type": "function", "function": {"name": CODE}}}
+    narrowed, removed = filter_tools(body, POLICY)
+    assert removed == (CODE,)
+    assert [t["function"]["name"] for t in narrowed["tools"]] == ["read"]
+    assert narrowed["tool_choice"] == "auto"
+
+
+def test_a_streamed_code_mode_call_is_refused() -> None:
+    guard = LocalToolGuard(POLICY, ())
+    out = [c for ch in (_call_chunk(CODE), FINISH) for c in guard.feed(ch)] + guard.finish()
+    deltas = [choice["delta"] for c in out for choice in c["choices"]]
+    assert not any("tool_calls" in d for d in deltas)
+    assert REFUSAL.format(name=CODE) in "".join(d.get("content") or "" for d in deltas)
+    assert guard.blocked == [CODE]
+
+
+def test_code_mode_written_as_text_is_refused() -> None:
+    guard = LocalToolGuard(POLICY, ())
+    text = '[tool:tool_search_code]{"code": "return 1"}'
+    done = {
+        "id": "x",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}],
+    }
+    out = guard.feed(done)
+    assert REFUSAL.format(name=CODE) in out[-1]["choices"][0]["delta"]["content"]
+    assert guard.blocked == [CODE]
+
+
+async def test_a_local_non_streamed_answer_calling_code_mode_is_refused() -> None:
+    specs = [Spec("cloud", "big"), Spec("ollama", "qwen", tier=Tier.LOCAL)]
+    rig = make_engine(make_table(specs))
+    rig.upstream.set(error(503), model="big")
+    call = {"index": 0, "id": "c1", "type": "function", "function": {"name": CODE}}
+    call["function"]["arguments"] = ARGS
+    reply = stream(chunk({"tool_calls": [call]}), chunk({}, finish="tool_calls"))
+    rig.upstream.set(reply, model="qwen")
+    meta, body = await rig.engine.complete(ChatRequest(body=_offer("read", CODE)))
+    assert meta.tier == "local"
+    assert [t["function"]["name"] for t in rig.upstream.bodies[-1]["tools"]] == ["read"]
+    assert meta.tools_blocked == (CODE,)
+    message = body["choices"][0]["message"]
+    assert "tool_calls" not in message
+    assert message["content"] == REFUSAL.format(name=CODE)
+
+
+def test_allow_on_local_can_name_code_mode() -> None:
+    policy = high_risk_set(ToolSettings(allow_on_local=(CODE,)))
+    assert CODE not in policy
+    assert "exec" in policy
+    assert blocked_name(CODE, ARGS, policy) is None
+
+
+def test_code_mode_is_free_when_nothing_is_high_risk() -> None:
+    """The rule follows the list: with every tool allowed, nothing is held back."""
+    assert high_risk_set(ToolSettings(high_risk=(), high_risk_deferred=())) == frozenset()
+    everything = ToolSettings(high_risk=("exec",), high_risk_deferred=(), allow_on_local=("exec",))
+    assert high_risk_set(everything) == frozenset()
+
+
+def test_the_plugin_guard_blocks_code_mode_on_the_local_tier() -> None:
+    guard = ToolGuard(plugin_host.make_table())
+    local = plugin_host.LOCAL
+    guard.note_model("r1", local.provider, local.model)
+    decision = guard.decide("r1", CODE, json.loads(ARGS))
+    assert decision.block
+    assert decision.tool == CODE
+    assert CODE in guard.policy()["highRisk"]
+    assert CODE not in guard.tools_allow()
+
+
+def test_the_plugin_guard_lets_an_allowed_code_mode_run() -> None:
+    table = plugin_host.make_table(tools=ToolSettings(allow_on_local=(CODE,)))
+    guard = ToolGuard(table)
+    assert not guard.decide(None, CODE, json.loads(ARGS)).block
+    assert CODE in guard.tools_allow()
+    assert guard.policy()["allowOnLocal"] == [CODE]
+
+
+@pytest.fixture
+def node(openclaw_bin: Path) -> Path:
+    """Node 24 from the OpenClaw install."""
+    return openclaw_bin / "node"
+
+
+def _fail_safe(node: Path, policy: str, tool: str = CODE) -> Any:
+    event = json.dumps({"toolName": tool, "params": json.loads(ARGS), "runId": "r1"})
+    return bridge_value(node, f"m.failSafe({policy}, new Map(), {event}, {{}}) ?? null")
+
+
+def test_the_bridge_fail_safe_blocks_code_mode(node: Path) -> None:
+    """The bridge's last resort and a policy file written before this rule both block it."""
+    assert _fail_safe(node, "m.LAST_RESORT")["block"] is True
+    stale = '{...m.LAST_RESORT, highRisk: ["exec"], highRiskDeferred: []}'
+    assert _fail_safe(node, stale)["block"] is True
+    allowed = '{...m.LAST_RESORT, allowOnLocal: ["tool_search_code"]}'
+    assert _fail_safe(node, allowed) is None
+    nothing = "{...m.LAST_RESORT, highRisk: [], highRiskDeferred: []}"
+    assert _fail_safe(node, nothing) is None
+
+
+def test_the_bridge_seeded_from_the_config_blocks_code_mode(node: Path, tmp_path: Path) -> None:
+    """No sidecar, no policy file: the config's lists decide, allowOnLocal included."""
+    for allow, blocked in (([], True), ([CODE], False)):
+        config = {
+            "mode": "plugin",
+            "tiers": {"local": ["fakelocal"]},
+            "tools": {"allowOnLocal": allow},
+            "sidecar": {"command": [str(tmp_path / "missing")]},
+        }
+        start = {"runId": "r1", "callId": "c", "provider": "fakelocal", "model": "m"}
+        steps = [
+            {"hook": "model_call_started", "event": start, "ctx": {}},
+            tool_step("r1", CODE, json.loads(ARGS)),
+        ]
+        spec = {"mode": "full", "config": config, "steps": steps}
+        out = run_bridge(node, tmp_path, spec)["out"]
+        assert (out[1] is not None and out[1]["block"]) is blocked
