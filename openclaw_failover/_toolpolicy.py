@@ -30,31 +30,47 @@ __all__ = [
     "tool_name",
 ]
 
-#: OpenClaw tool groups that the ``tools`` settings accept (reference/openclaw.md section 6).
-#: ``group:fs`` means its writes here (design: "High-risk tools"): reading files is harmless.
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+#: OpenClaw's tool groups, which the ``tools`` settings accept: ``CORE_TOOL_GROUPS`` as read from
+#: the OpenClaw 2026.9.6 dist (tool-catalog module; a test checks the installed one). A group
+#: here holds at least OpenClaw's members, never fewer, plus aliases (``bash``, ``cron``).
+#: The one exception is ``group:fs``, which means its writes here (design: "High-risk tools"):
+#: OpenClaw's also has ``ls`` and ``read``, and reading files is harmless on the local tier.
+#: ``group:plugins`` is not here: OpenClaw fills it at run time from the plugins it loaded.
 TOOL_GROUPS: Mapping[str, tuple[str, ...]] = {
-    "group:runtime": ("exec", "bash", "process", "code_execution"),
-    "group:fs": ("write", "edit", "apply_patch"),
-    "group:automation": (
-        "heartbeat_respond",
-        "automations",
-        "cron",
-        "gateway",
-        "plugins",
-        "openclaw",
+    "group:runtime": _words("exec bash process code_execution secrets"),
+    "group:fs": _words("write edit apply_patch"),
+    "group:automation": _words("heartbeat_respond automations cron gateway plugins openclaw"),
+    "group:messaging": _words("message"),
+    "group:nodes": _words("nodes computer mobile_ui"),
+    "group:web": _words("web_search x_search web_fetch"),
+    "group:ui": _words("browser screen theme dashboard terminal portal canvas show_widget"),
+    "group:memory": _words("memory_search memory_get"),
+    "group:sessions": _words(
+        "sessions sessions_list sessions_history sessions_search conversations_list "
+        "conversations_send conversations_turn sessions_send sessions_spawn "
+        "github_identity_status github_publish agents_wait sessions_yield subagents "
+        "session_status suggest_task dismiss_task"
     ),
-    "group:messaging": ("message",),
-    "group:nodes": ("nodes", "computer"),
-    "group:web": ("web_search", "x_search", "web_fetch"),
-    "group:ui": (
-        "browser",
-        "screen",
-        "theme",
-        "dashboard",
-        "terminal",
-        "portal",
-        "canvas",
-        "show_widget",
+    "group:agents": _words(
+        "agents_list get_goal create_goal update_goal progress_card ask_user skill_workshop"
+    ),
+    "group:media": _words("view_image image_generate music_generate video_generate tts pdf"),
+    # Every core tool but the files, exec, process and canvas (includeInOpenClawGroup).
+    "group:openclaw": _words(
+        "code_execution secrets web_search web_fetch x_search memory_search memory_get "
+        "sessions sessions_list sessions_history sessions_search conversations_list "
+        "conversations_send conversations_turn sessions_send sessions_spawn "
+        "github_identity_status github_publish agents_wait sessions_yield subagents "
+        "session_status suggest_task dismiss_task browser screen theme dashboard terminal "
+        "portal show_widget message heartbeat_respond automations cron gateway plugins "
+        "openclaw nodes computer mobile_ui agents_list get_goal create_goal update_goal "
+        "progress_card ask_user skill_workshop view_image image_generate music_generate "
+        "video_generate tts pdf"
     ),
 }
 

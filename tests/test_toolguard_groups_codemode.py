@@ -9,6 +9,8 @@ tool is, as a ``tool_call`` with an unreadable target; ``allowOnLocal`` may name
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,13 @@ from openclaw_failover._exchange import ChatRequest
 from openclaw_failover._localguard import REFUSAL, LocalToolGuard
 from openclaw_failover._model import Tier, ToolSettings
 from openclaw_failover._plugin_guard import ToolGuard
-from openclaw_failover._toolpolicy import blocked_name, filter_tools, high_risk_set
+from openclaw_failover._toolpolicy import (
+    TOOL_GROUPS,
+    blocked_name,
+    expand_tools,
+    filter_tools,
+    high_risk_set,
+)
 from tests.fixtures import plugin_host
 from tests.fixtures.engine import Spec, chunk, error, make_engine, make_table, stream
 from tests.test_plugin_bridge import bridge_value, run_bridge, tool_step
@@ -183,3 +191,94 @@ def test_the_bridge_seeded_from_the_config_blocks_code_mode(node: Path, tmp_path
         spec = {"mode": "full", "config": config, "steps": steps}
         out = run_bridge(node, tmp_path, spec)["out"]
         assert (out[1] is not None and out[1]["block"]) is blocked
+
+
+# -- 2. OpenClaw's tool groups ---------------------------------------------------------------
+
+#: The members of OpenClaw's ``group:fs`` that ours leaves out: here it means the writes
+#: (design, "High-risk tools"), as reading files is harmless on the local tier.
+FS_READS = frozenset({"ls", "read"})
+
+#: One member of each group OpenClaw 2026.9.6 lists that the guard's groups missed.
+NEW_MEMBERS = [
+    ("group:runtime", "secrets"),
+    ("group:nodes", "mobile_ui"),
+    ("group:memory", "memory_get"),
+    ("group:sessions", "sessions_spawn"),
+    ("group:agents", "skill_workshop"),
+    ("group:media", "pdf"),
+    ("group:openclaw", "terminal"),
+    ("group:openclaw", "secrets"),
+]
+
+
+@pytest.mark.parametrize(("group", "member"), NEW_MEMBERS)
+def test_each_openclaw_group_expands_to_its_members(group: str, member: str) -> None:
+    assert member in expand_tools([group])
+
+
+def test_a_new_group_in_also_high_risk_blocks_its_tools() -> None:
+    policy = high_risk_set(ToolSettings(also_high_risk=("group:memory",)))
+    assert blocked_name("memory_get", "{}", policy) == "memory_get"
+    assert blocked_name("tool_call", '{"id": "memory_search"}', policy) == "tool_call"
+
+
+def test_group_runtime_keeps_bash_and_group_fs_keeps_its_documented_meaning() -> None:
+    assert {"exec", "bash", "process", "code_execution", "secrets"} <= expand_tools(
+        ["group:runtime"]
+    )
+    assert expand_tools(["group:fs"]) == {"write", "edit", "apply_patch"}
+
+
+def test_the_bridge_expands_every_group_as_the_core(node: Path) -> None:
+    """Every group, and names that are keys of a plain JS object (never a group or alias)."""
+    names = [*TOOL_GROUPS, "constructor", "__proto__"]
+    got = bridge_value(node, f"{json.dumps(names)}.map((n) => m.expandTools([n]).map(String))")
+    assert [sorted(g) for g in got] == [sorted(expand_tools([n])) for n in names]
+
+
+_EXPORT = re.compile(r"\bCORE_TOOL_GROUPS as ([A-Za-z_$][\w$]*)")
+
+
+@pytest.fixture(scope="module")
+def core_tool_groups(openclaw_bin: Path) -> dict[str, list[str]]:
+    """``CORE_TOOL_GROUPS`` of the installed OpenClaw, read by importing its tool-catalog
+    module in Node (the export is renamed by the bundler: its export line says to what)."""
+    dist = (openclaw_bin / "openclaw").resolve().parent / "dist"
+    for module in sorted(dist.glob("tool-catalog-*.mjs")):
+        match = _EXPORT.search(module.read_text(encoding="utf-8"))
+        if match:
+            break
+    else:
+        pytest.skip(f"no tool-catalog-*.mjs exporting CORE_TOOL_GROUPS in {dist}")
+    script = (
+        f"import({json.dumps(module.as_uri())})"
+        f".then((m) => console.log(JSON.stringify(m[{json.dumps(match.group(1))}])))"
+    )
+    proc = subprocess.run(
+        [str(openclaw_bin / "node"), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    groups: dict[str, list[str]] = json.loads(proc.stdout)
+    return groups
+
+
+@pytest.mark.openclaw_e2e
+def test_every_group_of_the_installed_openclaw_is_covered(
+    core_tool_groups: dict[str, list[str]],
+) -> None:
+    """Each of OpenClaw's groups is ours too, never narrower (``group:fs`` aside: its reads)."""
+    assert {"group:runtime", "group:fs", "group:openclaw", "group:sessions"} <= set(
+        core_tool_groups
+    )
+    missing = {
+        group: sorted(
+            set(members) - expand_tools([group]) - (FS_READS if group == "group:fs" else set())
+        )
+        for group, members in core_tool_groups.items()
+    }
+    assert {group: gone for group, gone in missing.items() if gone} == {}
+    assert set(core_tool_groups["group:fs"]) >= FS_READS  # else the exception is stale

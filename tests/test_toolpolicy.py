@@ -30,7 +30,13 @@ def test_default_list_and_deferred_are_blocked() -> None:
 
 def test_groups_and_aliases_expand() -> None:
     """group:runtime and group:fs (writes) expand; bash/exec and cron/automations are aliases."""
-    assert expand_tools(["group:runtime"]) == {"exec", "bash", "process", "code_execution"}
+    assert expand_tools(["group:runtime"]) == {
+        "exec",
+        "bash",
+        "process",
+        "code_execution",
+        "secrets",
+    }
     assert expand_tools(["group:fs"]) == {"write", "edit", "apply_patch"}
     assert expand_tools(["Cron"]) == {"cron", "automations"}
 

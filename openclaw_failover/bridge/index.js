@@ -42,16 +42,33 @@ export function stateDir(cfg, env = process.env) {
     : join(home, profile && profile !== "default" ? `.openclaw-${profile}` : ".openclaw");
   return join(root, "failover");
 }
-// OpenClaw's tool groups and aliases, as _toolpolicy.TOOL_GROUPS / ALIASES (a test keeps them equal).
-export const GROUPS = { "group:runtime": ["exec", "bash", "process", "code_execution"],
-  "group:fs": ["write", "edit", "apply_patch"],
-  "group:automation": ["heartbeat_respond", "automations", "cron", "gateway", "plugins", "openclaw"],
-  "group:messaging": ["message"], "group:nodes": ["nodes", "computer"],
-  "group:web": ["web_search", "x_search", "web_fetch"],
-  "group:ui": ["browser", "screen", "theme", "dashboard", "terminal", "portal", "canvas", "show_widget"] };
+// OpenClaw's tool groups and aliases, as _toolpolicy.TOOL_GROUPS / ALIASES (a test keeps them equal):
+// CORE_TOOL_GROUPS of OpenClaw 2026.9.6 with aliases, group:fs meaning its writes only.
+const words = (text) => text.split(/\s+/).filter(Boolean);
+export const GROUPS = { "group:runtime": words("exec bash process code_execution secrets"),
+  "group:fs": words("write edit apply_patch"),
+  "group:automation": words("heartbeat_respond automations cron gateway plugins openclaw"),
+  "group:messaging": words("message"), "group:nodes": words("nodes computer mobile_ui"),
+  "group:web": words("web_search x_search web_fetch"),
+  "group:ui": words("browser screen theme dashboard terminal portal canvas show_widget"),
+  "group:memory": words("memory_search memory_get"),
+  "group:sessions": words(`sessions sessions_list sessions_history sessions_search conversations_list
+    conversations_send conversations_turn sessions_send sessions_spawn github_identity_status github_publish
+    agents_wait sessions_yield subagents session_status suggest_task dismiss_task`),
+  "group:agents": words("agents_list get_goal create_goal update_goal progress_card ask_user skill_workshop"),
+  "group:media": words("view_image image_generate music_generate video_generate tts pdf"),
+  "group:openclaw": words(`code_execution secrets web_search web_fetch x_search memory_search memory_get
+    sessions sessions_list sessions_history sessions_search conversations_list conversations_send
+    conversations_turn sessions_send sessions_spawn github_identity_status github_publish agents_wait
+    sessions_yield subagents session_status suggest_task dismiss_task browser screen theme dashboard
+    terminal portal show_widget message heartbeat_respond automations cron gateway plugins openclaw nodes
+    computer mobile_ui agents_list get_goal create_goal update_goal progress_card ask_user skill_workshop
+    view_image image_generate music_generate video_generate tts pdf`) };
 export const ALIASES = { bash: "exec", exec: "bash", cron: "automations", automations: "cron" };
+// Own keys only: "constructor" or "toString" is a tool name, not a group or an alias.
+const own = (table, key) => (Object.hasOwn(table, key) ? table[key] : undefined);
 export function expandTools(list) {
-  return [...new Set(list.flatMap((t) => GROUPS[t] ?? [t]).flatMap((t) => (ALIASES[t] ? [t, ALIASES[t]] : [t])))];
+  return [...new Set(list.flatMap((t) => own(GROUPS, t) ?? [t]).flatMap((t) => (own(ALIASES, t) ? [t, ALIASES[t]] : [t])))];
 }
 function loadPolicy(cfg) {
   try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }
