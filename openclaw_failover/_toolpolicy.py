@@ -25,6 +25,7 @@ __all__ = [
     "high_risk_set",
     "is_blocked",
     "name_forms",
+    "policy_word",
     "text_call_words",
     "tool_call_targets",
     "tool_name",
@@ -151,11 +152,18 @@ def text_call_words(text: str, policy: frozenset[str]) -> tuple[str, ...]:
     return tuple(words)
 
 
+def policy_word(raw: str) -> str:
+    """An operator-written tool or group name as the policy holds it: trimmed, case-folded,
+    ``-`` read as ``_`` (OpenClaw runs ``apply_patch`` for ``apply-patch``; :func:`name_forms`
+    reads a called name the same way)."""
+    return unicodedata.normalize("NFKC", raw).strip().lower().replace("-", "_")
+
+
 def expand_tools(names: Iterable[str]) -> frozenset[str]:
-    """Tool names with groups expanded and aliases added, lower-cased."""
+    """Tool names with groups expanded and aliases added, as :func:`policy_word` reads them."""
     out: set[str] = set()
     for raw in names:
-        name = raw.strip().lower()
+        name = policy_word(raw)
         members = TOOL_GROUPS.get(name, (name,))
         for member in members:
             out.add(member)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,9 @@ from openclaw_failover._toolpolicy import (
     filter_tools,
     high_risk_set,
 )
+from openclaw_failover.config import LoadResult
 from tests.fixtures import plugin_host
+from tests.fixtures.config import base_openclaw, base_standalone
 from tests.fixtures.engine import Spec, chunk, error, make_engine, make_table, stream
 from tests.test_plugin_bridge import bridge_value, run_bridge, tool_step
 
@@ -282,3 +285,101 @@ def test_every_group_of_the_installed_openclaw_is_covered(
     }
     assert {group: gone for group, gone in missing.items() if gone} == {}
     assert set(core_tool_groups["group:fs"]) >= FS_READS  # else the exception is stale
+
+
+# -- 3. Operator-written tool lists ----------------------------------------------------------
+
+BLOCK = "plugins.entries.openclaw-failover.config"
+LIST_KEYS = ("highRisk", "highRiskDeferred", "alsoHighRisk", "allowOnLocal")
+
+
+def test_a_hyphenated_high_risk_name_blocks_the_tool_openclaw_runs() -> None:
+    """OpenClaw runs ``apply_patch`` for ``apply-patch``: a list naming either blocks both."""
+    policy = high_risk_set(ToolSettings(high_risk=("Apply-Patch",), high_risk_deferred=()))
+    assert blocked_name("apply_patch", "{}", policy) == "apply_patch"
+    assert blocked_name("tool_call", '{"id": "apply_patch"}', policy) == "tool_call"
+    _, removed = filter_tools(_offer("read", "apply_patch"), policy)
+    assert removed == ("apply_patch",)
+    also = high_risk_set(ToolSettings(also_high_risk=("Memory-Get",)))
+    assert blocked_name("memory_get", "{}", also) == "memory_get"
+
+
+def test_a_hyphenated_allow_on_local_name_allows_the_tool() -> None:
+    policy = high_risk_set(ToolSettings(allow_on_local=("apply-patch", "Tool-Search-Code")))
+    assert blocked_name("apply_patch", "{}", policy) is None
+    assert blocked_name(CODE, ARGS, policy) is None
+    assert "write" in policy
+
+
+def test_the_bridge_reads_operator_names_as_the_core(node: Path) -> None:
+    names = ["Apply-Patch", " EXEC ", "Group:Runtime", "toString", "Tool-Search-Code"]
+    got = bridge_value(node, f"{json.dumps(names)}.map((n) => m.expandTools([n]).map(String))")
+    assert [sorted(g) for g in got] == [sorted(expand_tools([n])) for n in names]
+
+
+def _with_tools(tools: dict[str, Any]) -> dict[str, Any]:
+    doc = base_openclaw()
+    doc["plugins"]["entries"]["openclaw-failover"]["config"]["tools"] = tools
+    return doc
+
+
+def _tool_findings(result: Any) -> list[Any]:
+    return [p for p in result.problems if p.rule.startswith("tools.")]
+
+
+@pytest.mark.parametrize(
+    "entry", ["exec*", "*", "ex?c", "functions.exec", "openclaw:core:exec", "ex ec", "e\u00e9"]
+)
+@pytest.mark.parametrize("key", LIST_KEYS)
+def test_config_refuses_a_name_openclaw_tools_cannot_have(
+    load_doc: Callable[..., LoadResult], key: str, entry: str
+) -> None:
+    result = load_doc(_with_tools({key: ["exec", entry]}), name="openclaw.json")
+    assert result.table is None
+    (problem,) = _tool_findings(result)
+    assert (problem.rule, problem.path, problem.severity) == (
+        "tools.invalid-name",
+        f"{BLOCK}.tools.{key}[1]",
+        "error",
+    )
+    assert repr(entry) in problem.found
+    assert "letters, digits, '_' or '-'" in problem.expected
+    if "*" in entry or "?" in entry:
+        assert "wildcard" in problem.found
+        assert "no wildcards" in problem.expected
+
+
+@pytest.mark.parametrize("entry", ["group:nope", "group:plugins", "Group:Runtimes"])
+def test_config_refuses_an_unknown_group(load_doc: Callable[..., LoadResult], entry: str) -> None:
+    result = load_doc(_with_tools({"alsoHighRisk": [entry]}), name="openclaw.json")
+    assert result.table is None
+    (problem,) = _tool_findings(result)
+    assert (problem.rule, problem.path, problem.severity) == (
+        "tools.unknown-group",
+        f"{BLOCK}.tools.alsoHighRisk[0]",
+        "error",
+    )
+    assert repr(entry) in problem.found
+    assert "group:runtime" in problem.expected
+    assert "group:openclaw" in problem.expected
+
+
+def test_config_accepts_names_as_openclaw_spells_them(
+    load_doc: Callable[..., LoadResult],
+) -> None:
+    tools = {
+        "highRisk": ["exec", "Apply-Patch", "GROUP:WEB", " group:runtime "],
+        "alsoHighRisk": ["mcp-server_tool2", "group:openclaw"],
+        "allowOnLocal": ["tool_search_code", "group:memory"],
+    }
+    result = load_doc(_with_tools(tools), name="openclaw.json")
+    assert _tool_findings(result) == []
+    assert result.table is not None
+    assert "apply_patch" in high_risk_set(result.table.settings.tools)
+
+
+def test_a_standalone_file_is_checked_too(load_doc: Callable[..., LoadResult]) -> None:
+    doc = base_standalone()
+    doc["failover"] = {"tools": {"allowOnLocal": ["exec*"]}}
+    (problem,) = _tool_findings(load_doc(doc))
+    assert problem.path == "failover.tools.allowOnLocal[0]"

@@ -67,8 +67,11 @@ export const GROUPS = { "group:runtime": words("exec bash process code_execution
 export const ALIASES = { bash: "exec", exec: "bash", cron: "automations", automations: "cron" };
 // Own keys only: "constructor" or "toString" is a tool name, not a group or an alias.
 const own = (table, key) => (Object.hasOwn(table, key) ? table[key] : undefined);
+// An operator-written name as _toolpolicy.policy_word reads it: trimmed, case-folded, "-" as "_".
+const policyWord = (t) => String(t).normalize("NFKC").trim().toLowerCase().replaceAll("-", "_");
 export function expandTools(list) {
-  return [...new Set(list.flatMap((t) => own(GROUPS, t) ?? [t]).flatMap((t) => (own(ALIASES, t) ? [t, ALIASES[t]] : [t])))];
+  return [...new Set(list.map(policyWord).flatMap((t) => own(GROUPS, t) ?? [t])
+    .flatMap((t) => (own(ALIASES, t) ? [t, ALIASES[t]] : [t])))];
 }
 function loadPolicy(cfg) {
   try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }

@@ -12,6 +12,7 @@ from . import (
     _rules_files,
     _rules_providers,
     _rules_settings,
+    _rules_tools,
 )
 from ._normalise import Normalised
 
@@ -64,6 +65,8 @@ RULE_IDS: Mapping[str, str] = MappingProxyType(
         "state.namespace": "a state.namespace with ':', whitespace or * ? [ ]",
         "state.redis-missing": 'backend "redis" without the redis client (warning)',
         "state.salt-unavailable": "the state folder is not writable (warning)",
+        "tools.invalid-name": "a tools list entry no tool name can match: a wildcard, '.', ':'...",
+        "tools.unknown-group": "a tools list group that is not one of OpenClaw's core groups",
     }
 )
 
@@ -76,3 +79,4 @@ def check_rules(n: Normalised) -> None:
     _rules_providers.check(n)
     _rules_settings.check(n)
     _rules_bounds.check(n)
+    _rules_tools.check(n)
