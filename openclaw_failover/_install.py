@@ -41,7 +41,12 @@ from ._install_plan import (
     prune_created,
 )
 from ._install_shape import PLUGIN_ID
-from .config import discover_config_path, load_route_table, resolve_state_dir
+from .config import (
+    ENVIRONMENTAL_RULES,
+    discover_config_path,
+    load_route_table,
+    resolve_state_dir,
+)
 from .config._env import parse_dotenv, read_dotenv
 from .config._redact import known_secrets, redact, scrub_text
 
@@ -269,10 +274,6 @@ def _sandboxed(doc: Doc, folder: str) -> Doc:
     return copied
 
 
-# Findings that depend on the environment, not on the document: a key may be exported later.
-_ENVIRONMENTAL = frozenset({"auth.no-usable-key"})
-
-
 def _validation_notes(before: Doc, after: Doc, target: Target) -> list[str]:
     """Run ``validate`` on the document before and after; refuse (``InstallError``) when the
     install would add an error, and return notes for what it finds that install did not cause
@@ -290,7 +291,7 @@ def _validation_notes(before: Doc, after: Doc, target: Target) -> list[str]:
         had = errors(before)
         known = {(p.rule, p.found) for p in had}
         added = [p for p in errors(after) if (p.rule, p.found) not in known]
-    blocking = tuple(p for p in added if p.rule not in _ENVIRONMENTAL)
+    blocking = tuple(p for p in added if p.rule not in ENVIRONMENTAL_RULES)
     if blocking:
         why = " (the result would not pass `openclaw-failover validate`)"
         raise _refused(target.config_path, blocking, why)

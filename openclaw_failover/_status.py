@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from ._catalog import env_prefix
 from ._model import Candidate, Profile, Provider, RouteTable, Tier
 from ._openclaw_state import OpenClawState
 from ._ports import Health, StateStore, Transport, TransportFailure
@@ -28,8 +29,11 @@ __all__ = [
     "damaged_records",
     "gather_status",
     "health_state",
+    "keys_not_in_shell",
     "local_health",
     "openclaw_json",
+    "unset_here",
+    "with_keys_elsewhere",
 ]
 
 _LIST_TIMEOUT_S = 5.0
@@ -88,6 +92,8 @@ class KeyStatus:
     failure_counts: Mapping[str, int]
     last_good_at: float
     last_used_at: float
+    #: Why the state is what it is when not read, e.g. "key not set in this shell (VAR)".
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -95,6 +101,7 @@ class KeyStatus:
             "profile": self.profile,
             "source": self.source,
             "state": self.state,
+            "note": self.note,
             "until": self.until or None,
             "reason": self.reason,
             "failure_counts": dict(self.failure_counts),
@@ -164,6 +171,8 @@ class StatusReport:
     proxy: ProxyView | None = None
     #: Damaged records the file store's journal skipped (its state there is not read).
     store_damaged_records: int = 0
+    #: Key variables not set in this shell (the service's environment may have them).
+    keys_not_in_shell: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The ``status --json`` document."""
@@ -175,6 +184,7 @@ class StatusReport:
             "store_error": self.store_error,
             "store_degraded": self.store_degraded,
             "store_damaged_records": self.store_damaged_records,
+            "keys_not_in_shell": list(self.keys_not_in_shell),
             "proxy": self.proxy.to_json() if self.proxy is not None else None,
             "candidates": [c.to_json() for c in self.candidates],
             "local": [x.to_json() for x in self.local],
@@ -203,6 +213,37 @@ def openclaw_json(state: OpenClawState, now: float) -> dict[str, Any]:
 def _worst(healths: Sequence[Health | None]) -> Health | None:
     present = [h for h in healths if h is not None]
     return max(present, key=lambda h: (h.cooldown_until, h.disabled), default=None)
+
+
+def unset_here(profile: Profile) -> tuple[str, ...]:
+    """The variables an env key without a value names (not set in this process's env)."""
+    if profile.secret is not None:
+        return ()
+    if profile.source == "env":
+        return tuple(name for name in profile.source_name.split(",") if name)
+    if profile.source == "secretref" and profile.source_name.startswith("env:"):
+        return (profile.source_name.removeprefix("env:"),)
+    return ()
+
+
+def keys_not_in_shell(provider: Provider) -> tuple[str, ...]:
+    """The variables a cloud provider with no usable key here lacks (OpenClaw's name for it
+    when the config gives no key); () when it has one. Its key state keys (fingerprints of
+    the key values) cannot be computed here."""
+    if any(p.secret is not None and p.source != "dummy" for p in provider.profiles):
+        return ()
+    if not provider.profiles:
+        return (f"{env_prefix(provider.id)}_API_KEY",)
+    return tuple(dict.fromkeys(name for p in provider.profiles for name in unset_here(p)))
+
+
+def _not_set(profile: Profile | None, row: KeyStatus) -> KeyStatus:
+    """``row`` as "unknown" when its key is not set in this shell: the service may hold it,
+    and the key's state keys cannot be computed without its value."""
+    names = unset_here(profile) if profile is not None else ()
+    if not names:
+        return row
+    return replace(row, state="unknown", note=f"key not set in this shell ({', '.join(names)})")
 
 
 def _key_status(
@@ -316,6 +357,23 @@ async def gather_status(
         proxy=proxy,
         store_damaged_records=damaged_records(store),
     )
+
+
+def with_keys_elsewhere(report: StatusReport, table: RouteTable) -> StatusReport:
+    """``report`` for a shell without some of the service's keys (a config loaded with its
+    environmental findings as warnings): each key not set here is "unknown" with a note, never
+    "healthy" or "no key", and ``keys_not_in_shell`` names the variables."""
+    cloud = {
+        c.provider for r in table.routes.values() for c in r.candidates if c.tier == Tier.CLOUD
+    }
+    profiles = {p.id: p for pid in cloud for p in table.providers[pid].profiles}
+    candidates = tuple(
+        replace(c, keys=tuple(_not_set(profiles.get(k.profile), k) for k in c.keys))
+        for c in report.candidates
+    )
+    names = [n for pid in sorted(cloud) for n in keys_not_in_shell(table.providers[pid])]
+    names += [n for p in profiles.values() for n in unset_here(p)]
+    return replace(report, candidates=candidates, keys_not_in_shell=tuple(dict.fromkeys(names)))
 
 
 def _degraded(store: StateStore) -> str | None:

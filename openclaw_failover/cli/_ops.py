@@ -54,23 +54,32 @@ def masked(data: T, *, config_path: str | None, table: RouteTable | None = None)
     return scrub_tree(data, secrets)  # type: ignore[no-any-return]
 
 
-def load(config: Path | None, kind: str | None) -> tuple[RouteTable | None, Any]:
-    """Load the route table; returns (table or None, the LoadResult)."""
+def load(
+    config: Path | None, kind: str | None, *, environmental_ok: bool = False
+) -> tuple[RouteTable | None, Any]:
+    """Load the route table; returns (table or None, the LoadResult). ``environmental_ok``
+    (status, report, cooldowns clear: they serve nothing): a config whose only errors are keys
+    not set in this shell still gives its table (the service's environment may hold them)."""
     from ..config import load_route_table
 
     if kind not in (None, "openclaw", "standalone"):
         raise _fail(f"--kind: found {kind!r}; expected openclaw or standalone")
     try:
-        result = load_route_table(str(config) if config else None, kind=kind, environ=os.environ)
+        result = load_route_table(
+            str(config) if config else None,
+            kind=kind,
+            environ=os.environ,
+            environmental_ok=environmental_ok,
+        )
     except (OSError, ValueError) as exc:
         reason = masked(f"{type(exc).__name__}: {exc}", config_path=None)
         raise _fail(f"cannot read the config: {reason}") from None
     return result.table, result
 
 
-def require(config: Path | None, kind: str | None) -> RouteTable:
+def require(config: Path | None, kind: str | None, *, environmental_ok: bool = False) -> RouteTable:
     """The route table, or every config error printed and exit 2."""
-    table, result = load(config, kind)
+    table, result = load(config, kind, environmental_ok=environmental_ok)
     if table is None:
         messages = [f"[{p.rule}] {p.message}" for p in result.problems if p.severity == "error"]
         for message in masked(messages, config_path=result.config_path):
@@ -125,11 +134,11 @@ def echo_json(data: Any) -> None:
 def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = False) -> None:
     """Routes, each candidate and key with its state, the local tier, OpenClaw's cooldowns."""
     from .._openclaw_state import read_openclaw_state
-    from .._status import gather_status
+    from .._status import gather_status, with_keys_elsewhere
     from .._status_proxy import proxy_view
     from ._ops_view import print_status
 
-    table, result = load(config, kind)
+    table, result = load(config, kind, environmental_ok=True)
     if table is None:
         _status_without_table(result, as_json=as_json)
         raise typer.Exit(2)
@@ -144,12 +153,21 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
                 openclaw=read_openclaw_state(os.environ),
                 proxy=await proxy_view(table.settings.proxy, client),
             )
+            if keys_elsewhere(result):
+                report = with_keys_elsewhere(report, table)
             return report.to_json()
 
     with store_state_told():
         gathered = run(go)
     data = masked(gathered, config_path=result.config_path, table=table)
     echo_json(data) if as_json else print_status(_console(), data)
+
+
+def keys_elsewhere(result: Any) -> bool:
+    """Did loading downgrade environmental errors (keys not set in this shell) to warnings?"""
+    from ..config import ENVIRONMENTAL_RULES
+
+    return any(p.rule in ENVIRONMENTAL_RULES and p.severity != "error" for p in result.problems)
 
 
 def _status_without_table(result: Any, *, as_json: bool) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .._model import RouteTable
+from .._model import RouteTable, Tier
 from .._ports import StateStore
 from ._ops import ConfigOpt, KindOpt, _audit_sink, _fail, masked, parts, require, run
 
@@ -105,12 +105,14 @@ def _clear_target(
     """The table to clear in, after checking the selection (and warning about memory state)."""
     if not (provider or profile or everything):
         raise _fail("cooldowns clear: found no selection; expected --provider, --profile or --all")
-    table = require(config, kind)
+    table = require(config, kind, environmental_ok=True)
     if provider and provider not in table.providers:
         known = ", ".join(sorted(table.providers))
         raise _fail(f"--provider: found {provider!r}; expected one of {known}")
     if profile:
         _check_profile(table, profile, provider=provider)
+    if not everything:
+        _check_keys_here(table, provider=provider, profile=profile)
     if table.settings.state.backend == "memory":
         typer.echo(
             "note: state.backend is memory, so a running proxy keeps its own state that "
@@ -129,6 +131,32 @@ def _check_profile(table: RouteTable, profile: str, *, provider: str | None) -> 
         where = f" of provider {provider!r}" if provider else ""
         expected = f"one of {', '.join(known)}{where}" if known else f"a profile id{where}"
         raise _fail(masked(f"--profile: found {profile!r}; expected {expected}", config_path=None))
+
+
+def _check_keys_here(table: RouteTable, *, provider: str | None, profile: str | None) -> None:
+    """Exit 2 when the selection's key state keys cannot be computed here: they are salted
+    fingerprints of key values, and this shell lacks the variable (the service may have it).
+    Clearing the rest would report a success that left the keys' cooldowns in place."""
+    from .._status import keys_not_in_shell, unset_here
+
+    cloud = {
+        c.provider for r in table.routes.values() for c in r.candidates if c.tier == Tier.CLOUD
+    }
+    names: tuple[str, ...] = ()
+    option, value = "--provider", provider
+    if provider in cloud:
+        names = keys_not_in_shell(table.providers[provider])
+    if profile and not names:
+        option, value = "--profile", profile
+        owned = [p for owner in table.providers.values() for p in owner.profiles]
+        names = next((unset_here(p) for p in owned if p.id == profile), ())
+    if names:
+        message = (
+            f"{option}: the key state of {value!r} cannot be found without its key: "
+            f"{', '.join(names)} not set in this shell (the service may have it); export it "
+            "here, or use --all"
+        )
+        raise _fail(masked(message, config_path=table.config_path, table=table))
 
 
 async def _require_reachable(table: RouteTable, store: StateStore) -> None:

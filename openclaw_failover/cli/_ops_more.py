@@ -113,7 +113,11 @@ def _client_errors_line(data: dict[str, Any]) -> str:
 
 def _audit_source(audit: Path | None, config: Path | None, kind: str | None) -> tuple[Any, Path]:
     """The table (None if not loaded or unusable) and the audit file to read."""
-    table, result = load(config, kind) if audit is None or config is not None else (None, None)
+    table, result = (
+        load(config, kind, environmental_ok=True)
+        if audit is None or config is not None
+        else (None, None)
+    )
     path = audit or (
         Path(table.settings.audit.path) if table and table.settings.audit.path else None
     )

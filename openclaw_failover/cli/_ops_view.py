@@ -83,7 +83,7 @@ def _state_cells(row: Mapping[str, Any], now: float) -> list[str]:
     return [
         _state(row["state"]),
         _at(row["until"], now),
-        escape(row["reason"] or ""),
+        escape(row["reason"] or row.get("note") or ""),
         _counts(row["failure_counts"]),
         _at(row["last_good_at"]),
     ]
@@ -97,7 +97,14 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         f"route version [bold]{data['route_version']}[/]"
     )
     _print_store_notes(console, data)
-    _print_proxy(console, data.get("proxy"), str(data["route_version"]))
+    shell = data.get("keys_not_in_shell") or []
+    _print_proxy(console, data.get("proxy"), str(data["route_version"]), shell=bool(shell))
+    if shell:
+        them = "it" if len(shell) == 1 else "them"
+        console.print(
+            f"[yellow]not set in this shell: {escape(', '.join(shell))} (the service's "
+            f"environment may have {them}); those keys' states are unknown here[/]"
+        )
     table = _table("Candidates and keys", *_CANDIDATE_COLUMNS)
     for cand in data["candidates"]:
         table.add_row(
@@ -146,7 +153,9 @@ def _print_store_notes(console: Console, data: Mapping[str, Any]) -> None:
         )
 
 
-def _print_proxy(console: Console, proxy: Mapping[str, Any] | None, file_version: str) -> None:
+def _print_proxy(
+    console: Console, proxy: Mapping[str, Any] | None, file_version: str, *, shell: bool = False
+) -> None:
     """One line: is the proxy ready, and which route version does it serve?"""
     if not proxy:
         return
@@ -162,9 +171,12 @@ def _print_proxy(console: Console, proxy: Mapping[str, Any] | None, file_version
         f"(its file on disk: {escape(str(on_disk))})"
     )
     if loaded != file_version:
+        why = "it has not reloaded it, or it reads another file"
+        if shell:
+            why = "this shell lacks keys the service may have; compare its file on disk"
         console.print(
             f"[yellow]the proxy serves route version {escape(str(loaded))}, this config is "
-            f"{escape(file_version)}: it has not reloaded it, or it reads another file[/]"
+            f"{escape(file_version)}: {why}[/]"
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._load import LoadResult, load_route_table, require_route_table
+from ._load import ENVIRONMENTAL_RULES, LoadResult, load_route_table, require_route_table
 from ._paths import (
     discover_config_path,
     load_fingerprint_salt,
@@ -13,6 +13,7 @@ from ._rules import RULE_IDS
 from ._version import route_table_version
 
 __all__ = [
+    "ENVIRONMENTAL_RULES",
     "RULE_IDS",
     "LoadResult",
     "discover_config_path",

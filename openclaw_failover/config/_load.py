@@ -31,6 +31,11 @@ from ._view import OPENCLAW_NAMES, Kind, build_view, detect_kind
 
 KINDS: tuple[Kind, ...] = ("openclaw", "standalone")
 
+#: Findings that depend on the environment, not on the document: a key may be exported later
+#: (install), or be set in the service's environment but not in this shell (status, report,
+#: cooldowns clear).
+ENVIRONMENTAL_RULES = frozenset({"auth.no-usable-key"})
+
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
@@ -138,13 +143,27 @@ def _masked(problem: Problem, secrets: frozenset[str]) -> Problem:
     )
 
 
+def _downgraded(problems: list[Problem]) -> list[Problem]:
+    """``problems`` with the environmental errors as warnings, when every error is one."""
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors or any(p.rule not in ENVIRONMENTAL_RULES for p in errors):
+        return problems
+    return [replace(p, severity="warning") if p.severity == "error" else p for p in problems]
+
+
 def load_route_table(
     path: str | os.PathLike[str] | None = None,
     *,
     kind: str | None = None,
     environ: Mapping[str, str] | None = None,
+    environmental_ok: bool = False,
 ) -> LoadResult:
-    """Load and check a config file; ``path`` defaults to the file OpenClaw loads."""
+    """Load and check a config file; ``path`` defaults to the file OpenClaw loads.
+
+    ``environmental_ok`` (the operator commands that serve nothing): when every error is one
+    of ``ENVIRONMENTAL_RULES`` (a key not set in this shell), they are warnings and the table
+    is returned; its profiles without a key have ``secret`` None.
+    """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; found {kind!r}")
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -178,6 +197,8 @@ def load_route_table(
     )
     secrets = loaded_secrets(doc, (v for _, v in layers.layers), table)
     problems = [_masked(p, secrets) for p in _without_shadowed(problems)]
+    if environmental_ok:
+        problems = _downgraded(problems)
     if any(p.severity == "error" for p in problems):
         return LoadResult(None, tuple(problems), str(file), found_kind)
     table = replace(table, version=route_table_version(table))
