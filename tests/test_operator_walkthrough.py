@@ -100,14 +100,15 @@ def test_doctor_audit_path_that_is_a_directory_or_under_a_file(tmp_path: Path) -
 
 
 def test_report_with_an_unusable_config_says_why_and_which_file_it_reads(tmp_path: Path) -> None:
-    """A config that does not load (here: a key variable unset in the operator's shell) made
-    report say only "config X is not usable; reading <default>", with no reason, while the
-    config's own audit.path was silently dropped."""
+    """A config that does not load (here: a state backend it does not know; a key variable
+    unset in this shell no longer stops report, tests/test_ops_keys_missing.py) made report say
+    only "config X is not usable; reading <default>", with no reason."""
     config = tmp_path / "failover.json5"
     config.write_text(
         '{ agents: { defaults: { model: { primary: "openai/m1" } } },'
-        ' providers: { openai: { auth: [{ key: "${WALK_UNSET_KEY}" }] } },'
-        f' failover: {{ audit: {{ path: "{tmp_path / "mine.jsonl"}" }} }} }}'
+        ' providers: { openai: { auth: [{ key: "sk-walk-inline" }] } },'
+        ' failover: { state: { backend: "nonsense" },'
+        f' audit: {{ path: "{tmp_path / "mine.jsonl"}" }} }} }}'
     )
     result = CliRunner().invoke(
         app,
