@@ -252,7 +252,7 @@ def run_demo(
     """
     from ._plot import PlotUnavailable, render_plot
     from ._report import build_report
-    from .cli._ops_view import print_report
+    from .cli._report_view import print_report
 
     console = console or Console()
     out = out_dir or Path(tempfile.mkdtemp(prefix="openclaw-failover-demo-"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from openclaw_failover.cli import _ops_view
+from openclaw_failover.cli import _ops_view, _report_view
 
 ODD = "ops[/]x[bold]y"
 
@@ -25,7 +25,7 @@ def test_key_and_probe_tables_print_markup_like_values_literally() -> None:
             "cooldown_hits": 0,
         }
     ]
-    _ops_view._print_keys(console, keys)
+    _report_view._print_keys(console, keys)
     probe = {
         "route": ODD,
         "candidate": "p/m",

@@ -79,7 +79,7 @@ def report(
     if as_json:
         echo_json(built)
         return
-    from ._ops_view import print_hours, print_report
+    from ._report_view import print_hours, print_report
 
     console = _console()
     console.print(_window_line(built), markup=False)
