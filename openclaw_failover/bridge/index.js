@@ -73,8 +73,18 @@ export function expandTools(list) {
   return [...new Set(list.map(policyWord).flatMap((t) => own(GROUPS, t) ?? [t])
     .flatMap((t) => (own(ALIASES, t) ? [t, ALIASES[t]] : [t])))];
 }
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const names = (v) => Array.isArray(v) && v.every((t) => typeof t === "string");
+// A policy the fail-safe can read (as _plugin_guard.policy writes it), else null: a string's
+// letters must never become the high-risk list, nor a missing list a throw in the guard.
+export function readPolicy(p) {
+  const ok = isObject(p) && names(p.highRisk) && names(p.highRiskDeferred) && names(p.localProviders)
+    && (p.allowOnLocal === undefined || names(p.allowOnLocal)) && Array.isArray(p.localCandidates)
+    && p.localCandidates.every((c) => isObject(c) && typeof c.provider === "string");
+  return ok ? p : null;
+}
 function loadPolicy(cfg) {
-  try { return JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8")); } catch { return null; }
+  try { return readPolicy(JSON.parse(readFileSync(join(stateDir(cfg), "bridge-policy.json"), "utf8"))); } catch { return null; }
 }
 function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from the config itself
   const tiers = (cfg.tiers?.local ?? []).map(String);
@@ -90,10 +100,15 @@ function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from th
     localCandidates: tiers.filter((t) => t.includes("/")).map(split),
     localProviders: [...tiers.filter((t) => !t.includes("/")), ...ollama.map(([id]) => id)] };
 }
+// One reply line; anything but a reply object is ignored (a throw here would end OpenClaw).
 function onLine(line) {
   let msg; try { msg = JSON.parse(line); } catch { return; }
-  if (msg.id === 0 && msg.ok) {
-    S.policy = msg.result.policy ?? S.policy;
+  if (!isObject(msg)) return;
+  if (msg.id === 0 && msg.ok === true) {
+    const policy = readPolicy(msg.result?.policy);
+    if (policy) S.policy = policy;
+    else S.restart?.logger?.warn?.(`${ID}: the sidecar's tool policy is not lists of tool and provider names; ` +
+      "the bridge keeps its own for the fail-safe (is the bridge from the same openclaw-failover version?)");
     if (S.restart) S.restart.wait = RESTART_MS;
   }
   S.waiting.get(msg.id)?.(msg);
