@@ -143,6 +143,23 @@ function call(msg, timeoutMs) {
     try { S.child.stdin.write(JSON.stringify({ id, ...msg }, plain) + "\n"); } catch (e) { done({ ok: false, error: String(e) }); }
   });
 }
+// What each hook may decide (DESIGN, plugin path); a reply's other keys (tool params, prompt
+// text, __proto__) never reach OpenClaw, and an observe hook's reply is dropped.
+const text = (v) => (typeof v === "string" ? v : undefined);
+const DECIDES = {
+  before_model_resolve: (r) => ({ providerOverride: text(r.providerOverride), modelOverride: text(r.modelOverride) }),
+  before_prompt_build: (r) => ({ toolsAllow: names(r.toolsAllow) ? [...r.toolsAllow] : undefined }),
+  before_tool_call: (r) => (r.block === true ? { block: true, blockReason: text(r.blockReason) } : {}),
+  failover_status: (r) => ({ content: (Array.isArray(r.content) ? r.content : [])
+    .filter((c) => c?.type === "text" && typeof c.text === "string").map((c) => ({ type: "text", text: c.text })),
+    details: isObject(r.details) ? r.details : {} }),
+};
+export function decision(hook, reply) {
+  const pick = own(DECIDES, hook);
+  if (!pick || reply?.ok !== true || !isObject(reply.result)) return undefined;
+  const out = Object.fromEntries(Object.entries(pick(reply.result)).filter(([, v]) => v !== undefined));
+  return Object.keys(out).length ? out : undefined;
+}
 // Provider ids as OpenClaw spells them (it lower-cases them), as _plugin_guard.tier_of compares.
 const pid = (v) => String(v ?? "").trim().toLowerCase();
 function isLocal(p, run) {
@@ -229,7 +246,7 @@ export default {
     if (api.registrationMode === "full") start(cfg, api.logger);
     const forward = (hook, shape) => async (event, ctx) => {
       const r = await call({ op: "hook", hook, event: shape ? shape(event) : event, ctx: lean(ctx) }, timeoutMs);
-      return r.ok ? (r.result ?? undefined) : undefined;
+      return decision(hook, r);
     };
     if ((cfg.mode ?? "provider") === "plugin") {
       api.on("before_model_resolve", async (event, ctx) => forward("before_model_resolve", () => ({}))(
@@ -240,7 +257,7 @@ export default {
       api.on("agent_end", (e, c) => forward("agent_end", endEvent)(e, endCtx(c))); // the run's one outcome line
       api.on("before_tool_call", async (event, ctx) => {
         const r = await call({ op: "hook", hook: "before_tool_call", event, ctx: lean(ctx) }, timeoutMs);
-        return r.ok ? (r.result ?? undefined) : failSafe(S.policy ?? LAST_RESORT, S.runs, event, ctx);
+        return r.ok === true ? decision("before_tool_call", r) : failSafe(S.policy ?? LAST_RESORT, S.runs, event, ctx);
       }, { priority: 100 });
     }
     api.registerTool({ name: "failover_status", label: "Failover status", catalogMode: "direct-only",
@@ -249,7 +266,7 @@ export default {
       parameters: { type: "object", additionalProperties: false, properties: { route: { type: "string" } } },
       async execute(toolCallId, params) {
         const r = await call({ op: "tool", name: "failover_status", toolCallId, params }, timeoutMs * 2);
-        if (r.ok) return r.result;
+        if (r.ok === true) return decision("failover_status", r) ?? { content: [], details: {} };
         const text = `failover status unavailable (${r.error}); a human can run \`openclaw failover status\`.`;
         return { content: [{ type: "text", text }], details: { error: r.error } };
       } });
