@@ -246,3 +246,56 @@ def test_a_block_from_the_sidecar_passes_as_a_block(node: Path, tmp_path: Path) 
     command = fake_command(tmp_path, {"hello": [hello()], "mode": "reply", "replies": replies})
     result = run(node, tmp_path, command, [{"wait": 500}, tool_step()])
     assert result["out"][-1]["value"] == {"block": True, "blockReason": "local tier"}
+
+
+# -- a sidecar that is missing, dies or stops talking ------------------------------------------
+
+
+def test_a_missing_sidecar_is_named_once_with_the_fix(node: Path, tmp_path: Path) -> None:
+    """A sidecar program that is not there gives one warning naming it, the fix (install the
+    package, or sidecar.command) and what holds meanwhile; tool calls fail safe at once."""
+    command = [str(tmp_path / "no-such-sidecar"), "sidecar"]
+    result = run(node, tmp_path, command, [LOCAL_START, tool_step(), tool_step()])
+    assert all(blocked(o) and o["ms"] < 200 for o in result["out"][1:])
+    [warning] = result["warnings"]
+    assert "no-such-sidecar" in warning
+    assert "not found" in warning
+    assert "sidecar.command" in warning
+    assert "install" in warning.lower()
+    assert "local tier" in warning
+
+
+def test_a_sidecar_that_exits_at_start_is_named_with_its_code(node: Path, tmp_path: Path) -> None:
+    """A sidecar that exits before its hello (a bad config, a missing module) is reported with
+    its exit code and where its own error is, once."""
+    command = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    result = run(node, tmp_path, command, [{"wait": 500}, LOCAL_START, tool_step()])
+    assert blocked(result["out"][-1])
+    [warning] = result["warnings"]
+    assert "code 3" in warning
+    assert "before it started" in warning
+    assert "doctor" in warning
+
+
+def test_a_sidecar_killed_mid_call_fails_safe_at_once(node: Path, tmp_path: Path) -> None:
+    """SIGKILL while a tool call waits: the call fails safe without waiting for its timeout,
+    and the one warning names the signal."""
+    command = fake_command(tmp_path, {"hello": [hello()], "mode": "sigkill"})
+    steps = [{"wait": 500}, LOCAL_START, tool_step()]
+    result = run(node, tmp_path, command, steps, timeout_ms=3000)
+    assert blocked(result["out"][-1])
+    assert result["out"][-1]["ms"] < 1500
+    assert len(result["warnings"]) == 1
+    assert "SIGKILL" in result["warnings"][0]
+
+
+def test_a_sidecar_that_closes_its_output_is_treated_as_gone(node: Path, tmp_path: Path) -> None:
+    """A sidecar that closes its stdout but keeps running can never answer: the bridge stops
+    it and fails safe at once instead of waiting out every call's timeout, and says so."""
+    command = fake_command(tmp_path, {"hello": [hello()], "mode": "close-stdout"})
+    steps = [{"wait": 800}, LOCAL_START, tool_step()]
+    result = run(node, tmp_path, command, steps, timeout_ms=3000)
+    assert blocked(result["out"][-1])
+    assert result["out"][-1]["ms"] < 1500
+    assert len(result["warnings"]) == 1
+    assert "closed its output" in result["warnings"][0]

@@ -109,16 +109,19 @@ function onLine(line) {
     if (policy) S.policy = policy;
     else S.restart?.logger?.warn?.(`${ID}: the sidecar's tool policy is not lists of tool and provider names; ` +
       "the bridge keeps its own for the fail-safe (is the bridge from the same openclaw-failover version?)");
-    if (S.restart) S.restart.wait = RESTART_MS;
+    if (S.restart) Object.assign(S.restart, { wait: RESTART_MS, hello: true });
   }
   S.waiting.get(msg.id)?.(msg);
 }
 // A sidecar that died is started again on a later call: 5 s after, doubling while it keeps dying
-// before its hello (a missing binary), up to 5 min; a hello resets the wait.
+// before its hello (a missing binary), up to 5 min; a hello resets the wait. Each end is one
+// warning naming the cause, the fix and what holds meanwhile.
 const RESTART_MS = 5000, RESTART_MAX_MS = 300000;
+const HOLDS = "Until it answers, OpenClaw picks models by its own fallbacks and high-risk tools stay blocked " +
+  "on the local tier (fail safe);";
 function start(cfg, logger, wait = RESTART_MS) {
   if (S.child) return;
-  S.restart = { cfg, logger, at: Date.now(), wait }; S.buf = "";
+  const r = (S.restart = { cfg, logger, at: Date.now(), wait, hello: false }); S.buf = "";
   const [cmd, ...args] = cfg.sidecar?.command ?? ["openclaw-failover", "sidecar"];
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: process.env });
   S.child = child;
@@ -127,9 +130,27 @@ function start(cfg, logger, wait = RESTART_MS) {
   child.stdout.setEncoding("utf8").on("data", (chunk) => {
     const parts = (S.buf + chunk).split("\n"); S.buf = parts.pop(); parts.forEach(onLine);
   });
-  const gone = (why) => { if (S.child === child) S.child = null; logger?.warn?.(`${ID}: sidecar ${why}`);
-    for (const done of S.waiting.values()) done({ ok: false, error: `sidecar ${why}` }); };
-  child.on("error", (e) => gone(`failed: ${e.message}`)); child.on("exit", (c) => gone(`exited (${c})`));
+  let over = false;
+  const gone = (why) => {
+    if (over) return; over = true;
+    if (S.child === child) S.child = null;
+    const secs = Math.ceil((r.at + r.wait - Date.now()) / 1000);
+    logger?.warn?.(`${ID}: ${why} ${HOLDS} it is started again on ${secs > 0 ? `a hook call ${secs} s from now` : "the next hook call"}.`);
+    for (const done of S.waiting.values()) done({ ok: false, error: "the sidecar stopped" });
+  };
+  child.on("error", (e) => gone(e.code === "ENOENT" ? `cannot start the sidecar: ${cmd} not found (spawn ENOENT). ` +
+    "Install the openclaw-failover Python package for the user OpenClaw runs as, or set sidecar.command in " +
+    `plugins.entries["${ID}"].config to its full path.` : `cannot start the sidecar ${cmd}: ${e.message}.`));
+  child.on("exit", (code, signal) => {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    gone(r.hello ? `the sidecar ${how}.` : `the sidecar (${cmd}) ${how} before it started; its own error is in ` +
+      "the lines above (`openclaw-failover doctor` checks the config and keys).");
+  });
+  // Output closed while the process lives: it can never answer, so it is stopped and replaced.
+  child.stdout.on("end", () => setTimeout(() => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    gone("the sidecar closed its output but kept running, so it was stopped."); child.kill();
+  }, 200).unref());
 }
 function call(msg, timeoutMs) {
   const r = S.restart;
