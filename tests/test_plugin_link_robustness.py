@@ -299,3 +299,15 @@ def test_a_sidecar_that_closes_its_output_is_treated_as_gone(node: Path, tmp_pat
     assert result["out"][-1]["ms"] < 1500
     assert len(result["warnings"]) == 1
     assert "closed its output" in result["warnings"][0]
+
+
+def test_a_hanging_sidecar_is_reported_once(node: Path, tmp_path: Path) -> None:
+    """A sidecar that stops answering draws one warning (not one per call) naming the wait and
+    the setting; each call is bounded by sidecar.timeoutMs and fails safe."""
+    command = fake_command(tmp_path, {"hello": [hello()], "mode": "hang"})
+    steps = [{"wait": 500}, LOCAL_START, tool_step(), tool_step(), tool_step()]
+    result = run(node, tmp_path, command, steps, timeout_ms=300)
+    assert all(blocked(o) and o["ms"] < 1000 for o in result["out"][2:])
+    [warning] = result["warnings"]
+    assert "did not answer" in warning
+    assert "sidecar.timeoutMs" in warning

@@ -104,6 +104,7 @@ function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers from th
 function onLine(line) {
   let msg; try { msg = JSON.parse(line); } catch { return; }
   if (!isObject(msg)) return;
+  S.quiet = false;
   if (msg.id === 0 && msg.ok === true) {
     const policy = readPolicy(msg.result?.policy);
     if (policy) S.policy = policy;
@@ -152,13 +153,20 @@ function start(cfg, logger, wait = RESTART_MS) {
     gone("the sidecar closed its output but kept running, so it was stopped."); child.kill();
   }, 200).unref());
 }
+// A sidecar that stops answering is one warning until it answers again, not one per call.
+function quiet(msg, timeoutMs) {
+  if (S.quiet) return; S.quiet = true;
+  S.restart?.logger?.warn?.(`${ID}: the sidecar did not answer ${msg.hook ?? msg.op} within ${timeoutMs} ms ` +
+    "(sidecar.timeoutMs) and is still running. Its own warnings are in the lines above (a slow state store?). " +
+    `${HOLDS} the next answer ends this.`);
+}
 function call(msg, timeoutMs) {
   const r = S.restart;
   if (!S.child && r && Date.now() - r.at >= r.wait) start(r.cfg, r.logger, Math.min(r.wait * 2, RESTART_MAX_MS));
   if (!S.child) return Promise.resolve({ ok: false, error: "sidecar not running" });
   const id = ++S.seq;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => done({ ok: false, error: `no answer in ${timeoutMs} ms` }), timeoutMs);
+    const timer = setTimeout(() => { quiet(msg, timeoutMs); done({ ok: false, error: `no answer in ${timeoutMs} ms` }); }, timeoutMs);
     const done = (reply) => { clearTimeout(timer); S.waiting.delete(id); resolve(reply); };
     S.waiting.set(id, done);
     try { S.child.stdin.write(JSON.stringify({ id, ...msg }, plain) + "\n"); } catch (e) { done({ ok: false, error: String(e) }); }
