@@ -11,129 +11,27 @@ exits 1).
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BRIDGE_URL = (ROOT / "openclaw_failover" / "bridge" / "index.js").as_uri()
-
-# The fake sidecar: argv[1] is a JSON script {"hello": [lines], "mode": ...}.
-FAKE = r"""
-import json, os, signal, sys, time
-script = json.loads(sys.argv[1])
-for line in script.get("hello", []):
-    sys.stdout.write(line + "\n")
-sys.stdout.flush()
-mode = script.get("mode", "hang")
-if mode == "close-stdout":
-    sys.stdout.close()
-    os.close(1)
-    time.sleep(30)
-for line in sys.stdin:
-    req = json.loads(line)
-    if mode == "hang":
-        continue
-    if mode == "sigkill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    reply = dict(script["replies"].get(req.get("hook") or req.get("op"), {"ok": True}))
-    text = json.dumps({"id": req["id"], **reply})
-    sys.stdout.write(text.replace('"PROTO"', '"__proto__"') + "\n")
-    sys.stdout.flush()
-"""
-
-HARNESS = r"""
-const [, , bridgeUrl, specPath] = process.argv;
-const spec = JSON.parse((await import("node:fs")).readFileSync(specPath, "utf8"));
-const { default: bridge } = await import(bridgeUrl);
-const hooks = {}; let tool = null; const warnings = [];
-bridge.register({
-  id: "openclaw-failover", registrationMode: "full", pluginConfig: spec.config, config: {},
-  logger: { info() {}, warn(m) { warnings.push(m); }, error() {} },
-  on(name, fn) { hooks[name] = fn; }, registerTool(t) { tool = t; },
-  registerCli() {}, registerService() {}, runtime: {},
-});
-const out = [];
-for (const step of spec.steps) {
-  if (step.wait) { await new Promise((r) => setTimeout(r, step.wait)); continue; }
-  const t0 = Date.now();
-  const value = step.tool ? await tool.execute("tc-1", {})
-    : await hooks[step.hook](step.event, step.ctx);
-  out.push({ value: value ?? null, ms: Date.now() - t0 });
-}
-console.log(JSON.stringify({ out, warnings, polluted: ({}).polluted ?? null }));
-"""
-
-LOCAL_START = {
-    "hook": "model_call_started",
-    "event": {"runId": "r1", "callId": "c1", "provider": "ollama", "model": "qwen3:8b"},
-    "ctx": {},
-}
-POLICY = {
-    "highRisk": ["exec", "write"],
-    "highRiskDeferred": ["terminal"],
-    "allowOnLocal": [],
-    "localCandidates": [{"provider": "ollama", "model": "qwen3:8b"}],
-    "localProviders": ["ollama"],
-    "chainHasLocal": True,
-}
-
-
-def hello(policy: Any = POLICY) -> str:
-    """The sidecar's hello line carrying ``policy``."""
-    return json.dumps({"id": 0, "ok": True, "result": {"policy": policy}})
-
-
-def tool_step(tool: str = "exec", run: str = "r1") -> dict[str, Any]:
-    """A before_tool_call step shaped like OpenClaw 2026.9.6's (no model in ctx)."""
-    event = {"toolName": tool, "params": {}, "runId": run, "toolCallId": "t"}
-    return {"hook": "before_tool_call", "event": event, "ctx": {"runId": run, "toolName": tool}}
+from tests.fixtures.plugin_link import (
+    LOCAL_START,
+    POLICY,
+    blocked,
+    fake_command,
+    hello,
+    run,
+    tool_step,
+)
 
 
 @pytest.fixture(scope="module")
 def node(openclaw_bin: Path) -> Path:
     """Node 24 from the OpenClaw install."""
     return openclaw_bin / "node"
-
-
-def fake_command(tmp: Path, script: dict[str, Any]) -> list[str]:
-    """The fake sidecar's argv for ``script``."""
-    path = tmp / "fake_sidecar.py"
-    path.write_text(FAKE, encoding="utf-8")
-    return [sys.executable, str(path), json.dumps(script)]
-
-
-def run(
-    node: Path, tmp: Path, command: list[str], steps: list[dict[str, Any]], *, timeout_ms: int = 400
-) -> dict[str, Any]:
-    """Run the bridge with ``command`` as its sidecar; the Node process must exit 0 by itself."""
-    (tmp / "harness.mjs").write_text(HARNESS, encoding="utf-8")
-    config = {
-        "mode": "plugin",
-        "tiers": {"local": ["ollama"]},
-        "sidecar": {"command": command, "timeoutMs": timeout_ms},
-    }
-    (tmp / "spec.json").write_text(json.dumps({"config": config, "steps": steps}), encoding="utf-8")
-    proc = subprocess.run(
-        [str(node), str(tmp / "harness.mjs"), BRIDGE_URL, str(tmp / "spec.json")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"PATH": "/usr/bin:/bin", "OPENCLAW_STATE_DIR": str(tmp / "state")},
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def blocked(step_out: dict[str, Any]) -> bool:
-    """Whether a before_tool_call answer blocks the tool."""
-    value = step_out["value"]
-    return isinstance(value, dict) and value.get("block") is True
 
 
 # -- lines of the wrong shape ------------------------------------------------------------------

@@ -105,6 +105,7 @@ function onLine(line) {
   let msg; try { msg = JSON.parse(line); } catch { return; }
   if (!isObject(msg)) return;
   S.quiet = false;
+  if (S.restart) S.restart.missed = 0;
   if (msg.id === 0 && msg.ok === true) {
     const policy = readPolicy(msg.result?.policy);
     if (policy) S.policy = policy;
@@ -118,11 +119,17 @@ function onLine(line) {
 // before its hello (a missing binary), up to 5 min; a hello resets the wait. Each end is one
 // warning naming the cause, the fix and what holds meanwhile.
 const RESTART_MS = 5000, RESTART_MAX_MS = 300000;
+// A sidecar alive but hung (it reads requests, never answers) is stopped after this many calls
+// in a row without an answer (SIGTERM, SIGKILL after the grace) and started again as above; each
+// awaited hook would otherwise wait out sidecar.timeoutMs for as long as the hang lasts. A named
+// constant: the plugin block's schema is the Python config's, which has no key for it.
+const HUNG_AFTER_CALLS = 3, KILL_GRACE_MS = 2000;
 const HOLDS = "Until it answers, OpenClaw picks models by its own fallbacks and high-risk tools stay blocked " +
   "on the local tier (fail safe);";
 function start(cfg, logger, wait = RESTART_MS) {
   if (S.child) return;
-  const r = (S.restart = { cfg, logger, at: Date.now(), wait, hello: false }); S.buf = "";
+  const r = (S.restart = { cfg, logger, at: Date.now(), wait, hello: false, missed: 0 });
+  S.buf = ""; S.quiet = false;
   const [cmd, ...args] = cfg.sidecar?.command ?? ["openclaw-failover", "sidecar"];
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: process.env });
   S.child = child;
@@ -132,12 +139,16 @@ function start(cfg, logger, wait = RESTART_MS) {
     const parts = (S.buf + chunk).split("\n"); S.buf = parts.pop(); parts.forEach(onLine);
   });
   let over = false;
-  const gone = (why) => {
+  const gone = (why, level = "warn") => {
     if (over) return; over = true;
     if (S.child === child) S.child = null;
     const secs = Math.ceil((r.at + r.wait - Date.now()) / 1000);
-    logger?.warn?.(`${ID}: ${why} ${HOLDS} it is started again on ${secs > 0 ? `a hook call ${secs} s from now` : "the next hook call"}.`);
+    logger?.[level]?.(`${ID}: ${why} ${HOLDS} it is started again on ${secs > 0 ? `a hook call ${secs} s from now` : "the next hook call"}.`);
     for (const done of S.waiting.values()) done({ ok: false, error: "the sidecar stopped" });
+  };
+  r.stop = (why, level) => {
+    gone(why, level); child.kill("SIGTERM");
+    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), KILL_GRACE_MS).unref();
   };
   child.on("error", (e) => gone(e.code === "ENOENT" ? `cannot start the sidecar: ${cmd} not found (spawn ENOENT). ` +
     "Install the openclaw-failover Python package for the user OpenClaw runs as, or set sidecar.command in " +
@@ -150,7 +161,7 @@ function start(cfg, logger, wait = RESTART_MS) {
   // Output closed while the process lives: it can never answer, so it is stopped and replaced.
   child.stdout.on("end", () => setTimeout(() => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    gone("the sidecar closed its output but kept running, so it was stopped."); child.kill();
+    r.stop("the sidecar closed its output but kept running, so it was stopped.");
   }, 200).unref());
 }
 // A sidecar that stops answering is one warning until it answers again, not one per call.
@@ -158,15 +169,22 @@ function quiet(msg, timeoutMs) {
   if (S.quiet) return; S.quiet = true;
   S.restart?.logger?.warn?.(`${ID}: the sidecar did not answer ${msg.hook ?? msg.op} within ${timeoutMs} ms ` +
     "(sidecar.timeoutMs) and is still running. Its own warnings are in the lines above (a slow state store?). " +
-    `${HOLDS} the next answer ends this.`);
+    `${HOLDS} the next answer ends this, and after ${HUNG_AFTER_CALLS} calls in a row without one it is stopped and started again.`);
+}
+// The warning above announced it: the stop itself is an info line.
+function missed(msg, timeoutMs, r) {
+  quiet(msg, timeoutMs);
+  if (r !== S.restart || ++r.missed < HUNG_AFTER_CALLS) return;
+  r.stop(`the sidecar did not answer ${HUNG_AFTER_CALLS} calls in a row within ${timeoutMs} ms each ` +
+    "(sidecar.timeoutMs) though it kept running, so it was stopped (hung?).", "info");
 }
 function call(msg, timeoutMs) {
   const r = S.restart;
   if (!S.child && r && Date.now() - r.at >= r.wait) start(r.cfg, r.logger, Math.min(r.wait * 2, RESTART_MAX_MS));
   if (!S.child) return Promise.resolve({ ok: false, error: "sidecar not running" });
-  const id = ++S.seq;
+  const id = ++S.seq, sent = S.restart;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { quiet(msg, timeoutMs); done({ ok: false, error: `no answer in ${timeoutMs} ms` }); }, timeoutMs);
+    const timer = setTimeout(() => { done({ ok: false, error: `no answer in ${timeoutMs} ms` }); missed(msg, timeoutMs, sent); }, timeoutMs);
     const done = (reply) => { clearTimeout(timer); S.waiting.delete(id); resolve(reply); };
     S.waiting.set(id, done);
     try { S.child.stdin.write(JSON.stringify({ id, ...msg }, plain) + "\n"); } catch (e) { done({ ok: false, error: String(e) }); }

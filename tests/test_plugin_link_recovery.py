@@ -1,0 +1,101 @@
+"""The bridge <-> sidecar link recovering from a sidecar that hangs, crash-loops after its hello
+or writes a line with no end: the hung one is stopped and replaced, restarts back off, and a
+line past the cap is dropped without growing OpenClaw's memory.
+
+The bridge runs under Node 24 with a fake host API against a scripted fake sidecar (the harness
+of tests/fixtures/plugin_link.py); the bridge's clock is moved forward ("advance") instead of
+waiting out restart delays.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.plugin_link import LOCAL_START, blocked, fake_command, hello, run, tool_step
+
+FROM_SIDECAR = {"ok": True, "result": {"block": True, "blockReason": "from sidecar"}}
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def node(openclaw_bin: Path) -> Path:
+    """Node 24 from the OpenClaw install."""
+    return openclaw_bin / "node"
+
+
+def lives(tmp: Path) -> int:
+    """How many times the fake sidecar was started."""
+    path = tmp / "lives"
+    return len(path.read_text(encoding="utf-8")) if path.exists() else 0
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture
+def pid_file(tmp_path: Path) -> Iterator[Path]:
+    """Where a fake sidecar writes its pid; a sidecar still running afterwards is killed."""
+    path = tmp_path / "sidecar.pid"
+    yield path
+    if path.exists() and alive(pid := int(path.read_text(encoding="utf-8"))):
+        os.kill(pid, signal.SIGKILL)
+
+
+# -- a hung sidecar ----------------------------------------------------------------------------
+
+
+def test_a_hung_sidecar_is_stopped_and_replaced(node: Path, tmp_path: Path) -> None:
+    """Three calls in a row without an answer stop the sidecar: the call still waiting fails safe
+    at once, one warning names the cause and the fix, and the next start answers again."""
+    script = {
+        "hello": [hello()],
+        "mode": "hang",
+        "later": "reply",
+        "lives": str(tmp_path / "lives"),
+    }
+    command = fake_command(tmp_path, {**script, "replies": {"before_tool_call": FROM_SIDECAR}})
+    steps = [
+        {"wait": 500},
+        LOCAL_START,  # unanswered: 1
+        tool_step(),  # 2
+        {**tool_step(), "detach": True},  # 3: stops the sidecar when it times out
+        {"wait": 700},
+        {**tool_step(), "detach": True},  # waiting then: fails safe at once
+        {"wait": 800},
+        {"advance": 5000},  # past the restart delay
+        tool_step(),  # starts a new sidecar, which answers
+    ]
+    result = run(node, tmp_path, command, steps, timeout_ms=1000)
+    waiting = result["out"][3]
+    assert blocked(waiting)
+    assert waiting["ms"] < 700
+    assert result["out"][-1]["value"] == FROM_SIDECAR["result"]
+    assert lives(tmp_path) == 2
+    [warning] = result["warnings"]
+    assert "did not answer" in warning
+    assert "sidecar.timeoutMs" in warning
+    assert "3 calls in a row" in warning
+    assert any("stopped" in info for info in result["infos"])
+
+
+def test_a_hung_sidecar_that_ignores_sigterm_is_killed(
+    node: Path, tmp_path: Path, pid_file: Path
+) -> None:
+    """A hung sidecar that ignores SIGTERM is sent SIGKILL after a short grace."""
+    script = {"hello": [hello()], "mode": "hang", "ignore_term": True, "linger_s": 20}
+    command = fake_command(tmp_path, {**script, "pid_file": str(pid_file)})
+    steps = [{"wait": 500}, LOCAL_START, tool_step(), tool_step(), {"wait": 3000}]
+    result = run(node, tmp_path, command, steps, timeout_ms=300)
+    assert all(blocked(o) for o in result["out"][1:])
+    assert not alive(int(pid_file.read_text(encoding="utf-8")))
