@@ -111,14 +111,15 @@ function onLine(line) {
     if (policy) S.policy = policy;
     else S.restart?.logger?.warn?.(`${ID}: the sidecar's tool policy is not lists of tool and provider names; ` +
       "the bridge keeps its own for the fail-safe (is the bridge from the same openclaw-failover version?)");
-    if (S.restart) Object.assign(S.restart, { wait: RESTART_MS, hello: true });
+    if (S.restart) Object.assign(S.restart, { hello: true, helloAt: Date.now() });
   }
   S.waiting.get(msg.id)?.(msg);
 }
-// A sidecar that died is started again on a later call: 5 s after, doubling while it keeps dying
-// before its hello (a missing binary), up to 5 min; a hello resets the wait. Each end is one
-// warning naming the cause, the fix and what holds meanwhile.
-const RESTART_MS = 5000, RESTART_MAX_MS = 300000;
+// A sidecar that died is started again on a later call: 5 s after its start, doubling while it
+// keeps dying (a missing binary, a crash on every first request), up to 5 min; one that stayed
+// up a minute after its hello starts the wait over. Each end is one warning naming the cause,
+// the fix and what holds meanwhile.
+const RESTART_MS = 5000, RESTART_MAX_MS = 300000, STABLE_MS = 60000;
 // A sidecar alive but hung (it reads requests, never answers) is stopped after this many calls
 // in a row without an answer (SIGTERM, SIGKILL after the grace) and started again as above; each
 // awaited hook would otherwise wait out sidecar.timeoutMs for as long as the hang lasts. A named
@@ -142,6 +143,9 @@ function start(cfg, logger, wait = RESTART_MS) {
   const gone = (why, level = "warn") => {
     if (over) return; over = true;
     if (S.child === child) S.child = null;
+    const stable = r.hello && Date.now() - r.helloAt >= STABLE_MS;
+    if (stable) r.wait = 0; // started again at once, and the next wait is the first again
+    r.next = stable ? RESTART_MS : Math.min(r.wait * 2, RESTART_MAX_MS);
     const secs = Math.ceil((r.at + r.wait - Date.now()) / 1000);
     logger?.[level]?.(`${ID}: ${why} ${HOLDS} it is started again on ${secs > 0 ? `a hook call ${secs} s from now` : "the next hook call"}.`);
     for (const done of S.waiting.values()) done({ ok: false, error: "the sidecar stopped" });
@@ -180,7 +184,7 @@ function missed(msg, timeoutMs, r) {
 }
 function call(msg, timeoutMs) {
   const r = S.restart;
-  if (!S.child && r && Date.now() - r.at >= r.wait) start(r.cfg, r.logger, Math.min(r.wait * 2, RESTART_MAX_MS));
+  if (!S.child && r && Date.now() - r.at >= r.wait) start(r.cfg, r.logger, r.next);
   if (!S.child) return Promise.resolve({ ok: false, error: "sidecar not running" });
   const id = ++S.seq, sent = S.restart;
   return new Promise((resolve) => {
