@@ -140,3 +140,33 @@ def test_the_backoff_starts_over_after_a_sidecar_that_stayed_up(node: Path, tmp_
     first, second = result["warnings"]
     assert "the next hook call" in first
     assert "a hook call 5 s from now" in second
+
+
+# -- a line with no end ------------------------------------------------------------------------
+
+
+def test_a_line_past_the_cap_is_dropped_and_the_call_fails_safe(node: Path, tmp_path: Path) -> None:
+    """A reply line over 4 MiB is dropped (it would have let exec through): the call fails safe
+    at its timeout, one warning says so (not one per line), and the next line is read as usual."""
+    status = {"ok": True, "result": {"content": [{"type": "text", "text": "t"}]}}
+    replies = {"before_tool_call": {"ok": True, "result": {}}, "tool": status}
+    pad = {"before_tool_call": 5 * MIB}
+    script = {"hello": [hello()], "mode": "reply", "replies": replies, "pad": pad}
+    steps = [{"wait": 500}, LOCAL_START, tool_step(), tool_step(), {"tool": True}]
+    result = run(node, tmp_path, fake_command(tmp_path, script), steps, timeout_ms=1500)
+    assert blocked(result["out"][1])
+    assert blocked(result["out"][2])
+    assert result["out"][3]["value"] == {"content": [{"type": "text", "text": "t"}], "details": {}}
+    [warning] = [w for w in result["warnings"] if "MiB" in w]
+    assert "4 MiB" in warning
+
+
+def test_a_line_with_no_end_does_not_grow_the_buffer(node: Path, tmp_path: Path) -> None:
+    """8 MiB with no newline leave at most 4 MiB in the bridge's receive buffer, one warning."""
+    script = {"hello": [hello()], "mode": "flood", "flood": 8 * MIB}
+    steps = [{"wait": 500}, LOCAL_START, {"wait": 500}, tool_step()]
+    result = run(node, tmp_path, fake_command(tmp_path, script), steps, timeout_ms=1000)
+    assert blocked(result["out"][-1])
+    assert result["buffered"] <= 4 * MIB
+    [warning] = [w for w in result["warnings"] if "MiB" in w]
+    assert "\n" not in warning

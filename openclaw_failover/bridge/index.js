@@ -115,6 +115,22 @@ function onLine(line) {
   }
   S.waiting.get(msg.id)?.(msg);
 }
+// A reply line is at most 4 MiB (in characters): past that, the partial line and the rest of it
+// up to its newline are dropped, with one warning per sidecar, and a call it may have answered
+// times out safe. A sidecar writing without end must not grow OpenClaw's memory.
+const LINE_MAX = 4 * 1024 * 1024;
+function receive(chunk) {
+  let text = chunk;
+  if (S.skip) { const end = text.indexOf("\n"); if (end < 0) return; S.skip = false; text = text.slice(end + 1); }
+  const parts = text.split("\n"); parts[0] = S.buf + parts[0]; S.buf = parts.pop();
+  for (const line of parts) if (line.length > LINE_MAX) tooLong(); else onLine(line);
+  if (S.buf.length > LINE_MAX) { S.buf = ""; S.skip = true; tooLong(); }
+}
+function tooLong() {
+  const r = S.restart; if (!r || r.tooLong) return; r.tooLong = true;
+  r.logger?.warn?.(`${ID}: the sidecar wrote a line longer than 4 MiB; it was dropped (is sidecar.command the ` +
+    "openclaw-failover sidecar?). A call it may have answered fails safe at its timeout; said once per sidecar.");
+}
 // A sidecar that died is started again on a later call: 5 s after its start, doubling while it
 // keeps dying (a missing binary, a crash on every first request), up to 5 min; one that stayed
 // up a minute after its hello starts the wait over. Each end is one warning naming the cause,
@@ -130,15 +146,13 @@ const HOLDS = "Until it answers, OpenClaw picks models by its own fallbacks and 
 function start(cfg, logger, wait = RESTART_MS) {
   if (S.child) return;
   const r = (S.restart = { cfg, logger, at: Date.now(), wait, hello: false, missed: 0 });
-  S.buf = ""; S.quiet = false;
+  S.buf = ""; S.skip = false; S.quiet = false;
   const [cmd, ...args] = cfg.sidecar?.command ?? ["openclaw-failover", "sidecar"];
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: process.env });
   S.child = child;
   child.unref(); child.stdin.unref?.(); child.stdout.unref?.(); // never keep OpenClaw alive
   child.stdin.on("error", () => {});
-  child.stdout.setEncoding("utf8").on("data", (chunk) => {
-    const parts = (S.buf + chunk).split("\n"); S.buf = parts.pop(); parts.forEach(onLine);
-  });
+  child.stdout.setEncoding("utf8").on("data", receive);
   let over = false;
   const gone = (why, level = "warn") => {
     if (over) return; over = true;
