@@ -115,6 +115,8 @@ class _Pass:
     rates: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     latency: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Keyed by :func:`_request`: the proxy takes the client's X-Request-Id, so two instances
+    #: writing one audit may each serve a request with the same id at once.
     pending: dict[str, str] = field(default_factory=dict)
     triggers: Counter[str] = field(default_factory=Counter)
     manual: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_MANUAL_LISTED))
@@ -175,10 +177,10 @@ class _Pass:
         return entry
 
     def _trigger(self, line: dict[str, Any]) -> None:
-        request_id = line.get("request_id")
+        request = _request(line)
         reason = line.get("reason")
-        if request_id and reason and request_id not in self.pending:
-            self.pending[request_id] = str(reason)
+        if request and reason and request not in self.pending:
+            self.pending[request] = str(reason)
             if len(self.pending) > _PENDING_MAX:  # the oldest, unfinished for too long
                 del self.pending[next(iter(self.pending))]
 
@@ -205,13 +207,13 @@ class _Pass:
         attempt lines carry no attempt number): its completed call is the intent's answer,
         downgraded when a failure or a skip came first in the same run. Lines with an attempt
         number are counted by their run's outcome line instead."""
-        earlier = line.get("request_id") in self.pending
+        earlier = _request(line) in self.pending
         outcome = "answered_downgraded" if earlier else "answered"
         self._outcome({**line, "outcome": outcome, "downgraded": earlier}, ts)
 
     def _outcome(self, line: dict[str, Any], ts: float) -> None:
         kind = outcome_kind(line)
-        trigger = self.pending.pop(line.get("request_id") or "", None)
+        trigger = self.pending.pop(_request(line), None)
         if kind in ("fallback", "local"):
             self.triggers[trigger or line.get("reason") or "unknown"] += 1
         session = line.get("session_id")
@@ -250,6 +252,16 @@ class _Pass:
                 "detail": line.get("detail"),
             }
         )
+
+
+def _request(line: dict[str, Any]) -> str:
+    """The request a line belongs to, as one key: its id ("" for none), after the instance that
+    wrote it and a newline when the line names one (an id from a header holds no newline)."""
+    request_id: str = line.get("request_id") or ""
+    instance = line.get("instance")
+    if request_id and instance and type(instance) is str:
+        return f"{instance}\n{request_id}"
+    return request_id
 
 
 def _series(run: _Pass) -> dict[str, Any]:
