@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -82,8 +83,10 @@ def run_server(table: RouteTable, *, host: str, port: int) -> None:
     try:
         # The proxy's own HTTP/1.1 server (uvloop, httptools, one process). It rewrites
         # nothing from X-Forwarded-*: nothing here reads the client address, and a local
-        # caller could otherwise claim any address or scheme.
-        run(create_app(table), host=host, port=port, keep_alive_s=KEEP_ALIVE_S)
+        # caller could otherwise claim any address or scheme. Its audit lines name this
+        # process (host and pid), as gateways may share an audit file or a Redis store.
+        app = create_app(table, instance=f"{socket.gethostname()}:{os.getpid()}")
+        run(app, host=host, port=port, keep_alive_s=KEEP_ALIVE_S)
     except StartupFailed:  # already logged with its reason
         raise typer.Exit(3) from None
     except OSError as exc:
