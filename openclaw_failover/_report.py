@@ -19,6 +19,7 @@ import orjson
 
 from ._audit_read import audit_paths
 from ._report_buckets import Bucket, bucket_json, parse_since, report_window
+from ._report_figures import alerts_json, latency_json, percentile, rates_json
 
 __all__ = [
     "Report",
@@ -50,25 +51,12 @@ _MANUAL_LISTED = 20
 audit_files = audit_paths
 
 
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of ``values`` (sorted in place); None when empty."""
-    if not values:
-        return None
-    values.sort()
-    rank = max(1, math.ceil(pct / 100.0 * len(values)))
-    return values[rank - 1]
-
-
 def _iso_hour(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:00Z")
 
 
 def _iso_day(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
-
-
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 6) if whole else 0.0
 
 
 def outcome_kind(line: dict[str, Any]) -> str:
@@ -277,64 +265,6 @@ def _series(run: _Pass) -> dict[str, Any]:
     }
 
 
-def _alerts(hours: list[dict[str, Any]], *, hard_stop: float, local: float) -> list[dict[str, Any]]:
-    alerts: list[dict[str, Any]] = []
-    for hour in hours:
-        basis = "sessions" if hour["sessions"] else "intents"
-        value = hour["session_hard_stop_share"] if hour["sessions"] else hour["hard_stop_share"]
-        if value > hard_stop:
-            alerts.append(
-                {
-                    "metric": "hard_stop_share",
-                    "hour": hour["start"],
-                    "value": value,
-                    "threshold": hard_stop,
-                    "basis": basis,
-                }
-            )
-        if hour["local_share"] > local:
-            alerts.append(
-                {
-                    "metric": "local_share",
-                    "hour": hour["start"],
-                    "value": hour["local_share"],
-                    "threshold": local,
-                    "basis": "intents",
-                }
-            )
-    return alerts
-
-
-def _rates(run: _Pass) -> list[dict[str, Any]]:
-    """429 and timeout rates per provider x model, over attempt lines."""
-    return [
-        {
-            "provider": p,
-            "model": m,
-            "attempts": c[0],
-            "rate_limited": c[1],
-            "timeouts": c[2],
-            "failures": c[3],
-            "rate_429": _share(c[1], c[0]),
-            "timeout_rate": _share(c[2], c[0]),
-        }
-        for (p, m), c in sorted(run.rates.items())
-    ]
-
-
-def _latency(run: _Pass) -> list[dict[str, Any]]:
-    """Nearest-rank p50/p95 of outcome latency per route."""
-    return [
-        {
-            "route": route,
-            "n": len(vals),
-            "p50_ms": percentile(vals, 50),
-            "p95_ms": percentile(vals, 95),
-        }
-        for route, vals in sorted(run.latency.items())
-    ]
-
-
 def _days_and_total(run: _Pass) -> tuple[list[dict[str, Any]], Bucket]:
     """Days are merged hours (plus the manual interventions counted per day)."""
     total = Bucket()
@@ -368,9 +298,9 @@ def _finish(run: _Pass, *, hard_stop: float, local: float, paths: list[Path], ba
         "hours": hours,
         "days": days,
         "series": _series(run),
-        "alerts": _alerts(hours, hard_stop=hard_stop, local=local),
-        "rates": _rates(run),
-        "latency": _latency(run),
+        "alerts": alerts_json(hours, hard_stop=hard_stop, local=local),
+        "rates": rates_json(run.rates),
+        "latency": latency_json(run.latency),
         "keys": keys,
         "downgrades": {
             "downgraded": total.fallback + total.local,

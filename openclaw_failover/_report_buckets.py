@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Bucket", "bucket_json", "parse_bucket", "parse_since", "report_window"]
+__all__ = ["Bucket", "bucket_json", "parse_bucket", "parse_since", "report_window", "share"]
 
 _WIDTH = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*")
 _WIDTH_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -176,7 +176,7 @@ class Bucket:
         self.sessionless_hard_stop += other.sessionless_hard_stop
 
 
-def _share(part: int, whole: int) -> float:
+def share(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0
 
 
@@ -191,15 +191,15 @@ def bucket_json(start: str, bucket: Bucket) -> dict[str, Any]:
         "local": bucket.local,
         "hard_stop": bucket.hard_stop,
         "other": bucket.other,
-        "fallback_share": _share(bucket.fallback + bucket.local, bucket.intents),
-        "cloud_fallback_share": _share(bucket.fallback, bucket.intents),
-        "local_share": _share(bucket.local, bucket.intents),
-        "hard_stop_share": _share(bucket.hard_stop, bucket.intents),
+        "fallback_share": share(bucket.fallback + bucket.local, bucket.intents),
+        "cloud_fallback_share": share(bucket.fallback, bucket.intents),
+        "local_share": share(bucket.local, bucket.intents),
+        "hard_stop_share": share(bucket.hard_stop, bucket.intents),
         "sessions": len(bucket.sessions),
         "hard_stop_sessions": len(bucket.hard_stop_sessions),
         # Sessions that hit a hard stop; an intent with no session id counts as one of its own,
         # so hard stops on the proxy path are not hidden by plugin lines in the same hour.
-        "session_hard_stop_share": _share(
+        "session_hard_stop_share": share(
             len(bucket.hard_stop_sessions) + bucket.sessionless_hard_stop,
             len(bucket.sessions) + bucket.sessionless,
         ),
