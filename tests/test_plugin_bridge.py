@@ -13,10 +13,13 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from openclaw_failover._install import bridge_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = ROOT / "openclaw_failover" / "bridge"
@@ -152,6 +155,24 @@ def test_manifest_declares_id_tool_cli_and_schema() -> None:
     assert package["openclaw"]["extensions"] == ["./index.js"]
     assert package["type"] == "module"
     assert "dependencies" not in package
+
+
+def test_installed_bridge_holds_every_module_it_imports() -> None:
+    """The folder install links for OpenClaw (bridge_dir) holds the entry and every file its
+    modules import (toolguard.js), and the wheel's package data ships each of them."""
+    folder = bridge_dir().resolve()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["openclaw_failover"]
+    shipped = {p.resolve() for pattern in patterns for p in folder.parent.glob(pattern)}
+    package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    needed = {(folder / entry).resolve() for entry in package["openclaw"]["extensions"]}
+    for module in sorted(folder.rglob("*.js")):
+        text = module.read_text(encoding="utf-8")
+        needed |= {
+            (module.parent / rel).resolve() for rel in re.findall(r'from\s+"(\.\.?/[^"]+)"', text)
+        }
+    assert folder / "toolguard.js" in needed
+    assert sorted(str(p) for p in needed if not p.is_file() or p not in shipped) == []
 
 
 def test_manifest_config_schema_is_the_plugin_block_schema() -> None:
