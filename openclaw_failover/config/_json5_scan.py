@@ -126,6 +126,9 @@ def repeated_keys(text: str) -> list[tuple[Path, str]] | None:
     try:
         for match in _TOKEN.finditer(text):
             if match.start() != end:
+                # Comments after the root match no token (the search resumes inside them).
+                if _TAIL.match(text, end):
+                    break
                 raise _Unexpected
             end = match.end()
             token = match.group(1)
