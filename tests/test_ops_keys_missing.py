@@ -233,3 +233,39 @@ def test_a_version_mismatch_is_put_down_to_the_missing_keys() -> None:
     text = console.export_text()
     assert "this shell lacks keys the service may have" in text
     assert "has not reloaded" not in text
+
+
+@pytest.fixture
+def two_keys(tmp_path: Path, config: Path) -> Path:
+    """openai with two keys: OPENAI_API_KEY in this shell, OPENAI_KEY_2 only in the service."""
+    doc = json.loads(config.read_text())
+    doc["providers"]["openai"]["auth"].append({"key": "${OPENAI_KEY_2}", "profile": "spare"})
+    doc["providers"]["anthropic"]["auth"] = [{"key": "sk-ant-inline-0123456789"}]
+    config.write_text(json.dumps(doc))
+    return config
+
+
+def test_status_marks_one_unset_key_of_a_provider_unknown(two_keys: Path, tmp_path: Path) -> None:
+    """The provider has a key here, so the config loads cleanly; the other key is still
+    "unknown: key not set in this shell", not "no key" (the service may hold it)."""
+    code, out = _invoke(["status", "--config", str(two_keys), "--json"], tmp_path)
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["keys_not_in_shell"] == ["OPENAI_KEY_2"]
+    mini = next(c for c in data["candidates"] if c["candidate"] == "openai/gpt-5.4-mini")
+    states = {k["profile"]: (k["state"], k["note"]) for k in mini["keys"]}
+    assert states["openai:spare"] == ("unknown", "key not set in this shell (OPENAI_KEY_2)")
+    assert states["openai:0"] == ("healthy", "")
+
+
+def test_clear_of_a_provider_with_one_key_unset_names_what_it_left(
+    two_keys: Path, tmp_path: Path
+) -> None:
+    """The keys set here are cleared; a note names the variable and the profile whose state
+    could not be selected, so "0 cleared" does not read as everything cleared."""
+    args = ["cooldowns", "clear", "--provider", "openai", "--yes", "--config", str(two_keys)]
+    code, out = _invoke(args, tmp_path)
+    assert code == 0, out
+    assert "cleared of" in out
+    assert "note: OPENAI_KEY_2 not set in this shell, so the state of openai:spare was not" in out
+    assert "sk-ant-inline" not in out

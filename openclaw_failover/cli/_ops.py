@@ -153,21 +153,15 @@ def status(config: ConfigOpt = None, kind: KindOpt = None, as_json: JsonOpt = Fa
                 openclaw=read_openclaw_state(os.environ),
                 proxy=await proxy_view(table.settings.proxy, client),
             )
-            if keys_elsewhere(result):
-                report = with_keys_elsewhere(report, table)
+            # every key not set in this shell is "unknown", not "no key": the service's
+            # environment may hold it (also when the provider has other keys here)
+            report = with_keys_elsewhere(report, table)
             return report.to_json()
 
     with store_state_told():
         gathered = run(go)
     data = masked(gathered, config_path=result.config_path, table=table)
     echo_json(data) if as_json else print_status(_console(), data)
-
-
-def keys_elsewhere(result: Any) -> bool:
-    """Did loading downgrade environmental errors (keys not set in this shell) to warnings?"""
-    from ..config import ENVIRONMENTAL_RULES
-
-    return any(p.rule in ENVIRONMENTAL_RULES and p.severity != "error" for p in result.problems)
 
 
 def _status_without_table(result: Any, *, as_json: bool) -> None:

@@ -74,6 +74,9 @@ def cooldowns_clear(
         typer.echo(f"cleared {key} (was {was})")
     keys = "state key" if result.selected == 1 else "state keys"
     typer.echo(f"{len(result.cleared)} cleared of {result.selected} selected {keys}")
+    note = _unselected_note(table, provider=provider, profile=profile)
+    if note:
+        typer.echo(masked(note, config_path=table.config_path, table=table), err=True)
     for line in clear_instructions(
         read_openclaw_state(os.environ), now=time.time(), provider=provider
     ):
@@ -157,6 +160,25 @@ def _check_keys_here(table: RouteTable, *, provider: str | None, profile: str | 
             "here, or use --all"
         )
         raise _fail(masked(message, config_path=table.config_path, table=table))
+
+
+def _unselected_note(table: RouteTable, *, provider: str | None, profile: str | None) -> str:
+    """A note naming the keys of ``--provider`` whose state was not selected because their
+    variable is not set in this shell (the provider's other keys were cleared); "" if none.
+    (A provider with no key here at all, or such a --profile, was refused before.)"""
+    from .._status import unset_here
+
+    if not provider or profile:
+        return ""
+    missing = {p.id: unset_here(p) for p in table.providers[provider].profiles if unset_here(p)}
+    if not missing:
+        return ""
+    names = ", ".join(dict.fromkeys(n for found in missing.values() for n in found))
+    return (
+        f"note: {names} not set in this shell, so the state of {', '.join(missing)} was not "
+        "selected (the service may have those keys); export them here and clear again, or "
+        "use --all"
+    )
 
 
 async def _require_reachable(table: RouteTable, store: StateStore) -> None:
