@@ -104,17 +104,22 @@ def test_a_hung_sidecar_that_ignores_sigterm_is_killed(
 # -- a crash loop after the hello --------------------------------------------------------------
 
 
-def test_a_sidecar_crashing_after_its_hello_backs_off(node: Path, tmp_path: Path) -> None:
-    """A sidecar that says hello and then crashes on every first request is started again 5 s,
-    then 10 s, then 20 s after its last start, one warning each: the hello no longer resets the
-    wait to 5 s."""
-    script = {
+def _crashing_after_hello(tmp_path: Path) -> dict[str, object]:
+    """A fake sidecar that says hello, then dies (SIGKILL) on its first request; each start is
+    counted in ``lives``."""
+    return {
         "hello": [hello()],
         "mode": "sigkill",
         "delay_s": 0.3,
         "lives": str(tmp_path / "lives"),
     }
-    command = fake_command(tmp_path, script)
+
+
+def test_a_sidecar_crashing_after_its_hello_backs_off(node: Path, tmp_path: Path) -> None:
+    """A sidecar that says hello and then crashes on every first request is started again 5 s,
+    then 10 s, then 20 s after its last start, one warning each: the hello no longer resets the
+    wait to 5 s."""
+    command = fake_command(tmp_path, _crashing_after_hello(tmp_path))
     again = [{"wait": 500}, {"advance": 5000}, tool_step()]
     steps = [{"wait": 500}, LOCAL_START, *again, *again, *again]
     result = run(node, tmp_path, command, steps, timeout_ms=2000)
@@ -127,13 +132,7 @@ def test_a_sidecar_crashing_after_its_hello_backs_off(node: Path, tmp_path: Path
 def test_the_backoff_starts_over_after_a_sidecar_that_stayed_up(node: Path, tmp_path: Path) -> None:
     """A sidecar that ran for a minute after its hello and then crashed is started again on the
     next call, and the wait after that one starts over at 5 s."""
-    script = {
-        "hello": [hello()],
-        "mode": "sigkill",
-        "delay_s": 0.3,
-        "lives": str(tmp_path / "lives"),
-    }
-    command = fake_command(tmp_path, script)
+    command = fake_command(tmp_path, _crashing_after_hello(tmp_path))
     steps = [{"wait": 500}, {"advance": 61000}, LOCAL_START, {"wait": 500}, tool_step()]
     result = run(node, tmp_path, command, steps, timeout_ms=2000)
     assert lives(tmp_path) == 2
