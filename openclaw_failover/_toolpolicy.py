@@ -42,7 +42,7 @@ def _words(text: str) -> tuple[str, ...]:
 #: The one exception is ``group:fs``, which means its writes here (design: "High-risk tools"):
 #: OpenClaw's also has ``ls`` and ``read``, and reading files is harmless on the local tier.
 #: ``group:plugins`` is not here: OpenClaw fills it at run time from the plugins it loaded.
-TOOL_GROUPS: Mapping[str, tuple[str, ...]] = {
+_GROUPS: dict[str, tuple[str, ...]] = {
     "group:runtime": _words("exec bash process code_execution secrets"),
     "group:fs": _words("write edit apply_patch"),
     "group:automation": _words("heartbeat_respond automations cron gateway plugins openclaw"),
@@ -61,19 +61,21 @@ TOOL_GROUPS: Mapping[str, tuple[str, ...]] = {
         "agents_list get_goal create_goal update_goal progress_card ask_user skill_workshop"
     ),
     "group:media": _words("view_image image_generate music_generate video_generate tts pdf"),
-    # Every core tool but the files, exec, process and canvas (includeInOpenClawGroup).
-    "group:openclaw": _words(
-        "code_execution secrets web_search web_fetch x_search memory_search memory_get "
-        "sessions sessions_list sessions_history sessions_search conversations_list "
-        "conversations_send conversations_turn sessions_send sessions_spawn "
-        "github_identity_status github_publish agents_wait sessions_yield subagents "
-        "session_status suggest_task dismiss_task browser screen theme dashboard terminal "
-        "portal show_widget message heartbeat_respond automations cron gateway plugins "
-        "openclaw nodes computer mobile_ui agents_list get_goal create_goal update_goal "
-        "progress_card ask_user skill_workshop view_image image_generate music_generate "
-        "video_generate tts pdf"
-    ),
 }
+
+#: ``group:openclaw`` is every core tool but the files, ``exec``, ``process`` and ``canvas``
+#: (OpenClaw's ``includeInOpenClawGroup``): the other groups' members, in their order.
+_OUTSIDE_OPENCLAW_GROUP = frozenset({"exec", "bash", "process", "canvas"})
+_GROUPS["group:openclaw"] = tuple(
+    dict.fromkeys(
+        tool
+        for name, members in _GROUPS.items()
+        if name != "group:fs"
+        for tool in members
+        if tool not in _OUTSIDE_OPENCLAW_GROUP
+    )
+)
+TOOL_GROUPS: Mapping[str, tuple[str, ...]] = _GROUPS
 
 #: OpenClaw aliases: ``bash`` is ``exec``, ``cron`` is ``automations`` (reference section 6).
 ALIASES: Mapping[str, str] = {
@@ -115,7 +117,7 @@ def name_forms(raw: str) -> frozenset[str]:
     spelling cannot hide a high-risk tool; a piece also counts without the namespace or
     counter OpenClaw drops, and with ``-`` read as ``_``.
     """
-    name = unicodedata.normalize("NFKC", raw).strip().lower()
+    name = _folded(raw)
     forms = {name, *(piece for piece in _NOT_NAME.split(name) if piece)}
     forms |= {form.replace("-", "_") for form in forms}
     for _ in range(2):  # a namespace and a counter, in either order
@@ -156,7 +158,12 @@ def policy_word(raw: str) -> str:
     """An operator-written tool or group name as the policy holds it: trimmed, case-folded,
     ``-`` read as ``_`` (OpenClaw runs ``apply_patch`` for ``apply-patch``; :func:`name_forms`
     reads a called name the same way)."""
-    return unicodedata.normalize("NFKC", raw).strip().lower().replace("-", "_")
+    return _folded(raw).replace("-", "_")
+
+
+def _folded(raw: str) -> str:
+    """``raw`` NFKC-normalised, trimmed and lower-cased, as OpenClaw compares tool names."""
+    return unicodedata.normalize("NFKC", raw).strip().lower()
 
 
 def expand_tools(names: Iterable[str]) -> frozenset[str]:

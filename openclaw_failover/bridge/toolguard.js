@@ -36,14 +36,11 @@ export const GROUPS = { "group:runtime": words("exec bash process code_execution
     conversations_send conversations_turn sessions_send sessions_spawn github_identity_status github_publish
     agents_wait sessions_yield subagents session_status suggest_task dismiss_task`),
   "group:agents": words("agents_list get_goal create_goal update_goal progress_card ask_user skill_workshop"),
-  "group:media": words("view_image image_generate music_generate video_generate tts pdf"),
-  "group:openclaw": words(`code_execution secrets web_search web_fetch x_search memory_search memory_get
-    sessions sessions_list sessions_history sessions_search conversations_list conversations_send
-    conversations_turn sessions_send sessions_spawn github_identity_status github_publish agents_wait
-    sessions_yield subagents session_status suggest_task dismiss_task browser screen theme dashboard
-    terminal portal show_widget message heartbeat_respond automations cron gateway plugins openclaw nodes
-    computer mobile_ui agents_list get_goal create_goal update_goal progress_card ask_user skill_workshop
-    view_image image_generate music_generate video_generate tts pdf`) };
+  "group:media": words("view_image image_generate music_generate video_generate tts pdf") };
+// group:openclaw: every core tool but the files, exec, process and canvas (as _toolpolicy derives it).
+const OUTSIDE_OPENCLAW_GROUP = new Set(["exec", "bash", "process", "canvas"]);
+GROUPS["group:openclaw"] = [...new Set(Object.entries(GROUPS).filter(([k]) => k !== "group:fs")
+  .flatMap(([, v]) => v).filter((t) => !OUTSIDE_OPENCLAW_GROUP.has(t)))];
 export const ALIASES = { bash: "exec", exec: "bash", cron: "automations", automations: "cron" };
 // Own keys only: "constructor" or "toString" is a tool name, not a group or an alias.
 export const own = (table, key) => (Object.hasOwn(table, key) ? table[key] : undefined);
