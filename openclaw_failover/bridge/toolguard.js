@@ -67,12 +67,12 @@ export function seedPolicy(api, cfg) { // no sidecar ever answered: local tiers 
   const tiers = (cfg.tiers?.local ?? []).map(String);
   const ollama = Object.entries(api.config?.models?.providers ?? {}).filter(([, p]) => p?.api === "ollama");
   const split = (ref) => ({ provider: ref.slice(0, ref.indexOf("/")), model: ref.slice(ref.indexOf("/") + 1) });
-  const names = (list) => (Array.isArray(list) ? list.map((t) => String(t).trim().toLowerCase()) : []);
-  const allowed = new Set(expandTools(names(cfg.tools?.allowOnLocal)));
+  const strings = (list) => (Array.isArray(list) ? list.map(String) : []); // expandTools folds them
+  const allowed = new Set(expandTools(strings(cfg.tools?.allowOnLocal)));
   const off = (list) => expandTools(list).filter((t) => !allowed.has(t));
-  const highRisk = off([...(cfg.tools?.highRisk ? names(cfg.tools.highRisk) : LAST_RESORT.highRisk),
-    ...names(cfg.tools?.alsoHighRisk)]);
-  const highRiskDeferred = off(cfg.tools?.highRiskDeferred ? names(cfg.tools.highRiskDeferred) : LAST_RESORT.highRiskDeferred);
+  const highRisk = off([...(cfg.tools?.highRisk ? strings(cfg.tools.highRisk) : LAST_RESORT.highRisk),
+    ...strings(cfg.tools?.alsoHighRisk)]);
+  const highRiskDeferred = off(cfg.tools?.highRiskDeferred ? strings(cfg.tools.highRiskDeferred) : LAST_RESORT.highRiskDeferred);
   return { ...LAST_RESORT, highRisk, highRiskDeferred, allowOnLocal: [...allowed],
     localCandidates: tiers.filter((t) => t.includes("/")).map(split),
     localProviders: [...tiers.filter((t) => !t.includes("/")), ...ollama.map(([id]) => id)] };
