@@ -359,13 +359,18 @@ async def gather_status(
     )
 
 
+def cloud_providers(table: RouteTable) -> frozenset[str]:
+    """The providers some route reaches on the cloud tier (the ones that need a key)."""
+    return frozenset(
+        c.provider for r in table.routes.values() for c in r.candidates if c.tier == Tier.CLOUD
+    )
+
+
 def with_keys_elsewhere(report: StatusReport, table: RouteTable) -> StatusReport:
     """``report`` for a shell without some of the service's keys (a config loaded with its
     environmental findings as warnings): each key not set here is "unknown" with a note, never
     "healthy" or "no key", and ``keys_not_in_shell`` names the variables."""
-    cloud = {
-        c.provider for r in table.routes.values() for c in r.candidates if c.tier == Tier.CLOUD
-    }
+    cloud = cloud_providers(table)
     profiles = {p.id: p for pid in cloud for p in table.providers[pid].profiles}
     candidates = tuple(
         replace(c, keys=tuple(_not_set(profiles.get(k.profile), k) for k in c.keys))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .._model import RouteTable, Tier
+from .._model import RouteTable
 from .._ports import StateStore
 from ._ops import ConfigOpt, KindOpt, _audit_sink, _fail, masked, parts, require, run
 
@@ -140,11 +140,9 @@ def _check_keys_here(table: RouteTable, *, provider: str | None, profile: str | 
     """Exit 2 when the selection's key state keys cannot be computed here: they are salted
     fingerprints of key values, and this shell lacks the variable (the service may have it).
     Clearing the rest would report a success that left the keys' cooldowns in place."""
-    from .._status import keys_not_in_shell, unset_here
+    from .._status import cloud_providers, keys_not_in_shell, unset_here
 
-    cloud = {
-        c.provider for r in table.routes.values() for c in r.candidates if c.tier == Tier.CLOUD
-    }
+    cloud = cloud_providers(table)
     names: tuple[str, ...] = ()
     option, value = "--provider", provider
     if provider in cloud:
