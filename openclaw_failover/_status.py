@@ -17,6 +17,7 @@ from ._model import Candidate, Profile, Provider, RouteTable, Tier
 from ._openclaw_state import OpenClawState
 from ._ports import Health, StateStore, Transport, TransportFailure
 from ._status_proxy import ProxyView
+from .config._keys import key_variables
 from .config._redact import mask_url
 from .providers.ollama import has_model
 
@@ -217,13 +218,7 @@ def _worst(healths: Sequence[Health | None]) -> Health | None:
 
 def unset_here(profile: Profile) -> tuple[str, ...]:
     """The variables an env key without a value names (not set in this process's env)."""
-    if profile.secret is not None:
-        return ()
-    if profile.source == "env":
-        return tuple(name for name in profile.source_name.split(",") if name)
-    if profile.source == "secretref" and profile.source_name.startswith("env:"):
-        return (profile.source_name.removeprefix("env:"),)
-    return ()
+    return () if profile.secret is not None else key_variables(profile)
 
 
 def keys_not_in_shell(provider: Provider) -> tuple[str, ...]:

@@ -92,6 +92,21 @@ def _from_value(raw: Any, pid: str, src: KeySources, env: EnvLayers, path: str) 
     return _from_text(raw, pid, src, env, path)
 
 
+#: Where a key entry's value came from when it names variables (``${VAR}`` in the process
+#: env, OpenClaw's ``.env`` or the config's ``env.vars``).
+_ENV_SOURCES = frozenset({"env", ".env", "env.vars"})
+
+
+def key_variables(profile: Profile) -> tuple[str, ...]:
+    """The variables ``profile``'s key entry names: its ``${VAR}`` references (the missing
+    ones, for a key that did not resolve) or an env SecretRef's id; () for anything else."""
+    if profile.source in _ENV_SOURCES:
+        return tuple(name for name in profile.source_name.split(",") if name)
+    if profile.source == "secretref" and profile.source_name.startswith("env:"):
+        return (profile.source_name.removeprefix("env:"),)
+    return ()
+
+
 def _from_text(raw: str, pid: str, src: KeySources, env: EnvLayers, path: str) -> Profile:
     text, missing = substitute(raw, env)
     var = whole_reference(raw)

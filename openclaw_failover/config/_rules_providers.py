@@ -10,6 +10,7 @@ from .._errors import Problem
 from .._model import Provider, Tier
 from ..providers import SUPPORTED_APIS
 from ._jsonpath import join
+from ._keys import key_variables
 from ._normalise import Normalised
 from ._redact import mask_url
 
@@ -85,18 +86,9 @@ def _no_key(n: Normalised, p: Provider) -> Problem | None:
     )
 
 
-_ENV_SOURCES = frozenset({"env", ".env", "env.vars"})
-
-
 def _referenced_names(p: Provider) -> list[str]:
     """The variables the config's key entries name (``${VAR}``, env SecretRef ids)."""
-    names: list[str] = []
-    for x in p.profiles:
-        if x.source in _ENV_SOURCES:
-            names += [name for name in x.source_name.split(",") if name]
-        elif x.source == "secretref" and x.source_name.startswith("env:"):
-            names.append(x.source_name.removeprefix("env:"))
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(name for x in p.profiles for name in key_variables(x)))
 
 
 def _no_key_fix(n: Normalised, p: Provider) -> str:
