@@ -362,9 +362,9 @@ def cloud_providers(table: RouteTable) -> frozenset[str]:
 
 
 def with_keys_elsewhere(report: StatusReport, table: RouteTable) -> StatusReport:
-    """``report`` for a shell without some of the service's keys (a config loaded with its
-    environmental findings as warnings): each key not set here is "unknown" with a note, never
-    "healthy" or "no key", and ``keys_not_in_shell`` names the variables."""
+    """``report`` for a shell that may lack some of the service's keys (the whole of a
+    provider's, or some): each key not set here is "unknown" with a note, never "healthy" or
+    "no key", and ``keys_not_in_shell`` names the variables; unchanged when none is missing."""
     cloud = cloud_providers(table)
     profiles = {p.id: p for pid in cloud for p in table.providers[pid].profiles}
     candidates = tuple(
